@@ -1,0 +1,17 @@
+package dev.derrick.api;
+
+/**
+ * A workspace config (or a request) is malformed or invalid. The message names the file, the field and, for JSON
+ * syntax errors, the line and column.
+ */
+public class InvalidConfigException extends DerrickException {
+    private static final long serialVersionUID = 1L;
+
+    public InvalidConfigException(String message) {
+        super(message);
+    }
+
+    public InvalidConfigException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

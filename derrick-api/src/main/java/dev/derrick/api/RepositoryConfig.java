@@ -1,0 +1,68 @@
+package dev.derrick.api;
+
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One repository of a workspace config.
+ *
+ * @param url       clone URL ({@code https://…}, {@code http://…}, {@code file://…} or a local path); never with
+ *                  credentials in it
+ * @param path      where it is checked out, relative to the workspace root (a leading {@code /} still means under
+ *                  the root)
+ * @param reference branch, tag or commit; {@code null} means the remote's HEAD
+ * @param auth      credentials, or {@code null} for a public repository
+ */
+public record RepositoryConfig(String url, String path, String reference, GitAuth auth) {
+    public RepositoryConfig {
+        if (url == null || url.isBlank()) {
+            throw new InvalidConfigException("repository 'url' is missing");
+        }
+        if (url.matches("(?i)^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@.*")) {
+            throw new InvalidConfigException("repository url " + url.replaceAll("//[^/@]*@", "//****@")
+                    + " carries credentials; use 'auth' with 'token_env' instead");
+        }
+        if (path == null || path.isBlank()) {
+            throw new InvalidConfigException("repository " + url + " has no 'path'");
+        }
+        path = WorkspacePaths.normalizeRelative(path, "repository path");
+        if (path.isEmpty()) {
+            throw new InvalidConfigException("repository " + url + " has path '/' — give a directory under the workspace root");
+        }
+        if (reference != null && reference.isBlank()) {
+            reference = null;
+        }
+    }
+
+    /** A public repository at the remote's HEAD. */
+    public static RepositoryConfig of(String url, String path) {
+        return new RepositoryConfig(url, path, null, null);
+    }
+
+    public RepositoryConfig withReference(String ref) {
+        return new RepositoryConfig(url, path, ref, auth);
+    }
+
+    public RepositoryConfig withAuth(GitAuth newAuth) {
+        return new RepositoryConfig(url, path, reference, newAuth);
+    }
+
+    public Optional<String> referenceIfSet() {
+        return Optional.ofNullable(reference);
+    }
+
+    public Optional<GitAuth> authIfSet() {
+        return Optional.ofNullable(auth);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof RepositoryConfig r && url.equals(r.url) && path.equals(r.path)
+                && Objects.equals(reference, r.reference) && Objects.equals(auth, r.auth);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(url, path, reference, auth);
+    }
+}

@@ -1,0 +1,7 @@
+package dev.derrick.api;
+
+/** Which stream a chunk of command output came from. */
+public enum StreamKind {
+    STDOUT,
+    STDERR
+}

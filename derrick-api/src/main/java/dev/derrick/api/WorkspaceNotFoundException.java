@@ -1,0 +1,20 @@
+package dev.derrick.api;
+
+/** No live workspace has the given id (it never existed, was closed, or its agent is gone). */
+public class WorkspaceNotFoundException extends DerrickException {
+    private static final long serialVersionUID = 1L;
+    private final String workspaceId;
+
+    public WorkspaceNotFoundException(String workspaceId) {
+        this(workspaceId, "no workspace with id '" + workspaceId + "'");
+    }
+
+    public WorkspaceNotFoundException(String workspaceId, String message) {
+        super(message);
+        this.workspaceId = workspaceId;
+    }
+
+    public String workspaceId() {
+        return workspaceId;
+    }
+}
