@@ -1,0 +1,156 @@
+package dev.derrick.core.git;
+
+import dev.derrick.api.GitAuth;
+import dev.derrick.api.GitOperationException;
+import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.RepositoryFetch;
+import dev.derrick.api.RepositoryState;
+import dev.derrick.core.Redactor;
+import dev.derrick.tck.GitTestServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+@Timeout(60)
+class GitClientIT {
+    static final String TOKEN = "tok-" + java.util.UUID.randomUUID();
+    static GitTestServer server;
+    static String firstCommit;
+
+    @TempDir
+    Path tmp;
+
+    final Redactor redactor = new Redactor();
+    final GitClient git = new GitClient(Map.of("GIT_TOKEN", TOKEN, "WRONG", "not-the-token"), redactor);
+
+    @BeforeAll
+    static void startServer() {
+        server = GitTestServer.start(TOKEN);
+        firstCommit = server.createRepository("app", Map.of("README.md", "hello\n", "src/Main.java", "class Main {}\n"));
+        server.createRepository("other", Map.of("a.txt", "a"));
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
+    RepositoryConfig repo(String name, String env) {
+        return RepositoryConfig.of(server.url(name), "code/" + name).withAuth(GitAuth.fromEnv(env));
+    }
+
+    @Test
+    void clonesWithTheRightTokenAndWritesNoTokenAnywhere() throws IOException {
+        Path target = tmp.resolve("code/app");
+        RepositoryState state = git.cloneRepository(repo("app", "GIT_TOKEN"), target, null);
+
+        assertThat(state.commit()).isEqualTo(firstCommit);
+        assertThat(state.branch()).isEqualTo("main");
+        assertThat(target.resolve("README.md")).hasContent("hello");
+        assertThat(Files.readString(target.resolve(".git/config"))).contains(server.url("app")).doesNotContain(TOKEN);
+        try (Stream<Path> files = Files.walk(target)) {
+            files.filter(Files::isRegularFile).forEach(f -> {
+                try {
+                    assertThat(new String(Files.readAllBytes(f), java.nio.charset.StandardCharsets.ISO_8859_1))
+                            .as("file %s", f).doesNotContain(TOKEN);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+    }
+
+    @Test
+    void wrongTokenFailsSayingAuthenticationFailedWithoutShowingTheToken() {
+        Path target = tmp.resolve("wrong");
+        assertThatThrownBy(() -> git.cloneRepository(repo("app", "WRONG"), target, null))
+                .isInstanceOf(GitOperationException.class)
+                .hasMessageContaining("authentication failed")
+                .hasMessageContaining("$WRONG")
+                .satisfies(e -> assertThat(((GitOperationException) e).authenticationFailed()).isTrue())
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not-the-token").doesNotContain(TOKEN));
+        assertThat(target).doesNotExist();
+    }
+
+    @Test
+    void missingCredentialsFailSayingAuthenticationFailed() {
+        assertThatThrownBy(() -> git.cloneRepository(RepositoryConfig.of(server.url("app"), "x"), tmp.resolve("x"), null))
+                .isInstanceOf(GitOperationException.class)
+                .hasMessageContaining("authentication failed")
+                .hasMessageContaining("token_env");
+    }
+
+    @Test
+    void unsetTokenVariableIsAClearConfigError() {
+        assertThatThrownBy(() -> git.cloneRepository(repo("app", "NOT_SET_ANYWHERE"), tmp.resolve("y"), null))
+                .isInstanceOf(InvalidConfigException.class)
+                .hasMessageContaining("NOT_SET_ANYWHERE");
+    }
+
+    @Test
+    void clonesABranchTagOrCommitReference() {
+        RepositoryState atCommit = git.cloneRepository(repo("app", "GIT_TOKEN").withReference(firstCommit),
+                tmp.resolve("c"), null);
+        assertThat(atCommit.commit()).isEqualTo(firstCommit);
+        assertThat(atCommit.branch()).isNull();
+
+        RepositoryState atBranch = git.cloneRepository(repo("app", "GIT_TOKEN").withReference("main"), tmp.resolve("b"), null);
+        assertThat(atBranch.branch()).isEqualTo("main");
+
+        assertThatThrownBy(() -> git.cloneRepository(repo("app", "GIT_TOKEN").withReference("no-such-branch"),
+                tmp.resolve("n"), null))
+                .isInstanceOf(GitOperationException.class)
+                .hasMessageContaining("no-such-branch");
+    }
+
+    @Test
+    void fetchFastForwardsACleanCheckoutByNegotiatingNotCloning() {
+        server.createRepository("moving", Map.of("v.txt", "1"));
+        RepositoryConfig config = repo("moving", "GIT_TOKEN");
+        Path target = tmp.resolve("moving");
+        RepositoryState before = git.cloneRepository(config, target, null);
+
+        assertThat(git.fetch(target, config, null).status()).isEqualTo("up-to-date");
+        String next = server.commit("moving", Map.of("v.txt", "2"), "second");
+        server.clearRequestLog();
+
+        RepositoryFetch fetched = git.fetch(target, config, null);
+
+        assertThat(fetched.updated()).isTrue();
+        assertThat(fetched.before()).isEqualTo(before.commit());
+        assertThat(fetched.after()).isEqualTo(next);
+        assertThat(fetched.status()).isEqualTo("fast-forwarded");
+        assertThat(target.resolve("v.txt")).hasContent("2");
+        assertThat(server.requestLog()).anyMatch(GitTestServer.Request::isNegotiatedFetch)
+                .noneMatch(GitTestServer.Request::isFullClone);
+    }
+
+    @Test
+    void fetchLeavesADirtyWorkTreeAloneAndSaysSo() throws IOException {
+        server.createRepository("dirty", Map.of("v.txt", "1"));
+        RepositoryConfig config = repo("dirty", "GIT_TOKEN");
+        Path target = tmp.resolve("dirty");
+        RepositoryState before = git.cloneRepository(config, target, null);
+        Files.writeString(target.resolve("v.txt"), "local edit");
+        server.commit("dirty", Map.of("v.txt", "2"), "second");
+
+        RepositoryFetch fetched = git.fetch(target, config, null);
+
+        assertThat(fetched.status()).isEqualTo("dirty");
+        assertThat(fetched.updated()).isFalse();
+        assertThat(fetched.after()).isEqualTo(before.commit());
+        assertThat(target.resolve("v.txt")).hasContent("local edit");
+    }
+}
