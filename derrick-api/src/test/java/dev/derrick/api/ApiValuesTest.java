@@ -1,0 +1,76 @@
+package dev.derrick.api;
+
+import dev.derrick.api.spi.ProviderOptions;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ApiValuesTest {
+    @Test
+    void pathsStayUnderTheRoot() {
+        assertThat(WorkspacePaths.normalizeRelative("/code/./repo/", "p")).isEqualTo("code/repo");
+        assertThat(WorkspacePaths.normalizeRelative("a/b/../c", "p")).isEqualTo("a/c");
+        assertThat(WorkspacePaths.normalizeRelative("/", "p")).isEmpty();
+        assertThatThrownBy(() -> WorkspacePaths.normalizeRelative("a/../../etc", "working_dir"))
+                .isInstanceOf(InvalidConfigException.class).hasMessage("working_dir 'a/../../etc' climbs out of the workspace root");
+    }
+
+    @Test
+    void configBuilderValidates() {
+        WorkspaceConfig config = WorkspaceConfig.builder("demo")
+                .repository(RepositoryConfig.of("https://h/r.git", "/code/r").withAuth(GitAuth.fromEnv("T")))
+                .setupScript("make").env("CI", "true").build();
+        assertThat(config.repositories().get(0).path()).isEqualTo("code/r");
+        assertThat(config.withEnv(Map.of("X", "1")).env()).containsEntry("CI", "true").containsEntry("X", "1");
+        assertThatThrownBy(() -> WorkspaceConfig.builder(" ").build()).hasMessageContaining("no 'name'");
+        assertThatThrownBy(() -> WorkspaceConfig.builder("x").repository("u1", "a").repository("u2", "a/b").build())
+                .hasMessageContaining("overlap");
+        assertThatThrownBy(() -> WorkspaceConfig.builder("x").env("A=B", "1").build()).hasMessageContaining("A=B");
+    }
+
+    @Test
+    void authNeverShowsItsToken() {
+        GitAuth auth = GitAuth.inline("sekrit-token");
+        assertThat(auth.toString()).doesNotContain("sekrit-token");
+        assertThat(RepositoryConfig.of("https://h/r.git", "r").withAuth(auth).toString()).doesNotContain("sekrit-token");
+        assertThat(auth.resolveToken(Map.of())).isEqualTo("sekrit-token");
+        assertThatThrownBy(() -> GitAuth.fromEnv("MISSING").resolveToken(Map.of()))
+                .isInstanceOf(InvalidConfigException.class).hasMessageContaining("'MISSING'");
+        assertThatThrownBy(() -> new GitAuth("A", "b", null)).hasMessageContaining("both");
+    }
+
+    @Test
+    void execRequestsAreValidated() {
+        ExecRequest r = ExecRequest.of("ls").withWorkingDir("code").withEnv("A", "1").withTimeout(Duration.ofSeconds(2));
+        assertThat(r.env()).containsEntry("A", "1");
+        assertThat(r.timeout()).hasSeconds(2);
+        assertThatThrownBy(() -> ExecRequest.of(" ")).hasMessageContaining("'cmd'");
+        assertThatThrownBy(() -> ExecRequest.of("x").withTimeout(Duration.ZERO)).hasMessageContaining("positive");
+        assertThat(new ExecResult(0, null, null, null, null, false, false).succeeded()).isTrue();
+        assertThat(new ExecResult(0, "", "", "", Duration.ZERO, true, false).succeeded()).isFalse();
+    }
+
+    @Test
+    void providerOptionsRejectUnknownKeysAndBadValues() {
+        assertThatThrownBy(() -> ProviderOptions.of("local", Map.of("rooot", "/x"), Set.of("root")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[rooot]").hasMessageContaining("[root]");
+        ProviderOptions options = ProviderOptions.of("local", Map.of("root", "/x", "timeout", "1.5", "n", "x"),
+                Set.of("root", "timeout", "n"));
+        assertThat(options.path("root", null)).isEqualTo(Path.of("/x"));
+        assertThat(options.duration("timeout", null)).isEqualTo(Duration.ofMillis(1500));
+        assertThatThrownBy(() -> options.longValue("n", 1)).hasMessageContaining("option 'n'");
+    }
+
+    @Test
+    void unknownProviderListsTheAvailableOnes() {
+        assertThatThrownBy(() -> WorkspaceProviders.open("nope"))
+                .isInstanceOf(ProviderNotFoundException.class)
+                .hasMessageStartingWith("no workspace provider named 'nope'; available: ");
+    }
+}
