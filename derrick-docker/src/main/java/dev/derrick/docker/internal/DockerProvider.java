@@ -255,10 +255,17 @@ public final class DockerProvider implements WorkspaceProvider {
             if (ref[1] != null) {
                 pull.withTag(ref[1]);
             }
-            if (!pull.exec(new ResultCallback.Adapter<PullResponseItem>()).awaitCompletion(30, TimeUnit.MINUTES)) {
+            PullCallback callback = pull.exec(new PullCallback());
+            if (!callback.awaitCompletion(30, TimeUnit.MINUTES)) {
+                callback.close();
                 throw new InvalidConfigException("pulling image '" + image + "' took more than 30 minutes");
             }
+            if (callback.error != null) {
+                throw new DerrickException(DockerEngine.reason(callback.error), callback.error);
+            }
             client.inspectImageCmd(image).exec();
+        } catch (IOException e) {
+            throw new InvalidConfigException("pulling image '" + image + "' failed: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DerrickException("interrupted while pulling image '" + image + "'");
@@ -270,6 +277,21 @@ public final class DockerProvider implements WorkspaceProvider {
                     + " and could not be pulled: " + DockerWorkspace.firstLine(DockerEngine.reason(e)), e);
         } finally {
             listener.endTask();
+        }
+    }
+
+    /** Records a pull's error instead of logging it; the caller turns it into one clear exception. */
+    private static final class PullCallback extends ResultCallback.Adapter<PullResponseItem> {
+        private volatile Throwable error;
+
+        @Override
+        public void onError(Throwable throwable) {
+            error = throwable;
+            try {
+                close();
+            } catch (IOException ignored) {
+                // already failing
+            }
         }
     }
 
