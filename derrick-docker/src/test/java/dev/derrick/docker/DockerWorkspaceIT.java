@@ -103,7 +103,7 @@ class DockerWorkspaceIT {
 
     @Test
     void execKeepsExitCodeStreamsAndOrder() {
-        ExecResult r = busybox.exec("echo out1; echo err1 >&2; sleep 0.05; echo out2; exit 3");
+        ExecResult r = busybox.exec("echo out1; sleep 0.1; echo err1 >&2; sleep 0.1; echo out2; exit 3");
         assertThat(r.exitCode()).isEqualTo(3);
         assertThat(r.succeeded()).isFalse();
         assertThat(r.stdout()).isEqualTo("out1\nout2\n");
