@@ -90,7 +90,8 @@ public final class DockerProvider implements WorkspaceProvider {
      * @throws IllegalArgumentException         for a bad option
      * @throws ProviderUnavailableException naming the engine address when no engine answers
      */
-    public static DockerProvider open(Map<String, ?> options, Map<String, String> providerEnv) {
+    public static DockerProvider open(Map<String, ?> options, Map<String, String> processEnv) {
+        Map<String, String> providerEnv = DockerSettings.environment(options, processEnv);
         DockerSettings settings = DockerSettings.parse(options, providerEnv);
         DockerEngine engine = DockerEngine.connect(settings);
         DockerProvider provider = new DockerProvider(settings, engine, providerEnv);
@@ -214,7 +215,8 @@ public final class DockerProvider implements WorkspaceProvider {
             return e;
         }
         if (e instanceof GitOperationException g) {
-            return new SetupFailedException(redactor.redact(g.getMessage()), g);
+            // Already scrubbed by GitClient; callers tell a rejected token apart by authenticationFailed().
+            return g;
         }
         if (e instanceof DerrickException d) {
             return d;
