@@ -172,6 +172,10 @@ public final class DerrickCli implements Callable<Integer> {
             throw new java.io.IOException("provider '" + factory.name() + "' is not available: " + availability.reason());
         }
         org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("dev.derrick.server");
+        if (config != null) {
+            log.info("workspace config '{}' from {} ({} repositories)", config.name(), workspaceConfigPath,
+                    config.repositories().size());
+        }
         WorkspaceProvider provider = factory.open(options);
         Operations operations = new Operations(provider, config, redactor);
         AutoCloseable server;
@@ -197,10 +201,6 @@ public final class DerrickCli implements Callable<Integer> {
         Thread hook = new Thread(shutdown, "derrick-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         boolean signals = handleSignals();
-        if (config != null) {
-            log.info("workspace config '{}' from {} ({} repositories)", config.name(), workspaceConfigPath,
-                    config.repositories().size());
-        }
         if (!signals) {
             log.debug("no signal handlers: the shutdown hook cleans up when the JVM stops");
         }
