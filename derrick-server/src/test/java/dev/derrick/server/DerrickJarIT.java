@@ -120,6 +120,9 @@ class DerrickJarIT {
             assertThat(read.headers().firstValue("Content-Type")).hasValue("application/octet-stream");
             assertThat(new String(read.body(), StandardCharsets.UTF_8)).isEqualTo(content);
 
+            assertError(api.send("POST", "/workspaces/" + id + "/read_file", "{\"path\": \"no/such.txt\"}"), 404,
+                    "not_found", "such");
+
             // fetch / reset: answered (200, or 501 while the provider has no support)
             assertThat(api.send("POST", "/workspaces/" + id + "/fetch", "{}").statusCode()).isIn(200, 501);
             assertThat(api.send("POST", "/workspaces/" + id + "/reset", "{}").statusCode()).isIn(200, 501);
