@@ -172,10 +172,6 @@ public final class DerrickCli implements Callable<Integer> {
             throw new java.io.IOException("provider '" + factory.name() + "' is not available: " + availability.reason());
         }
         org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("dev.derrick.server");
-        if (config != null) {
-            log.info("workspace config '{}' from {} ({} repositories)", config.name(), workspaceConfigPath,
-                    config.repositories().size());
-        }
         WorkspaceProvider provider = factory.open(options);
         Operations operations = new Operations(provider, config, redactor);
         AutoCloseable server;
@@ -198,6 +194,10 @@ public final class DerrickCli implements Callable<Integer> {
                 log.info("stopped");
             }
         };
+        if (config != null) {
+            log.info("workspace config '{}' from {} ({} repositories)", config.name(), workspaceConfigPath,
+                    config.repositories().size());
+        }
         Thread hook = new Thread(shutdown, "derrick-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         boolean signals = handleSignals();

@@ -246,8 +246,12 @@ public final class Operations implements AutoCloseable {
             }
             long start = System.nanoTime();
             provider.close();
-            log.info("provider {} closed ({} workspace(s) removed) in {} ms", provider.name(),
-                    n < 0 ? "?" : String.valueOf(n), (System.nanoTime() - start) / 1_000_000);
+            if (n != 0) {
+                log.info("provider {} closed ({} workspace(s) removed) in {} ms", provider.name(),
+                        n < 0 ? "?" : String.valueOf(n), (System.nanoTime() - start) / 1_000_000);
+            } else {
+                log.debug("provider {} closed", provider.name());
+            }
         }
     }
 }
