@@ -120,13 +120,17 @@ final class SandboxWorkspace implements Workspace {
         env.put("GIT_TERMINAL_PROMPT", "0");
         env.put("GIT_CONFIG_NOSYSTEM", "1");
         env.put("GIT_CONFIG_GLOBAL", "/dev/null");
-        repo.authIfSet().ifPresent(auth -> {
-            String basic = Base64.getEncoder().encodeToString(
-                    (auth.username() + ":" + auth.resolveToken(providerEnv)).getBytes(StandardCharsets.UTF_8));
-            env.put("GIT_CONFIG_COUNT", "1");
-            env.put("GIT_CONFIG_KEY_0", "http.extraHeader");
-            env.put("GIT_CONFIG_VALUE_0", "Authorization: Basic " + basic);
-        });
+        // No background gc/maintenance: a detached child would hold our output pipes open.
+        Map<String, String> gitConfig = new LinkedHashMap<>(Map.of("gc.auto", "0", "maintenance.auto", "false"));
+        repo.authIfSet().ifPresent(auth -> gitConfig.put("http.extraHeader", "Authorization: Basic " + Base64.getEncoder()
+                .encodeToString((auth.username() + ":" + auth.resolveToken(providerEnv)).getBytes(StandardCharsets.UTF_8))));
+        int i = 0;
+        for (Map.Entry<String, String> entry : gitConfig.entrySet()) {
+            env.put("GIT_CONFIG_KEY_" + i, entry.getKey());
+            env.put("GIT_CONFIG_VALUE_" + i, entry.getValue());
+            i++;
+        }
+        env.put("GIT_CONFIG_COUNT", String.valueOf(i));
         return ProcessRunner.run(command, dir, env, defaultTimeout, OutputListener.NONE, p -> { });
     }
 
