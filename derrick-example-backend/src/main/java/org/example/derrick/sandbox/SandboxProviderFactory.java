@@ -27,12 +27,13 @@ import java.util.Set;
  * }</pre>
  *
  * Options: {@code root} (directory holding the workspaces; default {@code $TMPDIR/derrick-sandbox}) and
- * {@code default_timeout} (seconds or ISO-8601; default 10 minutes).
+ * {@code default_timeout} (seconds or ISO-8601; default 10 minutes) and {@code environment} (the provider's own
+ * environment, where {@code auth.token_env} names are looked up; default: this process's).
  */
 public final class SandboxProviderFactory implements WorkspaceProviderFactory {
     /** The provider's name. */
     public static final String NAME = "sandbox";
-    static final Set<String> OPTIONS = Set.of("root", "default_timeout");
+    static final Set<String> OPTIONS = Set.of("root", "default_timeout", "environment");
 
     /** Constructors of factories do no I/O. */
     public SandboxProviderFactory() {
@@ -77,7 +78,8 @@ public final class SandboxProviderFactory implements WorkspaceProviderFactory {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("option 'default_timeout' of provider 'sandbox' must be positive, got " + timeout);
         }
-        return new SandboxProvider(root(o), timeout, System.getenv());
+        Map<String, String> environment = o.raw("environment").isPresent() ? o.stringMap("environment") : System.getenv();
+        return new SandboxProvider(root(o), timeout, environment);
     }
 
     private static Path root(ProviderOptions o) {

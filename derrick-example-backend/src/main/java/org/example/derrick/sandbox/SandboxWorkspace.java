@@ -83,6 +83,10 @@ final class SandboxWorkspace implements Workspace {
             clone.add(repo.path());
             ExecResult r = git(repo, clone, root);
             if (!r.succeeded()) {
+                if (authenticationFailed(r.stderr())) {
+                    throw new GitOperationException("cloning " + repo.url() + " failed: authentication failed ("
+                            + (repo.auth() == null ? "the server wants a token; add 'auth'" : "the server rejected the token") + ")", true, null);
+                }
                 throw new SetupFailedException("cloning " + repo.url() + " into " + repo.path() + " failed: "
                         + r.stderr().strip(), r.exitCode(), r.output());
             }
@@ -132,6 +136,11 @@ final class SandboxWorkspace implements Workspace {
         }
         env.put("GIT_CONFIG_COUNT", String.valueOf(i));
         return ProcessRunner.run(command, dir, env, defaultTimeout, OutputListener.NONE, p -> { });
+    }
+
+    private static boolean authenticationFailed(String gitStderr) {
+        return gitStderr.contains("Authentication failed") || gitStderr.contains("could not read Username")
+                || gitStderr.contains(" 401") || gitStderr.contains(" 403");
     }
 
     private Map<String, String> baseEnv() {
@@ -306,7 +315,7 @@ final class SandboxWorkspace implements Workspace {
         ExecResult fetched = git(repo, List.of("git", "fetch", "--quiet", "origin"), dir);
         if (!fetched.succeeded()) {
             throw new GitOperationException("fetching " + repo.url() + " failed: " + fetched.stderr().strip(),
-                    fetched.stderr().contains("Authentication failed") || fetched.stderr().contains("401"), null);
+                    authenticationFailed(fetched.stderr()), null);
         }
         String branch = quiet(repo, List.of("git", "symbolic-ref", "--short", "-q", "HEAD"), dir);
         if (branch == null) {

@@ -130,7 +130,8 @@ class SandboxProviderTest {
             WorkspaceConfig bad = WorkspaceConfig.builder("bad")
                     .repository(RepositoryConfig.of(git.url("app"), "code/app").withAuth(GitAuth.inline("wrong-token-123")))
                     .build();
-            assertThatThrownBy(() -> sandbox.create(bad)).isInstanceOf(SetupFailedException.class)
+            assertThatThrownBy(() -> sandbox.create(bad)).isInstanceOfSatisfying(dev.derrick.api.GitOperationException.class,
+                            e -> assertThat(e.authenticationFailed()).isTrue())
                     .hasMessageContaining(git.url("app")).hasMessageNotContaining("wrong-token-123");
             assertThat(root).isEmptyDirectory();
         }
