@@ -215,6 +215,18 @@ class DockerWorkspaceIT {
     }
 
     @Test
+    void closingUnderARunningCommandEndsItWithAClearError() throws Exception {
+        Workspace ws = provider.create(WorkspaceConfig.builder("closing").image(BUSYBOX).build());
+        var running = java.util.concurrent.CompletableFuture.supplyAsync(() -> ws.exec("echo started; sleep 120"));
+        Thread.sleep(1500);
+        ws.close();
+        assertThat(running).failsWithin(Duration.ofSeconds(30))
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .havingCause().isInstanceOf(WorkspaceNotFoundException.class).withMessageContaining("closed");
+        assertThat(DockerTestSupport.containersWithLabel(raw.client(), "derrick.workspace", ws.id())).isEmpty();
+    }
+
+    @Test
     void limitsAndExtraLabelsAreOptions() {
         try (DockerWorkspaceProvider limited = DockerWorkspaceProvider.open(Map.of("cpus", "0.5", "memory", "64m",
                 "labels", Map.of("team", "infra"), "root", "/workspace"));

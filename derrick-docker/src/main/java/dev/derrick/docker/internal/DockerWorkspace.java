@@ -94,9 +94,20 @@ public final class DockerWorkspace implements Workspace {
         String dir = request.workingDir() == null ? settings.root() : resolve(request.workingDir(), "working directory");
         Duration timeout = request.timeout() == null ? settings.execTimeout() : request.timeout();
         try {
-            return exec.run(shell, request.command(), dir, env, timeout, settings.maxOutputBytes(), listener);
+            ExecResult result = exec.run(shell, request.command(), dir, env, timeout, settings.maxOutputBytes(), listener);
+            if (closed.get() && !result.timedOut() && (result.exitCode() == 137 || result.exitCode() == -1)) {
+                // Killed because the container was removed under it: say so rather than report a crash.
+                throw new WorkspaceNotFoundException(id, "workspace '" + id + "' was closed while the command ran");
+            }
+            return result;
         } catch (DockerException e) {
             throw failure("running a command", e);
+        } catch (DerrickException e) {
+            if (closed.get() && !(e instanceof dev.derrick.api.InvalidConfigException)) {
+                // The container was removed under a running command.
+                throw new WorkspaceNotFoundException(id, "workspace '" + id + "' was closed while the command ran");
+            }
+            throw e;
         }
     }
 
