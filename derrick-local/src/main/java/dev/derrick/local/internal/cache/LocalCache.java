@@ -243,6 +243,9 @@ public final class LocalCache implements AutoCloseable {
                         result.exitCode(), result.output());
             }
         }
+        if (moved) {
+            instance.markClean();
+        }
         if (keyFileChanged) {
             scheduleRebuild(CacheKey.of(BACKEND, config), config, runner, entry);
         }

@@ -42,6 +42,7 @@ public final class LocalInstance implements AutoCloseable {
     private final Path state;
     private final boolean overlay;
     private final Map<String, Path> checkpoints = new LinkedHashMap<>();
+    private Path clean;
     private boolean closed;
 
     private LocalInstance(LocalCache cache, WorkspaceConfig config, CacheStore.Lease lease, Path root, Path state,
@@ -142,11 +143,22 @@ public final class LocalInstance implements AutoCloseable {
         long start = System.nanoTime();
         Path snapshot = lease.directory().resolve(LocalCache.SNAPSHOT);
         if (overlay) {
-            remount(null);
+            remount(clean);
         } else {
-            TreeSync.sync(snapshot, root);
+            TreeSync.sync(clean != null ? clean : snapshot, root);
         }
         LOG.info("reset {} ({}) in {} ms", root, mode(), (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /**
+     * Makes the current state this workspace's clean state: called when a create had to bring the entry up to date
+     * (fetch, update script), so that {@link #reset()} returns to the state the workspace was handed out in.
+     */
+    synchronized void markClean() {
+        Path target = state.resolve("clean");
+        FileTrees.deleteQuietly(target);
+        FileTrees.copy(overlay ? state.resolve("upper") : root, target);
+        clean = target;
     }
 
     /** Records the current state; returns its id. */
