@@ -11,19 +11,13 @@ import dev.derrick.api.SetupFailedException;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.core.cache.CacheEntry;
 import dev.derrick.core.cache.CacheKey;
+import dev.derrick.core.cache.CacheKeyFiles;
 import dev.derrick.core.cache.CacheStore;
 import dev.derrick.core.cache.EvictionPolicy;
 import dev.derrick.core.cache.FileTrees;
 import dev.derrick.core.cache.SingleFlight;
 import dev.derrick.core.git.GitClient;
-import org.eclipse.jgit.api.Git;
-import org.eclipse.jgit.diff.DiffEntry;
 import org.eclipse.jgit.lib.ObjectId;
-import org.eclipse.jgit.lib.ObjectReader;
-import org.eclipse.jgit.lib.Repository;
-import org.eclipse.jgit.revwalk.RevWalk;
-import org.eclipse.jgit.treewalk.CanonicalTreeParser;
-import org.eclipse.jgit.treewalk.filter.PathFilterGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -230,8 +224,8 @@ public final class LocalCache implements AutoCloseable {
                 LOG.info("{}: {} moved {} -> {} since cache entry {}", config.name(), repo.path(),
                         abbreviate(fetch.before()), abbreviate(fetch.after()), entry.generation());
                 if (!keyFileChanged && !config.cacheKeyFiles().isEmpty()) {
-                    keyFileChanged = changesAny(instance.root().resolve(repo.path()), fetch.before(), fetch.after(),
-                            config.cacheKeyFiles());
+                    keyFileChanged = CacheKeyFiles.changed(instance.root().resolve(repo.path()), fetch.before(),
+                            fetch.after(), config.cacheKeyFiles());
                 }
             }
         }
@@ -270,23 +264,6 @@ public final class LocalCache implements AutoCloseable {
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
             LOG.debug("not rebuilding {}: closing", config.name());
-        }
-    }
-
-    /** Whether any of {@code files} (repository-relative) differs between two commits. */
-    static boolean changesAny(Path repoDir, String before, String after, List<String> files) {
-        try (Git g = Git.open(repoDir.toFile()); RevWalk walk = new RevWalk(g.getRepository());
-             ObjectReader reader = g.getRepository().newObjectReader()) {
-            Repository repo = g.getRepository();
-            CanonicalTreeParser a = new CanonicalTreeParser(null, reader, walk.parseCommit(repo.resolve(before)).getTree());
-            CanonicalTreeParser b = new CanonicalTreeParser(null, reader, walk.parseCommit(repo.resolve(after)).getTree());
-            List<String> paths = files.stream().map(f -> f.replaceFirst("^/+", "")).toList();
-            List<DiffEntry> diffs = g.diff().setOldTree(a).setNewTree(b)
-                    .setPathFilter(PathFilterGroup.createFromStrings(paths)).call();
-            return !diffs.isEmpty();
-        } catch (Exception e) {
-            LOG.warn("cannot compare cache key files in {}: {}", repoDir, e.getMessage());
-            return false;
         }
     }
 
