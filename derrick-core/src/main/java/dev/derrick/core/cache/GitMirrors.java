@@ -151,7 +151,8 @@ public final class GitMirrors {
         }
     }
 
-    private Path mirrorDir(RepositoryConfig repo) {
+    /** The directory of the mirror of {@code repo} (which may not exist yet). */
+    public Path mirrorDir(RepositoryConfig repo) {
         try {
             byte[] hash = MessageDigest.getInstance("SHA-256").digest(repo.url().getBytes(StandardCharsets.UTF_8));
             return dir.resolve(HexFormat.of().formatHex(hash).substring(0, 16));
