@@ -2,7 +2,6 @@ package dev.derrick.local.internal.cache;
 
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecResult;
-import dev.derrick.api.GitOperationException;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.RepositoryFetch;
@@ -70,6 +69,7 @@ public final class LocalCache implements AutoCloseable {
     private final EvictionPolicy eviction;
     private final SingleFlight<CacheKey, CacheEntry> flights = new SingleFlight<>();
     private final ExecutorService background;
+    private final Path instancesDir;
 
     /**
      * @param cacheDir the cache directory ({@code cache_dir} option)
@@ -79,6 +79,7 @@ public final class LocalCache implements AutoCloseable {
      */
     public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction) {
         this.store = new CacheStore(cacheDir, BACKEND, null);
+        this.instancesDir = cacheDir.toAbsolutePath().normalize().resolve("local-instances");
         this.git = Objects.requireNonNull(git, "git");
         this.mode = Objects.requireNonNull(mode, "mode");
         this.eviction = eviction == null ? EvictionPolicy.NONE : eviction;
@@ -91,7 +92,7 @@ public final class LocalCache implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        int collected = store.collectGarbage();
+        int collected = store.collectGarbage() + LocalInstance.reapStale(instancesDir);
         if (collected > 0) {
             LOG.info("removed {} leftover(s) of interrupted work from {}", collected, store.directory());
         }
@@ -133,7 +134,7 @@ public final class LocalCache implements AutoCloseable {
             }
         }
         try {
-            LocalInstance instance = LocalInstance.open(this, config, lease, root, overlayPossible, listener);
+            LocalInstance instance = LocalInstance.open(this, config, lease, root, instancesDir, overlayPossible, listener);
             if (!builtHere) {
                 bringUpToDate(instance, config, runner, listener);
             }
@@ -177,11 +178,9 @@ public final class LocalCache implements AutoCloseable {
             List<RepositoryState> states = new ArrayList<>();
             for (RepositoryConfig repo : config.repositories()) {
                 checkCancelled(progress);
-                try {
-                    states.add(git.cloneRepository(repo, snapshot.resolve(repo.path()), progress));
-                } catch (GitOperationException e) {
-                    throw new SetupFailedException("cannot clone " + repo.path() + ": " + e.getMessage(), e);
-                }
+                progress.beginTask("clone " + repo.path(), ProgressListener.UNKNOWN);
+                states.add(git.cloneRepository(repo, snapshot.resolve(repo.path()), progress));
+                progress.endTask();
             }
             if (!config.setupScript().isBlank()) {
                 checkCancelled(progress);
