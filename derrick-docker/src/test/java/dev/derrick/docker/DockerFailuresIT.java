@@ -1,6 +1,7 @@
 package dev.derrick.docker;
 
 import dev.derrick.api.GitAuth;
+import dev.derrick.api.GitOperationException;
 import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.ProviderUnavailableException;
 import dev.derrick.api.RepositoryConfig;
@@ -106,7 +107,7 @@ class DockerFailuresIT {
                 .repository(RepositoryConfig.of(git.url("app"), "code/app").withAuth(GitAuth.fromEnv("WRONG_TOKEN")))
                 .build();
         assertThatThrownBy(() -> provider.create(config))
-                .isInstanceOf(SetupFailedException.class)
+                .isInstanceOfSatisfying(GitOperationException.class, e -> assertThat(e.authenticationFailed()).isTrue())
                 .hasMessageContaining("authentication")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("nope-nope"));
     }

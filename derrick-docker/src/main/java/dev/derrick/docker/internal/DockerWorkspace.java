@@ -55,7 +55,7 @@ public final class DockerWorkspace implements Workspace {
     private final Instant created = Instant.now();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Consumer<DockerWorkspace> onClose;
-    private volatile String shell = "/bin/sh";
+    private final String shell = ContainerExec.AUTO_SHELL;
     private volatile List<RepositoryState> repositories = List.of();
 
     public DockerWorkspace(String id, String containerId, DockerClient client, DockerSettings settings,
@@ -76,15 +76,6 @@ public final class DockerWorkspace implements Workspace {
 
     public String containerId() {
         return containerId;
-    }
-
-    /** The shell commands run with. */
-    public String shell() {
-        return shell;
-    }
-
-    void shell(String path) {
-        this.shell = path;
     }
 
     void repositories(List<RepositoryState> states) {

@@ -154,7 +154,8 @@ public final class LocalWorkspace implements Workspace {
         ensureOpen();
         Path dir = resolve(request.workingDir(), "working directory");
         if (!Files.isDirectory(dir)) {
-            throw new InvalidConfigException("working directory '" + request.workingDir() + "' does not exist in workspace " + id);
+            throw new InvalidConfigException("working directory '" + request.workingDir() + "' "
+                    + (Files.exists(dir) ? "is not a directory" : "does not exist") + " in workspace " + id);
         }
         Duration timeout = request.timeout() != null ? request.timeout() : defaultTimeout;
         if (LOG.isDebugEnabled()) {
