@@ -347,6 +347,12 @@ public abstract class WorkspaceProviderContract {
     }
 
     @Test
+    void aMissingWorkingDirectoryIsAClearError() {
+        assertThatThrownBy(() -> shared.exec(ExecRequest.of("true").withWorkingDir("tck-no-such-dir")))
+                .isInstanceOf(DerrickException.class).hasMessageContaining("tck-no-such-dir");
+    }
+
+    @Test
     void heredocsMultiLineScriptsPipesAndVariablesWork() {
         ExecResult r = shared.exec("""
                 cat <<'EOF' > tck-heredoc.txt

@@ -206,6 +206,11 @@ public final class ProcessRunner implements AutoCloseable {
         return capture.toResult(exit, elapsed, run.timedOut);
     }
 
+    /** Sessions of finished commands that may still have background processes (for tests). */
+    int rememberedSessions() {
+        return finishedSessions.size();
+    }
+
     /** How many commands are running now. */
     public int liveCount() {
         return live.size();
