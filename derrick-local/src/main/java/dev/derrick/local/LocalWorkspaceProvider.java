@@ -10,6 +10,11 @@ import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.core.Redactor;
+import dev.derrick.core.cache.CacheOptions;
+import dev.derrick.core.exec.ProcessRunner;
+import dev.derrick.core.exec.ProcessSpec;
+import dev.derrick.local.internal.cache.LocalCache;
+import dev.derrick.local.internal.cache.LocalInstance;
 import dev.derrick.core.exec.CommandEnvironment;
 import dev.derrick.core.git.GitClient;
 import dev.derrick.local.internal.LocalWorkspace;
@@ -82,13 +87,27 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private final Map<String, LocalWorkspace> workspaces = new ConcurrentHashMap<>();
     private final Set<LocalWorkspace> creating = ConcurrentHashMap.newKeySet();
     private final Thread shutdownHook;
+    private final LocalCache cache;
+    private final ProcessRunner setupRunner = new ProcessRunner();
     private volatile boolean closed;
 
+    /** A provider without the provisioning cache: every create clones and runs the setup script. */
     public LocalWorkspaceProvider(Settings settings) {
+        this(settings, null, LocalCache.Mode.AUTO);
+    }
+
+    /**
+     * A provider with the provisioning cache (see {@link LocalCache}); {@code cache == null} turns it off.
+     *
+     * @param mode how workspaces are made from cache entries (overlay mount or copy)
+     */
+    public LocalWorkspaceProvider(Settings settings, CacheOptions cache, LocalCache.Mode mode) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.root = settings.root().toAbsolutePath().normalize();
         this.git = new GitClient(settings.environment(), redactor);
         this.commandEnvironment = new CommandEnvironment(settings.environment());
+        this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction());
+
         this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -120,6 +139,9 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
                 settings.defaultTimeout(), redactor, this::forget);
         creating.add(ws);
         long start = System.nanoTime();
+        if (cache != null) {
+            return createFromCache(ws, config, listener, start);
+        }
         try {
             LOG.info("creating workspace {} from config '{}' in {}", id, config.name(), dir);
             List<RepositoryState> states = new ArrayList<>();
@@ -165,6 +187,49 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         }
     }
 
+    /** Through the cache: an overlay mount or copy of the entry (built once per config), brought up to date. */
+    private Workspace createFromCache(LocalWorkspace ws, WorkspaceConfig config, ProgressListener listener, long start) {
+        String id = ws.id();
+        try {
+            LOG.info("creating workspace {} from config '{}' in {} (cache)", id, config.name(), ws.root());
+            LocalInstance instance = cache.create(config, ws.root(), this::runScript, listener);
+            ws.attachCache(instance);
+            ws.ready(instance.repositories());
+            checkCancelled(listener, id);
+            workspaces.put(id, ws);
+            if (closed) {
+                ws.close();
+                throw new DerrickException("the local provider was closed while workspace " + id + " was being created");
+            }
+            LOG.info("workspace {} ready in {} ms ({} of cache entry {})", id, millisSince(start), instance.mode(),
+                    instance.cacheEntry().id());
+            return ws;
+        } catch (SetupFailedException e) {
+            ws.close();
+            String output = redactor.redact(e.output());
+            if (e.exitCode() >= 0) {
+                throw new SetupFailedException(redactor.redact(e.getMessage()) + tail(output), e.exitCode(), output);
+            }
+            throw new SetupFailedException(redactor.redact(e.getMessage()), e.getCause() == null ? e : e.getCause());
+        } catch (RuntimeException e) {
+            LOG.info("creating workspace {} failed: {}", id, redactor.redact(String.valueOf(e.getMessage())));
+            ws.close();
+            throw e;
+        } finally {
+            creating.remove(ws);
+        }
+    }
+
+    private ExecResult runScript(Path dir, String script, Map<String, String> env, ProgressListener progress) {
+        return setupRunner.run(new ProcessSpec(script, dir, commandEnvironment.build(env, null), settings.setupTimeout(),
+                settings.maxOutputBytes()));
+    }
+
+    /** The provisioning cache, or {@code null} when it is off. */
+    public LocalCache cache() {
+        return cache;
+    }
+
     @Override
     public List<Workspace> list() {
         List<LocalWorkspace> live = new ArrayList<>(workspaces.values());
@@ -201,6 +266,10 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         // Kill first everywhere (in parallel), then remove directories.
         all.parallelStream().forEach(LocalWorkspace::close);
         workspaces.clear();
+        setupRunner.close();
+        if (cache != null) {
+            cache.close();
+        }
     }
 
     private void forget(LocalWorkspace ws) {
