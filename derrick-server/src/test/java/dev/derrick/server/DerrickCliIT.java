@@ -79,8 +79,9 @@ class DerrickCliIT {
     }
 
     @Test
-    void unknownOptionIsOneLine() throws Exception {
+    void unknownOptionOrMissingModeIsOneLine() throws Exception {
         assertOneCleanLine(DerrickProcess.run(dir, Map.of(), "-p", "local", "--frobnicate"), "--frobnicate");
+        assertOneCleanLine(DerrickProcess.run(dir, Map.of(), "-w", "x.json"), "-p/--provisioning-mode", "local");
     }
 
     @Test
