@@ -95,6 +95,24 @@ class DerrickCliIT {
     }
 
     @Test
+    void aBackendAddedToTheClassPathAppearsAndServes() throws Exception {
+        // target/test-classes holds a third-party-style backend ("testdir") registered in META-INF/services.
+        Path backend = Path.of("target", "test-classes");
+        DerrickProcess help = DerrickProcess.start(dir, Map.of(), backend, java.util.List.of("--help"), -1);
+        assertThat(help.process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(help.stdout()).contains("local", "testdir");
+        int port = DerrickProcess.freePort();
+        Path config = file("ok.json", "{\"name\": \"x\", \"setup_script\": \"echo third-party > who.txt\"}");
+        try (DerrickProcess p = DerrickProcess.start(dir.resolve("serve"), Map.of(), backend, java.util.List.of("-p", "testdir",
+                "-w", config.toString(), "--port", String.valueOf(port)), port).awaitHealthy(java.time.Duration.ofSeconds(60))) {
+            ApiClient api = new ApiClient(p.uri(), null);
+            String id = api.create("{}");
+            assertThat(api.cmd(id, "cat who.txt").get("output").asText()).isEqualTo("third-party\n");
+            assertThat(p.terminate(java.time.Duration.ofSeconds(30))).isZero();
+        }
+    }
+
+    @Test
     void helpListsProvidersFoundOnTheClassPath() throws Exception {
         DerrickProcess p = DerrickProcess.run(dir, Map.of(), "--help");
         assertThat(p.exitCode()).isZero();
