@@ -13,6 +13,7 @@ import dev.derrick.core.Redactor;
 import dev.derrick.core.exec.CommandEnvironment;
 import dev.derrick.core.git.GitClient;
 import dev.derrick.local.internal.LocalWorkspace;
+import dev.derrick.local.internal.Reaper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +40,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * confined to the workspace root (symbolic links included).
  *
  * <p>{@link #close()} ends every workspace and process; a JVM shutdown hook does the same if the provider is never
- * closed. Open one with {@code WorkspaceProviders.open("local", options)} (see {@link LocalProviderFactory}).
+ * closed. Workspaces of a JVM that died without either ({@code kill -9}) are reaped when the next provider opens on
+ * the same root: each workspace is labelled with its owner at birth. Open one with {@code WorkspaceProviders.open("local", options)} (see {@link LocalProviderFactory}).
  */
 public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private static final Logger LOG = LoggerFactory.getLogger(LocalWorkspaceProvider.class);
@@ -81,6 +83,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private final CommandEnvironment commandEnvironment;
     private final Map<String, LocalWorkspace> workspaces = new ConcurrentHashMap<>();
     private final Set<LocalWorkspace> creating = ConcurrentHashMap.newKeySet();
+    private final Reaper reaper;
     private final Thread shutdownHook;
     private volatile boolean closed;
 
@@ -89,6 +92,8 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         this.root = settings.root().toAbsolutePath().normalize();
         this.git = new GitClient(settings.environment(), redactor);
         this.commandEnvironment = new CommandEnvironment(settings.environment());
+        this.reaper = new Reaper(root);
+        reaper.reapOrphans();
         this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -112,8 +117,10 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         Path dir = root.resolve(id);
         try {
             Files.createDirectories(root);
+            reaper.claim(id);
             Files.createDirectory(dir);
         } catch (IOException e) {
+            reaper.release(id);
             throw new DerrickException("cannot create workspace directory " + dir + ": " + e.getMessage(), e);
         }
         LocalWorkspace ws = new LocalWorkspace(id, config, dir, commandEnvironment, settings.maxOutputBytes(),
@@ -205,6 +212,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
 
     private void forget(LocalWorkspace ws) {
         workspaces.remove(ws.id(), ws);
+        reaper.release(ws.id());
     }
 
     private void ensureOpen() {
