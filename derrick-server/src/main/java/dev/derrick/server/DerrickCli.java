@@ -194,13 +194,13 @@ public final class DerrickCli implements Callable<Integer> {
                 log.info("stopped");
             }
         };
-        Thread hook = new Thread(shutdown, "derrick-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        boolean signals = handleSignals();
         if (config != null) {
             log.info("workspace config '{}' from {} ({} repositories)", config.name(), workspaceConfigPath,
                     config.repositories().size());
         }
+        Thread hook = new Thread(shutdown, "derrick-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        boolean signals = handleSignals();
         if (!signals) {
             log.debug("no signal handlers: the shutdown hook cleans up when the JVM stops");
         }
