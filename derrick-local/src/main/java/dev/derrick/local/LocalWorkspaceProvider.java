@@ -18,6 +18,7 @@ import dev.derrick.local.internal.cache.LocalInstance;
 import dev.derrick.core.exec.CommandEnvironment;
 import dev.derrick.core.git.GitClient;
 import dev.derrick.local.internal.LocalWorkspace;
+import dev.derrick.local.internal.Reaper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,7 +45,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * confined to the workspace root (symbolic links included).
  *
  * <p>{@link #close()} ends every workspace and process; a JVM shutdown hook does the same if the provider is never
- * closed. Open one with {@code WorkspaceProviders.open("local", options)} (see {@link LocalProviderFactory}).
+ * closed. Workspaces of a JVM that died without either ({@code kill -9}) are reaped when the next provider opens on
+ * the same root: each workspace is labelled with its owner at birth. Open one with {@code WorkspaceProviders.open("local", options)} (see {@link LocalProviderFactory}).
  */
 public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private static final Logger LOG = LoggerFactory.getLogger(LocalWorkspaceProvider.class);
@@ -86,6 +88,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private final CommandEnvironment commandEnvironment;
     private final Map<String, LocalWorkspace> workspaces = new ConcurrentHashMap<>();
     private final Set<LocalWorkspace> creating = ConcurrentHashMap.newKeySet();
+    private final Reaper reaper;
     private final Thread shutdownHook;
     private final LocalCache cache;
     private final ProcessRunner setupRunner = new ProcessRunner();
@@ -107,7 +110,8 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         this.git = new GitClient(settings.environment(), redactor);
         this.commandEnvironment = new CommandEnvironment(settings.environment());
         this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction());
-
+        this.reaper = new Reaper(root);
+        reaper.reapOrphans();
         this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -131,8 +135,10 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         Path dir = root.resolve(id);
         try {
             Files.createDirectories(root);
+            reaper.claim(id);
             Files.createDirectory(dir);
         } catch (IOException e) {
+            reaper.release(id);
             throw new DerrickException("cannot create workspace directory " + dir + ": " + e.getMessage(), e);
         }
         LocalWorkspace ws = new LocalWorkspace(id, config, dir, commandEnvironment, settings.maxOutputBytes(),
@@ -274,6 +280,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
 
     private void forget(LocalWorkspace ws) {
         workspaces.remove(ws.id(), ws);
+        reaper.release(ws.id());
     }
 
     private void ensureOpen() {

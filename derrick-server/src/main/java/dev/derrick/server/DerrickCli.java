@@ -52,10 +52,10 @@ public final class DerrickCli implements Callable<Integer> {
     /** Log levels --log-level accepts. */
     enum Level { error, warn, info, debug, trace }
 
-    // Required to serve, but checked in serve() so that `derrick cache …` needs no -p.
+    // Checked in call(), not by picocli, so subcommands (e.g. a future `derrick cache …`) need no -p.
     @Option(names = {"-p", "--provisioning-mode"}, paramLabel = "<mode>",
             completionCandidates = ProviderNames.class,
-            description = "Workspace provider: ${COMPLETION-CANDIDATES} (every backend on the class path).")
+            description = "Required. Workspace provider: ${COMPLETION-CANDIDATES} (every backend on the class path).")
     String provisioningMode;
 
     @Option(names = {"-w", "--workspace-config-path"}, paramLabel = "<file>",
@@ -148,8 +148,9 @@ public final class DerrickCli implements Callable<Integer> {
     }
 
     private int serve() throws Exception {
-        if (provisioningMode == null) {
-            throw new UsageException("missing required option '--provisioning-mode=<mode>' (see --help)");
+        if (provisioningMode == null || provisioningMode.isBlank()) {
+            throw new UsageException("missing required option -p/--provisioning-mode; available: "
+                    + String.join(", ", WorkspaceProviders.available()) + " (see --help)");
         }
         ServerMode mode = ServerModes.find(serverMode).orElseThrow(() -> new UsageException("unknown server mode '"
                 + serverMode + "'; available: " + String.join(", ", ServerModes.names())));
