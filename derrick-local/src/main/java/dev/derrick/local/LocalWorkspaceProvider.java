@@ -109,9 +109,10 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         this.root = settings.root().toAbsolutePath().normalize();
         this.git = new GitClient(settings.environment(), redactor);
         this.commandEnvironment = new CommandEnvironment(settings.environment());
-        this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction());
+        // Orphans first: their processes are killed before anything removes their directories.
         this.reaper = new Reaper(root);
         reaper.reapOrphans();
+        this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction());
         this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
