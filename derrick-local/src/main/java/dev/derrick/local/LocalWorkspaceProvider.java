@@ -109,8 +109,8 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         this.root = settings.root().toAbsolutePath().normalize();
         this.git = new GitClient(settings.environment(), redactor);
         this.commandEnvironment = new CommandEnvironment(settings.environment());
+        // Orphans first: their processes are killed before anything removes their directories.
         this.reaper = new Reaper(root);
-        // First kill what orphans still run (they may sit in an overlay mount), then let the cache unmount.
         reaper.reapOrphans();
         this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction());
         this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");

@@ -36,14 +36,27 @@ public final class Reaper {
     /** Records this JVM as the owner of workspace {@code id}; call before making its directory. */
     public void claim(String id) throws IOException {
         Path owners = root.resolve(OWNERS);
-        Files.createDirectories(owners);
-        Files.writeString(owners.resolve(id), self, StandardCharsets.US_ASCII);
+        for (int attempt = 0; ; attempt++) {
+            Files.createDirectories(owners);
+            try {
+                Files.writeString(owners.resolve(id), self, StandardCharsets.US_ASCII);
+                return;
+            } catch (java.nio.file.NoSuchFileException e) {
+                if (attempt >= 5) {
+                    throw e; // removed again and again by concurrent releases
+                }
+            }
+        }
     }
 
     /** Forgets the owner record of a workspace that has been removed. */
     public void release(String id) {
+        Path owners = root.resolve(OWNERS);
         try {
-            Files.deleteIfExists(root.resolve(OWNERS).resolve(id));
+            Files.deleteIfExists(owners.resolve(id));
+            Files.deleteIfExists(owners); // only when empty: the root stays clean
+        } catch (java.nio.file.DirectoryNotEmptyException e) {
+            // other workspaces live
         } catch (IOException e) {
             LOG.debug("could not remove owner record of {}: {}", id, e.getMessage());
         }
@@ -103,8 +116,9 @@ public final class Reaper {
         try {
             real = dir.toRealPath();
         } catch (IOException e) {
-            return 0;
+            real = dir.toAbsolutePath().normalize(); // already removed: /proc shows "<dir> (deleted)"
         }
+        String prefix = real.toString();
         List<ProcessHandle> found = new ArrayList<>();
         long self = ProcessHandle.current().pid();
         try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"),
@@ -112,7 +126,8 @@ public final class Reaper {
             for (Path proc : procs) {
                 try {
                     long pid = Long.parseLong(proc.getFileName().toString());
-                    if (pid != self && Files.readSymbolicLink(proc.resolve("cwd")).startsWith(real)) {
+                    String cwd = Files.readSymbolicLink(proc.resolve("cwd")).toString();
+                    if (pid != self && (cwd.equals(prefix) || cwd.startsWith(prefix + "/") || cwd.startsWith(prefix + " (deleted)"))) {
                         ProcessHandle.of(pid).ifPresent(found::add);
                     }
                 } catch (IOException | RuntimeException e) {
