@@ -256,6 +256,41 @@ class DockerCacheIT {
         assertThat(ws.exec("grep -r -l '" + TOKEN + "' /code /tmp /root 2>/dev/null").stdout()).isEmpty();
     }
 
+    @Test
+    void aProviderKilledMidSetupLeavesNoEntryALaterCreateUses() throws Exception {
+        String repo = newRepo();
+        server.commit(repo, Map.of("SLEEP", "120"), "make the setup hang"); // content is not in the key
+        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), KilledDockerSetupMain.class.getName(),
+                cacheDir.toString(), server.url(repo), TOKEN, DEBIAN).redirectErrorStream(true).start();
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = lines.readLine()) != null && !line.equals("TASK setup script")) {
+                // wait until the setup script runs
+            }
+            assertThat(line).as("child reached the setup script").isEqualTo("TASK setup script");
+            Thread.sleep(1000);
+            child.destroyForcibly(); // SIGKILL: no shutdown hook
+            assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            child.destroyForcibly();
+        }
+        WorkspaceConfig config = WorkspaceConfig.builder("crash").image(DEBIAN)
+                .repository(RepositoryConfig.of(server.url(repo), "/code/app").withAuth(GitAuth.fromEnv("GIT_TOKEN")))
+                .setupScript(KilledDockerSetupMain.SCRIPT).build();
+        Map<String, String> delete = new java.util.HashMap<>();
+        delete.put("SLEEP", null);
+        String fixed = server.commit(repo, delete, "setup no longer hangs");
+        DockerProvider p = provider(); // reaps the dead child's container and unused cache images
+        assertThat(p.cache().store().find(DockerCache.key(config, DEBIAN))).isEmpty();
+        assertThat(images("derrick-cache/crash")).isEmpty();
+        Tasks tasks = new Tasks();
+        Workspace ws = p.create(config, tasks);
+        assertThat(tasks.titles).contains("setup script");
+        assertThat(ws.readString("/half-done")).isEqualTo("half\n");
+        assertThat(p.cache().store().find(DockerCache.key(config, DEBIAN)).orElseThrow().commitOf("code/app")).isEqualTo(fixed);
+    }
+
     List<Image> images(String reference) {
         return provider.engine().client().listImagesCmd().exec().stream()
                 .filter(i -> i.getRepoTags() != null && java.util.Arrays.stream(i.getRepoTags()).anyMatch(t -> t.startsWith(reference + ":")))
