@@ -52,9 +52,10 @@ public final class DerrickCli implements Callable<Integer> {
     /** Log levels --log-level accepts. */
     enum Level { error, warn, info, debug, trace }
 
-    @Option(names = {"-p", "--provisioning-mode"}, required = true, paramLabel = "<mode>",
+    // Checked in call(), not by picocli, so subcommands (e.g. a future `derrick cache …`) need no -p.
+    @Option(names = {"-p", "--provisioning-mode"}, paramLabel = "<mode>",
             completionCandidates = ProviderNames.class,
-            description = "Workspace provider: ${COMPLETION-CANDIDATES} (every backend on the class path).")
+            description = "Required. Workspace provider: ${COMPLETION-CANDIDATES} (every backend on the class path).")
     String provisioningMode;
 
     @Option(names = {"-w", "--workspace-config-path"}, paramLabel = "<file>",
@@ -115,6 +116,7 @@ public final class DerrickCli implements Callable<Integer> {
         CommandLine cmd = new CommandLine(cli);
         cmd.setErr(err);
         cmd.setCaseInsensitiveEnumValuesAllowed(true);
+        cmd.addSubcommand("cache", CacheCommand.commandLine(environment, new PrintWriter(System.out, true), err));
         cmd.setParameterExceptionHandler((ex, a) -> {
             err.println("derrick: " + oneLine(ex.getMessage()) + " (see --help)");
             return 2;
@@ -146,6 +148,10 @@ public final class DerrickCli implements Callable<Integer> {
     }
 
     private int serve() throws Exception {
+        if (provisioningMode == null || provisioningMode.isBlank()) {
+            throw new UsageException("missing required option -p/--provisioning-mode; available: "
+                    + String.join(", ", WorkspaceProviders.available()) + " (see --help)");
+        }
         ServerMode mode = ServerModes.find(serverMode).orElseThrow(() -> new UsageException("unknown server mode '"
                 + serverMode + "'; available: " + String.join(", ", ServerModes.names())));
         String token = environment.get("DERRICK_API_TOKEN");
