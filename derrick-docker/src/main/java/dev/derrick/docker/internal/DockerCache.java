@@ -110,7 +110,9 @@ public final class DockerCache {
      * Commits the container of a workspace that has just finished its setup and publishes it as the entry for
      * {@code key}; returns a lease on it. The container keeps running unchanged.
      */
-    public CacheStore.Lease publish(CacheKey key, WorkspaceConfig config, String containerId, List<RepositoryState> states) {
+    public CacheStore.Lease publish(CacheKey key, WorkspaceConfig config, String containerId, List<RepositoryState> states,
+                                    List<String> repositoryPaths) {
+        refreshIndexes(containerId, repositoryPaths);
         try (CacheStore.Pending pending = store.begin(key)) {
             String repository = "derrick-cache/" + imageName(config.name());
             String tag = key.shortHex();
@@ -130,6 +132,26 @@ public final class DockerCache {
                 store.prune(eviction);
             }
             return lease;
+        }
+    }
+
+    /**
+     * Refreshes the git index of each repository inside the container (best effort, needs git there): the index was
+     * written on the provider side, so without this the first {@code git status} in every container made from the
+     * image would re-read every file.
+     */
+    private void refreshIndexes(String containerId, List<String> paths) {
+        if (paths.isEmpty()) {
+            return;
+        }
+        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c",
+                "for d in \"$@\"; do git -c safe.directory='*' -C \"$d\" update-index -q --refresh >/dev/null 2>&1 || true; done",
+                "derrick-refresh"));
+        cmd.addAll(paths);
+        try {
+            new ContainerExec(client, containerId).runInternal(cmd, Duration.ofMinutes(5));
+        } catch (RuntimeException e) {
+            LOG.debug("could not refresh git indexes before commit: {}", e.getMessage());
         }
     }
 

@@ -166,7 +166,8 @@ public final class DockerProvider implements WorkspaceProvider {
                 DockerWorkspace workspace = build(id, image, config, listener);
                 try {
                     listener.beginTask("commit cache image", ProgressListener.UNKNOWN);
-                    CacheStore.Lease mine = cache.publish(key, config, workspace.containerId(), workspace.repositories());
+                    CacheStore.Lease mine = cache.publish(key, config, workspace.containerId(), workspace.repositories(),
+                            repositoryPaths(workspace, config));
                     listener.endTask();
                     workspace.cached(new CachedState(cache, mine, this::startReplacement));
                     built.set(workspace);
@@ -182,6 +183,10 @@ public final class DockerProvider implements WorkspaceProvider {
             lease = cache.acquire(key);
         }
         return fromCache(id, image, config, lease.get(), listener);
+    }
+
+    private static List<String> repositoryPaths(DockerWorkspace workspace, WorkspaceConfig config) {
+        return config.repositories().stream().map(r -> workspace.resolve(r.path(), "path")).toList();
     }
 
     private static String newId() {
@@ -254,7 +259,7 @@ public final class DockerProvider implements WorkspaceProvider {
                         }
                         DockerWorkspace workspace = build(newId(), image, config, ProgressListener.NONE);
                         try (CacheStore.Lease fresh = cache.publish(key, config, workspace.containerId(),
-                                workspace.repositories())) {
+                                workspace.repositories(), repositoryPaths(workspace, config))) {
                             return fresh.entry();
                         } finally {
                             workspace.close();

@@ -74,6 +74,9 @@ class DockerCacheIT {
     @AfterEach
     void closeProvider() {
         if (provider != null) {
+            // Leave no cache images behind: prune every entry of this test's cache directory (removes the images).
+            provider.list().forEach(Workspace::close);
+            provider.cache().store().prune(new dev.derrick.core.cache.EvictionPolicy(java.time.Duration.ZERO, 0));
             provider.close();
         }
     }
@@ -291,8 +294,12 @@ class DockerCacheIT {
         assertThat(p.cache().store().find(DockerCache.key(config, DEBIAN)).orElseThrow().commitOf("code/app")).isEqualTo(fixed);
     }
 
+    /** Images of this test's cache directory (earlier runs' images carry another directory label). */
     List<Image> images(String reference) {
+        String mine = provider.cache().store().directory().toString();
         return provider.engine().client().listImagesCmd().exec().stream()
+                .filter(i -> reference.startsWith("derrick-checkpoint/") || (i.getLabels() != null
+                        && mine.equals(i.getLabels().get(DockerCache.LABEL_CACHE_DIR))))
                 .filter(i -> i.getRepoTags() != null && java.util.Arrays.stream(i.getRepoTags()).anyMatch(t -> t.startsWith(reference + ":")))
                 .toList();
     }
