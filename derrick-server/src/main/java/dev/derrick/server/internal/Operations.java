@@ -1,0 +1,228 @@
+package dev.derrick.server.internal;
+
+import dev.derrick.api.ExecRequest;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.GitAuth;
+import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.Workspace;
+import dev.derrick.api.WorkspaceBusyException;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceProvider;
+import dev.derrick.core.Redactor;
+import dev.derrick.core.wire.Wire;
+import dev.derrick.core.wire.WireError;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The operations of a derrick agent over one provider, independent of the transport: an {@link Operation}, a
+ * workspace id and a JSON body in; a {@link Reply} (status, content type, bytes) out. The HTTP server and the NATS
+ * agent both call {@link #handle}; neither knows what a workspace is.
+ *
+ * <p>Concurrency: each workspace has a read-write lock. Commands, file reads and writes and info take it shared
+ * (a {@link Workspace} is thread-safe, so they run side by side); {@code reset} and {@code fetch} take it exclusive,
+ * waiting at most {@link #EXCLUSIVE_WAIT} for running operations before answering 409. {@code delete} takes no lock:
+ * it closes the workspace at once, which kills whatever runs in it. Nothing is shared between workspaces, so a slow
+ * operation on one never delays another.
+ *
+ * <p>{@link #handle} never throws: every failure becomes an error reply, with messages scrubbed by the
+ * {@link Redactor}.
+ */
+public final class Operations implements AutoCloseable {
+    /** How long reset/fetch wait for running operations on the same workspace. */
+    public static final Duration EXCLUSIVE_WAIT = Duration.ofSeconds(30);
+    /** Token variables a create request's config may not name: the server's own secrets. */
+    private static final Set<String> FORBIDDEN_TOKEN_ENV = Set.of("DERRICK_API_TOKEN");
+
+    private static final Logger log = LoggerFactory.getLogger(Operations.class);
+
+    private final WorkspaceProvider provider;
+    private final WorkspaceConfig defaultConfig;
+    private final Redactor redactor;
+    private final Map<String, ReentrantReadWriteLock> locks = new ConcurrentHashMap<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    /**
+     * @param provider      the provider to serve; {@link #close()} closes it
+     * @param defaultConfig the config of workspaces whose create request carries none (the {@code -w} file), or
+     *                      {@code null} when every request must carry one
+     * @param redactor      scrubs secrets from error messages
+     */
+    public Operations(WorkspaceProvider provider, WorkspaceConfig defaultConfig, Redactor redactor) {
+        this.provider = Objects.requireNonNull(provider, "provider");
+        this.defaultConfig = defaultConfig;
+        this.redactor = redactor == null ? new Redactor() : redactor;
+    }
+
+    /** The provider being served. */
+    public WorkspaceProvider provider() {
+        return provider;
+    }
+
+    /**
+     * Runs one operation.
+     *
+     * @param op          what to do
+     * @param workspaceId the workspace, for operations that {@linkplain Operation#needsWorkspace() need one}
+     * @param body        the request body (JSON; may be empty); read at most once, not closed
+     */
+    public Reply handle(Operation op, String workspaceId, InputStream body) {
+        try {
+            if (closed.get() && op != Operation.HEALTH) {
+                return Reply.error(WireError.of(503, WireError.PROVIDER_UNAVAILABLE, "the server is shutting down"));
+            }
+            return dispatch(op, workspaceId, body == null ? InputStream.nullInputStream() : body);
+        } catch (BodyTooLargeException e) {
+            return Reply.error(WireError.of(413, WireError.PAYLOAD_TOO_LARGE, e.getMessage()));
+        } catch (IOException e) {
+            return Reply.error(WireError.of(400, WireError.INVALID_REQUEST,
+                    "cannot read the request body: " + redactor.redact(String.valueOf(e.getMessage()))));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Reply.error(WireError.of(503, WireError.PROVIDER_UNAVAILABLE, "interrupted: the server is shutting down"));
+        } catch (RuntimeException | Error e) {
+            WireError error = WireError.from(e, redactor::redact);
+            if (error.status() >= 500 && error.status() != 501) {
+                log.error("{} {} failed: {}", op.wireName(), workspaceId == null ? "" : workspaceId,
+                        redactor.redact(String.valueOf(e)), e);
+            }
+            return Reply.error(error);
+        }
+    }
+
+    private Reply dispatch(Operation op, String id, InputStream body) throws IOException, InterruptedException {
+        switch (op) {
+            case HEALTH:
+                return Reply.json(new Wire.Health(true));
+            case LIST:
+                return Reply.json(Wire.WorkspaceList.from(provider.list().stream().map(Workspace::info).toList()));
+            case CREATE:
+                return create(Wire.read(body, Wire.CreateBody.class, "create request"));
+            case DELETE: {
+                Workspace ws = provider.get(id);
+                long start = System.nanoTime();
+                ws.close();
+                locks.remove(id);
+                log.info("workspace {} removed in {} ms", id, (System.nanoTime() - start) / 1_000_000);
+                return Reply.json(Boolean.TRUE);
+            }
+            default:
+                break;
+        }
+        Workspace ws = provider.get(id);
+        ReentrantReadWriteLock rw = locks.computeIfAbsent(id, k -> new ReentrantReadWriteLock(true));
+        boolean exclusive = op == Operation.RESET || op == Operation.FETCH;
+        // Parse the body before locking, so a slow upload never holds the workspace.
+        Object request = switch (op) {
+            case CMD, CMD_WITH_OUTPUT -> Wire.read(body, Wire.CmdBody.class, op.wireName() + " request").toRequest();
+            case WRITE_FILE -> Wire.read(body, Wire.WriteFileBody.class, "write_file request");
+            case READ_FILE -> Wire.read(body, Wire.ReadFileBody.class, "read_file request");
+            default -> {
+                drain(body);
+                yield null;
+            }
+        };
+        Lock lock = exclusive ? rw.writeLock() : rw.readLock();
+        if (exclusive) {
+            if (!lock.tryLock(EXCLUSIVE_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new WorkspaceBusyException("workspace " + id + " is busy with other operations; "
+                        + op.wireName() + " waited " + EXCLUSIVE_WAIT.toSeconds() + " s, try again later");
+            }
+        } else {
+            lock.lockInterruptibly();
+        }
+        try {
+            return run(op, ws, request);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Reply run(Operation op, Workspace ws, Object request) {
+        switch (op) {
+            case INFO:
+                return Reply.json(Wire.WorkspaceInfoBody.from(ws.info()));
+            case CMD_WITH_OUTPUT:
+                return Reply.json(Wire.CmdResult.from(ws.exec((ExecRequest) request)));
+            case CMD: {
+                ExecResult result = ws.exec((ExecRequest) request);
+                return result.succeeded() ? Reply.json(Wire.CmdResult.from(result))
+                        : Reply.error(WireError.commandFailed(result));
+            }
+            case WRITE_FILE: {
+                Wire.WriteFileBody w = (Wire.WriteFileBody) request;
+                if (w.content() == null) {
+                    throw new InvalidConfigException("write_file request: 'content' (base64) is missing");
+                }
+                ws.writeFile(w.resolvedPath(), w.content());
+                return Reply.json(Wire.Success.TRUE);
+            }
+            case READ_FILE:
+                return Reply.bytes(ws.readFile(((Wire.ReadFileBody) request).resolvedPath()));
+            case FETCH:
+                return Reply.json(Wire.FetchReply.from(ws.fetch()));
+            case RESET: {
+                long start = System.nanoTime();
+                ws.reset();
+                log.info("workspace {} reset in {} ms", ws.id(), (System.nanoTime() - start) / 1_000_000);
+                return Reply.json(Wire.Success.TRUE);
+            }
+            default:
+                throw new IllegalStateException("unhandled operation " + op);
+        }
+    }
+
+    private Reply create(Wire.CreateBody body) {
+        WorkspaceConfig config = body.configOr(defaultConfig);
+        if (body.config() != null && !body.config().isNull()) {
+            for (RepositoryConfig repo : config.repositories()) {
+                String variable = repo.authIfSet().flatMap(GitAuth::tokenEnvironmentVariable).orElse(null);
+                if (variable != null && FORBIDDEN_TOKEN_ENV.contains(variable)) {
+                    throw new InvalidConfigException("repository " + repo.path() + ": auth.token_env may not name "
+                            + variable + ", the server's own secret");
+                }
+            }
+        }
+        long start = System.nanoTime();
+        log.info("[{}] creating workspace ({} repositories, setup script: {})", config.name(),
+                config.repositories().size(), config.setupScript().isBlank() ? "none" : "yes");
+        Workspace ws = provider.create(config, new LoggingProgressListener(
+                LoggerFactory.getLogger("dev.derrick.server.progress"), config.name()));
+        log.info("[{}] workspace {} ready in {} ms", config.name(), ws.id(), (System.nanoTime() - start) / 1_000_000);
+        return Reply.json(new Wire.IdReply(ws.id()));
+    }
+
+    private static void drain(InputStream body) throws IOException {
+        body.transferTo(java.io.OutputStream.nullOutputStream());
+    }
+
+    /** Closes the provider: removes every workspace and ends every process it started. Idempotent. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            int n;
+            try {
+                n = provider.list().size();
+            } catch (RuntimeException e) {
+                n = -1;
+            }
+            long start = System.nanoTime();
+            provider.close();
+            log.info("provider {} closed ({} workspace(s) removed) in {} ms", provider.name(),
+                    n < 0 ? "?" : String.valueOf(n), (System.nanoTime() - start) / 1_000_000);
+        }
+    }
+}

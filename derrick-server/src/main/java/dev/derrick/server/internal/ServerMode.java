@@ -1,0 +1,26 @@
+package dev.derrick.server.internal;
+
+/**
+ * How the agent serves its {@link Operations}: {@code http} (the HTTP API) or {@code nats} (request-reply on a
+ * NATS server). The CLI picks one by {@link #name()} from {@link ServerModes}.
+ */
+public interface ServerMode {
+    /** {@code http}, {@code nats}. */
+    String name();
+
+    /**
+     * Checks the settings before anything is opened; the default accepts them.
+     *
+     * @throws UsageException for settings this mode cannot use
+     */
+    default void validate(ServerSettings settings) {
+    }
+
+    /**
+     * Starts serving and returns at once; the returned handle stops serving (not the operations).
+     *
+     * @throws UsageException for settings this mode cannot use (shown to the user as one line)
+     * @throws Exception      when it cannot start (port taken, no NATS server…), with a message for a person
+     */
+    AutoCloseable start(ServerSettings settings, Operations operations) throws Exception;
+}

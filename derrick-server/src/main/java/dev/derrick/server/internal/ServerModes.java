@@ -1,0 +1,88 @@
+package dev.derrick.server.internal;
+
+import dev.derrick.server.internal.http.HttpApiServer;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/** The server modes this build knows, by name. */
+public final class ServerModes {
+    private static final Map<String, ServerMode> MODES = new TreeMap<>();
+
+    static {
+        register(new HttpMode());
+        register(new NotYetAvailable("nats", "server mode 'nats' is not yet available in this build; use -s http"));
+    }
+
+    private ServerModes() {
+    }
+
+    private static void register(ServerMode mode) {
+        MODES.put(mode.name(), mode);
+    }
+
+    /** Every mode's name, sorted. */
+    public static List<String> names() {
+        return List.copyOf(MODES.keySet());
+    }
+
+    /** The mode of that name. */
+    public static Optional<ServerMode> find(String name) {
+        return Optional.ofNullable(name == null ? null : MODES.get(name.toLowerCase(java.util.Locale.ROOT)));
+    }
+
+    /** {@code -s http}: the HTTP API. */
+    static final class HttpMode implements ServerMode {
+        @Override
+        public String name() {
+            return "http";
+        }
+
+        @Override
+        public AutoCloseable start(ServerSettings s, Operations operations) throws Exception {
+            HttpApiServer server;
+            try {
+                server = HttpApiServer.builder(operations).bind(s.bind()).port(s.port()).apiToken(s.apiToken())
+                        .maxBodyBytes(s.maxBodyBytes()).threads(s.threads()).redactor(s.redactor()).start();
+            } catch (java.net.BindException e) {
+                throw new java.net.BindException("cannot listen on " + s.bind().getHostAddress() + ":" + s.port()
+                        + ": " + (e.getMessage() == null ? "address in use" : e.getMessage().toLowerCase(java.util.Locale.ROOT))
+                        + " (is another derrick running? choose another --port)");
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+            LoggerFactory.getLogger("dev.derrick.server").info("derrick HTTP API listening on {} (provider {}{})",
+                    server.uri(), operations.provider().name(), s.apiToken() == null ? "" : ", bearer token required");
+            return server;
+        }
+    }
+
+    /** A mode whose implementation is not in this build yet. */
+    static final class NotYetAvailable implements ServerMode {
+        private final String name;
+        private final String message;
+
+        NotYetAvailable(String name, String message) {
+            this.name = name;
+            this.message = message;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public void validate(ServerSettings settings) {
+            throw new UsageException(message);
+        }
+
+        @Override
+        public AutoCloseable start(ServerSettings settings, Operations operations) {
+            throw new UsageException(message);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package dev.derrick.server.internal;
+
+import dev.derrick.core.Redactor;
+
+import java.net.InetAddress;
+
+/**
+ * What a {@link ServerMode} needs from the command line.
+ *
+ * @param bind         HTTP address
+ * @param port         HTTP port (0: any free one)
+ * @param natsUrl      NATS server URL
+ * @param apiToken     bearer token demanded by the HTTP API, or {@code null}
+ * @param maxBodyBytes request body limit
+ * @param threads      request threads
+ * @param redactor     scrubs secrets from logs and errors
+ */
+public record ServerSettings(InetAddress bind, int port, String natsUrl, String apiToken, long maxBodyBytes,
+                             int threads, Redactor redactor) {
+}

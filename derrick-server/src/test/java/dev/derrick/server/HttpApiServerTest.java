@@ -1,0 +1,220 @@
+package dev.derrick.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceProviders;
+import dev.derrick.core.Redactor;
+import dev.derrick.server.internal.Operations;
+import dev.derrick.server.internal.http.HttpApiServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The HTTP layer in-process, over real sockets, against the test-only {@code testdir} backend found through
+ * ServiceLoader: routing, errors, auth, body limits, concurrency. The packaged jar in local mode is driven by
+ * {@code DerrickJarIT}.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class HttpApiServerTest {
+    private Operations operations;
+    private HttpApiServer server;
+
+    private ApiClient start(String token, long maxBody) throws Exception {
+        WorkspaceConfig config = WorkspaceConfig.builder("t").setupScript("echo ready > setup.txt").build();
+        operations = new Operations(WorkspaceProviders.open("testdir"), config, new Redactor());
+        server = HttpApiServer.builder(operations).port(0).apiToken(token).maxBodyBytes(maxBody).start();
+        return new ApiClient(server.uri(), token);
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.close();
+        }
+        if (operations != null) {
+            operations.close();
+        }
+    }
+
+    @Test
+    void runsTheOriginalFlowAndAnswersJsonErrors() throws Exception {
+        ApiClient api = start(null, HttpApiServer.DEFAULT_MAX_BODY_BYTES);
+        assertThat(api.ok("GET", "/health", null).get("healthy").asBoolean()).isTrue();
+        assertThat(api.ok("GET", "/workspaces", null).get("workspaces")).isEmpty();
+        String id = api.create("{\"env\":{\"GREETING\":\"hi\"}}");
+        assertThat(api.ok("GET", "/workspaces", null).get("workspaces").get(0).get("id").asText()).isEqualTo(id);
+        assertThat(api.ok("GET", "/workspaces/" + id, null).get("config_name").asText()).isEqualTo("t");
+
+        JsonNode r = api.cmd(id, "echo $GREETING; cat setup.txt");
+        assertThat(r.get("output").asText()).isEqualTo("hi\nready\n");
+        assertThat(r.get("exit_code").asInt()).isZero();
+        assertThat(r.has("duration_ms")).isTrue();
+
+        // cmd: 200 on exit 0, 422 command_failed with the output otherwise
+        assertThat(api.send("POST", "/workspaces/" + id + "/cmd", "{\"cmd\":\"true\"}").statusCode()).isEqualTo(200);
+        HttpResponse<byte[]> failed = api.send("POST", "/workspaces/" + id + "/cmd", "{\"cmd\":\"echo oops; exit 3\"}");
+        assertThat(failed.statusCode()).isEqualTo(422);
+        JsonNode err = ApiClient.json(failed);
+        assertThat(err.get("error").asText()).isEqualTo("command_failed");
+        assertThat(err.get("exit_code").asInt()).isEqualTo(3);
+        assertThat(err.get("output").asText()).isEqualTo("oops\n");
+
+        // write_file with Ruby-style base64 (line breaks) and working_dir, then read_file raw bytes
+        byte[] bytes = new byte[300];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) i;
+        }
+        String b64 = java.util.Base64.getMimeEncoder(60, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(bytes) + "\n";
+        assertThat(api.ok("POST", "/workspaces/" + id + "/write_file", "{\"path\":\"f.bin\",\"working_dir\":\"sub\",\"content\":"
+                + ApiClient.quote(b64) + "}").get("success").asBoolean()).isTrue();
+        HttpResponse<byte[]> read = api.send("POST", "/workspaces/" + id + "/read_file", "{\"path\":\"/sub/f.bin\"}");
+        assertThat(read.statusCode()).isEqualTo(200);
+        assertThat(read.headers().firstValue("Content-Type")).hasValue("application/octet-stream");
+        assertThat(read.body()).isEqualTo(bytes);
+
+        // not implemented by this provider → 501
+        HttpResponse<byte[]> reset = api.send("POST", "/workspaces/" + id + "/reset", "{}");
+        assertThat(reset.statusCode()).isEqualTo(501);
+        assertThat(ApiClient.json(reset).get("error").asText()).isEqualTo("not_supported");
+
+        // client errors
+        assertError(api.send("POST", "/workspaces/" + id + "/cmd_with_output", "{\"cmd\": "), 400, "invalid_request", "line 1");
+        assertError(api.send("POST", "/workspaces/" + id + "/cmd_with_output", "{\"working_dir\":\"x\"}"), 400, "invalid_request", "'cmd'");
+        assertError(api.send("POST", "/workspaces/" + id + "/cmd_with_output", "{\"command\":\"ls\"}"), 400, "invalid_request", "unknown field 'command'");
+        assertError(api.send("POST", "/workspaces/" + id + "/write_file", "{\"path\":\"x\",\"content\":\"%%%\"}"), 400, "invalid_request", "base64");
+        assertError(api.send("POST", "/workspaces/nope/cmd_with_output", "{\"cmd\":\"true\"}"), 404, "workspace_not_found", "nope");
+        assertError(api.send("GET", "/nowhere", null), 404, "not_found", "/nowhere");
+        assertError(api.send("PUT", "/workspaces", "{}"), 405, "method_not_allowed", "GET, POST");
+        assertError(api.send("POST", "/workspaces", "{\"config\":{\"name\":\"x\",\"setup_script\":\"exit 7\"}}"), 422, "setup_failed", "7");
+
+        assertThat(api.ok("DELETE", "/workspaces/" + id, null).asBoolean()).isTrue();
+        assertError(api.send("DELETE", "/workspaces/" + id, null), 404, "workspace_not_found", id);
+        assertThat(api.ok("GET", "/workspaces", null).get("workspaces")).isEmpty();
+    }
+
+    @Test
+    void timeoutAnswersQuickly() throws Exception {
+        ApiClient api = start(null, HttpApiServer.DEFAULT_MAX_BODY_BYTES);
+        String id = api.create("{}");
+        long start = System.nanoTime();
+        JsonNode r = api.ok("POST", "/workspaces/" + id + "/cmd_with_output", "{\"cmd\":\"sleep 30\",\"timeout\":1}");
+        assertThat(r.get("timed_out").asBoolean()).isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void bearerTokenGuardsEverythingButHealth() throws Exception {
+        ApiClient api = start("s3cret-api-token", HttpApiServer.DEFAULT_MAX_BODY_BYTES);
+        ApiClient anonymous = api.withToken(null);
+        assertThat(anonymous.send("GET", "/health", null).statusCode()).isEqualTo(200);
+        HttpResponse<byte[]> denied = anonymous.send("GET", "/workspaces", null);
+        assertError(denied, 401, "unauthorized", "Bearer");
+        assertThat(denied.headers().firstValue("WWW-Authenticate")).isPresent();
+        assertError(api.withToken("s3cret-api-tokeX").send("GET", "/openapi.json", null), 401, "unauthorized", "token");
+        assertThat(new String(denied.body(), StandardCharsets.UTF_8)).doesNotContain("s3cret");
+        assertThat(api.send("GET", "/workspaces", null).statusCode()).isEqualTo(200);
+        assertThat(api.send("GET", "/openapi.json", null).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void refusesNonLoopbackWithoutToken() throws Exception {
+        operations = new Operations(WorkspaceProviders.open("testdir"), null, new Redactor());
+        assertThatThrownBy(() -> HttpApiServer.builder(operations).bind(InetAddress.getByName("0.0.0.0")).port(0).start())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("DERRICK_API_TOKEN");
+    }
+
+    @Test
+    void declaredOversizedBodyGets413WithoutBeingRead() throws Exception {
+        start(null, HttpApiServer.DEFAULT_MAX_BODY_BYTES);
+        try (Socket socket = new Socket(server.address().getAddress(), server.address().getPort())) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /workspaces/x/write_file HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 2147483648\r\n\r\n{\"path\":\"big\",\"content\":\"").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String head = readHead(socket.getInputStream());
+            assertThat(head).startsWith("HTTP/1.1 413");
+        }
+    }
+
+    @Test
+    void streamedBodyPastTheLimitGets413() throws Exception {
+        ApiClient api = start(null, 1024 * 1024);
+        String id = api.create("{}");
+        // chunked (no Content-Length): counted while streaming
+        try (Socket socket = new Socket(server.address().getAddress(), server.address().getPort())) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /workspaces/" + id + "/write_file HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            byte[] chunk = "A".repeat(64 * 1024).getBytes(StandardCharsets.US_ASCII);
+            byte[] first = "{\"path\":\"big\",\"content\":\"".getBytes(StandardCharsets.US_ASCII);
+            writeChunk(out, first);
+            try {
+                for (int i = 0; i < 40; i++) {
+                    writeChunk(out, chunk);
+                }
+            } catch (java.io.IOException closedByServer) {
+                // the server may close the connection as soon as it answered
+            }
+            assertThat(readHead(socket.getInputStream())).startsWith("HTTP/1.1 413");
+        }
+        assertThat(api.cmd(id, "ls").get("output").asText()).doesNotContain("big");
+    }
+
+    @Test
+    void aLongCommandInOneWorkspaceDoesNotBlockAnother() throws Exception {
+        ApiClient api = start(null, HttpApiServer.DEFAULT_MAX_BODY_BYTES);
+        String a = api.create("{}");
+        String b = api.create("{}");
+        CompletableFuture<JsonNode> slow = CompletableFuture.supplyAsync(() -> api.cmd(a, "sleep 5; echo slow"));
+        Thread.sleep(300);
+        long start = System.nanoTime();
+        assertThat(api.cmd(b, "echo fast").get("output").asText()).isEqualTo("fast\n");
+        assertThat(api.cmd(a, "echo also-fast").get("output").asText()).isEqualTo("also-fast\n");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+        assertThat(slow.isDone()).isFalse();
+        assertThat(slow.get(30, TimeUnit.SECONDS).get("output").asText()).isEqualTo("slow\n");
+    }
+
+    private static void writeChunk(OutputStream out, byte[] data) throws java.io.IOException {
+        out.write((Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(data);
+        out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+    }
+
+    private static String readHead(InputStream in) throws java.io.IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) >= 0) {
+            sb.append((char) c);
+            if (sb.toString().endsWith("\r\n\r\n")) {
+                break;
+            }
+        }
+        return sb.toString();
+    }
+
+    static void assertError(HttpResponse<byte[]> response, int status, String code, String messagePart) {
+        String body = new String(response.body(), StandardCharsets.UTF_8);
+        assertThat(response.statusCode()).as(body).isEqualTo(status);
+        JsonNode json = ApiClient.json(response);
+        assertThat(json.get("error").asText()).as(body).isEqualTo(code);
+        assertThat(json.get("message").asText()).as(body).contains(messagePart);
+    }
+}
