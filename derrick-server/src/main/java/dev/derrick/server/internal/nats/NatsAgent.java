@@ -215,7 +215,7 @@ public final class NatsAgent implements AutoCloseable {
                 }
             }
             kv = conn.keyValue(bucket);
-        } catch (IOException | JetStreamApiException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             LOG.warn("no JetStream key-value bucket {} ({}); heartbeats go out as plain messages only, so a "
                     + "controller started later learns of this agent within one interval", bucket, e.getMessage());
         }
