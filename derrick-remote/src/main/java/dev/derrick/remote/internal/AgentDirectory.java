@@ -31,6 +31,7 @@ public final class AgentDirectory implements AutoCloseable {
     private final String prefix;
     private final Map<String, Seen> agents = new ConcurrentHashMap<>();
     private volatile long connectedSinceNanos = System.nanoTime();
+    private volatile boolean disconnected;
     private Dispatcher dispatcher;
     private Connection connection;
 
@@ -79,6 +80,12 @@ public final class AgentDirectory implements AutoCloseable {
     /** Call when the connection (re)connects: time spent disconnected does not count against agents. */
     public void connected() {
         connectedSinceNanos = System.nanoTime();
+        disconnected = false;
+    }
+
+    /** Call when the connection drops: no agent is judged while this controller cannot hear heartbeats. */
+    public void disconnected() {
+        disconnected = true;
     }
 
     /** Why the agent is gone, or empty when it is alive or unknown (unknown agents get the benefit of the doubt). */
@@ -89,6 +96,9 @@ public final class AgentDirectory implements AutoCloseable {
         }
         if (seen.heartbeat().stopping()) {
             return Optional.of("agent " + agentId + " is gone: it shut down at " + seen.arrivedAt());
+        }
+        if (disconnected) {
+            return Optional.empty();
         }
         long threshold = Duration.ofMillis(seen.heartbeat().intervalMs()).toNanos() * NatsProtocol.MISSED_HEARTBEATS;
         long now = System.nanoTime();

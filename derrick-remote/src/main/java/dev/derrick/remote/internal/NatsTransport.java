@@ -60,13 +60,17 @@ public final class NatsTransport implements Transport {
      */
     public static NatsTransport connect(String url, String prefix, Duration connectTimeout, Duration claimTimeout) {
         AgentDirectory directory = new AgentDirectory(prefix);
+        ConnectionListener.Events[] last = new ConnectionListener.Events[1];
         Options options = connectionOptions(url, "derrick-controller", connectTimeout, (c, event) -> {
             if (event == ConnectionListener.Events.RECONNECTED || event == ConnectionListener.Events.CONNECTED) {
                 directory.connected();
+            } else if (event == ConnectionListener.Events.DISCONNECTED) {
+                directory.disconnected();
             }
-            if (event != ConnectionListener.Events.CONNECTED) {
+            if (event != ConnectionListener.Events.CONNECTED && event != last[0]) {
                 LOG.info("NATS {}: {}", url, event);
             }
+            last[0] = event;
         });
         Connection conn = open(url, options);
         directory.start(conn);

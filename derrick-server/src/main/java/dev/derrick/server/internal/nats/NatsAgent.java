@@ -81,6 +81,7 @@ public final class NatsAgent implements AutoCloseable {
     private ScheduledExecutorService ticker;
     private volatile KeyValue kv;
     private volatile boolean kvWarned;
+    private volatile ConnectionListener.Events lastEvent;
 
     private static final class Transfer {
         final ByteArrayOutputStream data = new ByteArrayOutputStream();
