@@ -37,7 +37,7 @@ public final class RemoteWorkspace implements Workspace {
 
     @Override
     public WorkspaceInfo info() {
-        return Wire.info(call(Op.INFO, Wire.EMPTY, provider.requestTimeout(), null), provider.name());
+        return Wire.info(call(Op.INFO, Wire.EMPTY, provider.requestTimeout(), null));
     }
 
     @Override

@@ -1,34 +1,23 @@
 package dev.derrick.remote.internal;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
-import dev.derrick.api.FileEntry;
-import dev.derrick.api.InvalidConfigException;
-import dev.derrick.api.OperationNotSupportedException;
 import dev.derrick.api.OutputListener;
-import dev.derrick.api.ProviderUnavailableException;
 import dev.derrick.api.RepositoryFetch;
-import dev.derrick.api.RepositoryState;
-import dev.derrick.api.SetupFailedException;
 import dev.derrick.api.StreamKind;
-import dev.derrick.api.WorkspaceBusyException;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceInfo;
 import dev.derrick.api.WorkspaceNotFoundException;
-import dev.derrick.core.json.Json;
+import dev.derrick.core.wire.WireError;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 
-/** The JSON bodies of the HTTP API, as the remote providers send and read them. */
+import static dev.derrick.core.wire.Wire.read;
+import static dev.derrick.core.wire.Wire.write;
+
+/** The remote providers' side of the shared wire DTOs ({@link dev.derrick.core.wire.Wire}). */
 final class Wire {
     static final byte[] EMPTY = "{}".getBytes(StandardCharsets.UTF_8);
 
@@ -36,40 +25,19 @@ final class Wire {
     }
 
     static byte[] createBody(WorkspaceConfig config) {
-        try {
-            ObjectNode body = Json.mapper().createObjectNode();
-            body.set("config", Json.mapper().readTree(config.toJson()));
-            return bytes(body);
-        } catch (IOException e) {
-            throw new DerrickException("cannot encode the workspace config: " + e.getMessage(), e);
-        }
+        return write(dev.derrick.core.wire.Wire.CreateBody.of(config, null));
     }
 
     static String createdId(Reply reply) {
-        return tree(reply).path("id").asText();
+        return read(reply.body(), dev.derrick.core.wire.Wire.IdReply.class, "create reply").id();
     }
 
     static byte[] execBody(ExecRequest request) {
-        ObjectNode body = Json.mapper().createObjectNode();
-        body.put("cmd", request.command());
-        if (request.workingDir() != null) {
-            body.put("working_dir", request.workingDir());
-        }
-        if (!request.env().isEmpty()) {
-            ObjectNode env = body.putObject("env");
-            request.env().forEach(env::put);
-        }
-        if (request.timeout() != null) {
-            body.put("timeout", request.timeout().toMillis() / 1000.0);
-        }
-        return bytes(body);
+        return write(dev.derrick.core.wire.Wire.CmdBody.from(request));
     }
 
     static ExecResult execResult(Reply reply) {
-        JsonNode n = tree(reply);
-        return new ExecResult(n.path("exit_code").asInt(-1), n.path("stdout").asText(""), n.path("stderr").asText(""),
-                n.path("output").asText(""), Duration.ofMillis(n.path("duration_ms").asLong()),
-                n.path("timed_out").asBoolean(false), n.path("truncated").asBoolean(false));
+        return read(reply.body(), dev.derrick.core.wire.Wire.CmdResult.class, "cmd_with_output reply").toResult();
     }
 
     static void replay(ExecResult result, OutputListener listener) {
@@ -82,60 +50,19 @@ final class Wire {
     }
 
     static byte[] pathBody(String path) {
-        ObjectNode body = Json.mapper().createObjectNode();
-        body.put("path", path);
-        return bytes(body);
+        return write(new dev.derrick.core.wire.Wire.ReadFileBody(path, null));
     }
 
     static byte[] writeBody(String path, byte[] content) {
-        ObjectNode body = Json.mapper().createObjectNode();
-        body.put("path", path);
-        body.put("content", Base64.getEncoder().encodeToString(content));
-        return bytes(body);
-    }
-
-    static byte[] restoreBody(String checkpointId) {
-        ObjectNode body = Json.mapper().createObjectNode();
-        body.put("checkpoint_id", checkpointId);
-        return bytes(body);
-    }
-
-    static String checkpointId(Reply reply) {
-        JsonNode n = tree(reply);
-        return n.has("checkpoint_id") ? n.path("checkpoint_id").asText() : n.path("id").asText();
-    }
-
-    static List<FileEntry> files(Reply reply) {
-        JsonNode n = tree(reply);
-        JsonNode arr = n.isArray() ? n : n.path("files");
-        List<FileEntry> out = new ArrayList<>();
-        for (JsonNode f : arr) {
-            out.add(new FileEntry(f.path("name").asText(), f.path("path").asText(), f.path("directory").asBoolean(),
-                    f.path("size").asLong()));
-        }
-        return out;
+        return write(new dev.derrick.core.wire.Wire.WriteFileBody(path, content, null));
     }
 
     static List<RepositoryFetch> fetches(Reply reply) {
-        JsonNode n = tree(reply);
-        JsonNode arr = n.isArray() ? n : n.path("repositories");
-        List<RepositoryFetch> out = new ArrayList<>();
-        for (JsonNode f : arr) {
-            out.add(new RepositoryFetch(f.path("path").asText(), text(f, "before"), text(f, "after"),
-                    f.path("updated").asBoolean(), text(f, "status")));
-        }
-        return out;
+        return read(reply.body(), dev.derrick.core.wire.Wire.FetchReply.class, "fetch reply").toFetches();
     }
 
-    static WorkspaceInfo info(Reply reply, String provider) {
-        JsonNode n = tree(reply);
-        List<RepositoryState> repos = new ArrayList<>();
-        for (JsonNode r : n.path("repositories")) {
-            repos.add(new RepositoryState(r.path("path").asText(), text(r, "url"), text(r, "commit"), text(r, "branch")));
-        }
-        Instant created = n.hasNonNull("created") ? Instant.parse(n.path("created").asText()) : null;
-        return new WorkspaceInfo(n.path("id").asText(), provider, text(n, "config_name"), text(n, "root"), created,
-                repos, text(n, "cache_entry"));
+    static WorkspaceInfo info(Reply reply) {
+        return read(reply.body(), dev.derrick.core.wire.Wire.WorkspaceInfoBody.class, "workspace info").toInfo();
     }
 
     /** Throws the API exception an error reply stands for; returns a successful reply. */
@@ -143,45 +70,17 @@ final class Wire {
         if (reply.ok()) {
             return reply;
         }
-        JsonNode n;
+        WireError.Body body;
         try {
-            n = Json.mapper().readTree(reply.body());
-        } catch (IOException | RuntimeException e) {
-            n = Json.mapper().createObjectNode();
+            body = read(reply.body(), WireError.Body.class, op.token() + " error");
+        } catch (RuntimeException notJson) {
+            body = new WireError.Body(reply.status() == 404 ? WireError.WORKSPACE_NOT_FOUND : WireError.INTERNAL,
+                    op.token() + " failed with status " + reply.status() + ": " + reply.text(), null, null, null);
         }
-        String code = n.path("error").asText("");
-        String message = n.path("message").asText(reply.text());
-        if ("setup_failed".equals(code)) {
-            throw new SetupFailedException(message, n.path("exit_code").asInt(-1), n.path("output").asText(""));
+        if (WireError.WORKSPACE_NOT_FOUND.equals(body.error()) && workspaceId != null) {
+            throw new WorkspaceNotFoundException(workspaceId, body.message());
         }
-        switch (reply.status()) {
-            case 400, 422 -> throw new InvalidConfigException(message);
-            case 404 -> throw new WorkspaceNotFoundException(workspaceId, message);
-            case 409 -> throw new WorkspaceBusyException(message);
-            case 501 -> throw new OperationNotSupportedException(message);
-            case 503 -> throw new ProviderUnavailableException(message);
-            default -> throw new DerrickException(op.token() + " failed on the agent (" + reply.status()
-                    + (code.isEmpty() ? "" : " " + code) + "): " + message);
-        }
-    }
-
-    private static String text(JsonNode n, String field) {
-        return n.hasNonNull(field) ? n.get(field).asText() : null;
-    }
-
-    private static JsonNode tree(Reply reply) {
-        try {
-            return Json.mapper().readTree(reply.body());
-        } catch (IOException e) {
-            throw new DerrickException("the agent sent a reply that is not JSON: " + e.getMessage(), e);
-        }
-    }
-
-    private static byte[] bytes(JsonNode node) {
-        try {
-            return Json.mapper().writeValueAsBytes(node);
-        } catch (IOException e) {
-            throw new DerrickException("cannot encode a request: " + e.getMessage(), e);
-        }
+        DerrickException e = new WireError(reply.status(), body).toException();
+        throw e;
     }
 }

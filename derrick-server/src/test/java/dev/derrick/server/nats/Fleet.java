@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * {@code local} when it is on the class path, else the server tests' {@code testdir} provider (the test classes are
  * put on the agents' class path for that). Every process started is ended by {@link #close()}.
  */
-final class Fleet implements AutoCloseable {
+public final class Fleet implements AutoCloseable {
     static final Path JAR = Path.of("target", "derrick.jar").toAbsolutePath();
     static final Duration HEARTBEAT = Duration.ofMillis(500);
 
@@ -29,7 +29,7 @@ final class Fleet implements AutoCloseable {
     private final Map<String, Process> agents = new LinkedHashMap<>();
     private final List<Process> others = new ArrayList<>();
 
-    Fleet(String natsUrl, String prefix) {
+    public Fleet(String natsUrl, String prefix) {
         this.natsUrl = natsUrl;
         this.prefix = prefix;
         try {
@@ -47,7 +47,7 @@ final class Fleet implements AutoCloseable {
         return WorkspaceProviders.find("local").isPresent() ? "local" : "testdir";
     }
 
-    String prefix() {
+    public String prefix() {
         return prefix;
     }
 
@@ -65,12 +65,12 @@ final class Fleet implements AutoCloseable {
         return this;
     }
 
-    Fleet agent(String id, int maxWorkspaces) {
+    public Fleet agent(String id, int maxWorkspaces) {
         return agent(id, maxWorkspaces, Map.of());
     }
 
     /** Starts {@code derrick -p remote_nats -s http} on a port and waits until it listens. */
-    Process gateway(int port, Path config) {
+    public Process gateway(int port, Path config) {
         List<String> args = new ArrayList<>(List.of("-p", "remote_nats", "-s", "http", "--nats-url", natsUrl,
                 "--nats-prefix", prefix, "--port", String.valueOf(port)));
         if (config != null) {
@@ -83,7 +83,7 @@ final class Fleet implements AutoCloseable {
         return p;
     }
 
-    Path dir() {
+    public Path dir() {
         return dir;
     }
 
