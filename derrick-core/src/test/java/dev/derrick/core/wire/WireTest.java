@@ -1,0 +1,115 @@
+package dev.derrick.core.wire;
+
+import dev.derrick.api.ExecRequest;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.OperationNotSupportedException;
+import dev.derrick.api.SetupFailedException;
+import dev.derrick.api.WorkspaceBusyException;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceNotFoundException;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class WireTest {
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void readsTheOriginalCmdBody() {
+        ExecRequest r = Wire.read(utf8("{\"cmd\":\"ls\",\"working_dir\":\"code\",\"env\":{\"A\":\"1\"},\"timeout\":2.5}"),
+                Wire.CmdBody.class, "cmd request").toRequest();
+        assertThat(r.command()).isEqualTo("ls");
+        assertThat(r.workingDir()).isEqualTo("code");
+        assertThat(r.env()).containsEntry("A", "1");
+        assertThat(r.timeout()).isEqualTo(Duration.ofMillis(2500));
+        assertThat(Wire.CmdBody.from(r).toRequest()).isEqualTo(r);
+    }
+
+    @Test
+    void badBodiesNameWhatIsWrong() {
+        assertThatThrownBy(() -> Wire.read(utf8("{\n  \"cmd\": ls\n}"), Wire.CmdBody.class, "cmd request"))
+                .isInstanceOf(InvalidConfigException.class).hasMessageContaining("malformed JSON at line 2, column");
+        assertThatThrownBy(() -> Wire.read(utf8("{\"command\":\"ls\"}"), Wire.CmdBody.class, "cmd request"))
+                .hasMessageContaining("unknown field 'command'").hasMessageContaining("known fields: cmd, env, timeout, working_dir");
+        assertThatThrownBy(() -> Wire.read(utf8("{}"), Wire.CmdBody.class, "cmd request").toRequest())
+                .isInstanceOf(InvalidConfigException.class).hasMessageContaining("'cmd'");
+        assertThatThrownBy(() -> Wire.read(utf8("{\"cmd\":\"ls\",\"timeout\":-1}"), Wire.CmdBody.class, "cmd request").toRequest())
+                .hasMessageContaining("timeout");
+        assertThatThrownBy(() -> Wire.read(utf8("{\"cmd\":[1]}"), Wire.CmdBody.class, "cmd request"))
+                .hasMessageContaining("field 'cmd' has the wrong type");
+    }
+
+    @Test
+    void emptyBodyReadsAsEmptyObject() {
+        Wire.CreateBody body = Wire.read(new byte[0], Wire.CreateBody.class, "create request");
+        WorkspaceConfig fallback = WorkspaceConfig.builder("x").build();
+        assertThat(body.configOr(fallback)).isEqualTo(fallback);
+        assertThatThrownBy(() -> body.configOr(null)).hasMessageContaining("needs a 'config'");
+    }
+
+    @Test
+    void createBodyCarriesAConfigAndEnv() {
+        Wire.CreateBody body = Wire.read(utf8("{\"env\":{\"B\":\"2\"},\"config\":{\"name\":\"n\",\"setup_script\":\"true\"}}"),
+                Wire.CreateBody.class, "create request");
+        WorkspaceConfig config = body.configOr(null);
+        assertThat(config.name()).isEqualTo("n");
+        assertThat(config.env()).containsEntry("B", "2");
+        Wire.CreateBody again = Wire.read(Wire.write(Wire.CreateBody.of(config, Map.of())), Wire.CreateBody.class, "x");
+        assertThat(again.configOr(null)).isEqualTo(config);
+        assertThatThrownBy(() -> Wire.read(utf8("{\"config\":{\"name\":\"n\",\"setup\":\"x\"}}"), Wire.CreateBody.class, "c")
+                .configOr(null)).hasMessageContaining("unknown field 'setup'");
+    }
+
+    @Test
+    void writeFileAcceptsBase64WithLineBreaksAndResolvesPaths() {
+        byte[] bytes = new byte[200];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) (i * 7);
+        }
+        String ruby = Base64.getMimeEncoder(60, new byte[] {'\n'}).encodeToString(bytes) + "\n";
+        Wire.WriteFileBody w = Wire.read(utf8("{\"path\":\"a.bin\",\"working_dir\":\"d\",\"content\":"
+                + "\"" + ruby.replace("\n", "\\n") + "\"}"), Wire.WriteFileBody.class, "write_file request");
+        assertThat(w.content()).isEqualTo(bytes);
+        assertThat(w.resolvedPath()).isEqualTo("d/a.bin");
+        assertThat(Wire.resolve("/tmp/x", "d")).isEqualTo("/tmp/x");
+        assertThat(new String(Wire.write(new Wire.WriteFileBody("p", utf8("hi"), null)), StandardCharsets.UTF_8))
+                .isEqualTo("{\"path\":\"p\",\"content\":\"aGk=\"}");
+    }
+
+    @Test
+    void resultsKeepTheOriginalFieldNames() {
+        ExecResult result = new ExecResult(2, "", "ls: x: No such file or directory\n", "ls: x: No such file or directory\n",
+                Duration.ofMillis(12), false, false);
+        String json = new String(Wire.write(Wire.CmdResult.from(result)), StandardCharsets.UTF_8);
+        assertThat(json).contains("\"output\":", "\"exit_code\":2", "\"timed_out\":false", "\"duration_ms\":12", "\"truncated\":false");
+        assertThat(Wire.read(utf8(json), Wire.CmdResult.class, "r").toResult()).isEqualTo(result);
+    }
+
+    @Test
+    void errorsMapToStatusesAndBack() {
+        assertThat(WireError.from(new InvalidConfigException("bad"), null).status()).isEqualTo(400);
+        assertThat(WireError.from(new WorkspaceNotFoundException("w"), null).status()).isEqualTo(404);
+        assertThat(WireError.from(new WorkspaceBusyException("busy"), null).status()).isEqualTo(409);
+        assertThat(WireError.from(new OperationNotSupportedException("no"), null).status()).isEqualTo(501);
+        WireError setup = WireError.from(new SetupFailedException("setup script exited with 3", 3, "token=abcd1234 boom"),
+                s -> s.replace("abcd1234", "****"));
+        assertThat(setup.status()).isEqualTo(422);
+        assertThat(new String(setup.toJson(), StandardCharsets.UTF_8))
+                .contains("\"error\":\"setup_failed\"", "\"exit_code\":3", "token=**** boom").doesNotContain("abcd1234");
+        WireError parsed = new WireError(422, Wire.read(setup.toJson(), WireError.Body.class, "error"));
+        assertThat(parsed.toException()).isInstanceOf(SetupFailedException.class)
+                .satisfies(e -> assertThat(((SetupFailedException) e).exitCode()).isEqualTo(3));
+        WireError internal = WireError.from(new NullPointerException("x"), null);
+        assertThat(internal.status()).isEqualTo(500);
+        assertThat(internal.body().message()).contains("NullPointerException");
+    }
+}

@@ -1,0 +1,212 @@
+package dev.derrick.docker.internal;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.InspectExecResponse;
+import com.github.dockerjava.api.model.Frame;
+import dev.derrick.api.DerrickException;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.OutputListener;
+import dev.derrick.core.exec.OutputCapture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs commands in a container through the Docker exec API.
+ *
+ * <p>Every command runs under a small {@code /bin/sh} wrapper that changes to the working directory, records its
+ * pid in a file and runs the command with the workspace's shell. A process started by {@code docker exec} leads its
+ * own session and process group, so on timeout a second exec kills the whole group ({@code kill -KILL -pid}) inside
+ * the container: the command, its children and their children.
+ */
+public final class ContainerExec {
+    private static final Logger LOG = LoggerFactory.getLogger(ContainerExec.class);
+    /** Exit code of the wrapper when the working directory does not exist. */
+    private static final int NO_WORKDIR_EXIT = 200;
+    private static final String NO_WORKDIR_MESSAGE = "derrick: no such working directory: ";
+    private static final String WRAPPER = ""
+            + "cd -- \"$3\" 2>/dev/null || { printf '" + NO_WORKDIR_MESSAGE + "%s\\n' \"$3\" >&2; exit "
+            + NO_WORKDIR_EXIT + "; }\n"
+            + "echo $$ > \"$4\" 2>/dev/null\n"
+            + "\"$1\" -c \"$2\"\n"
+            + "rc=$?\n"
+            + "rm -f \"$4\"\n"
+            + "exit $rc\n";
+    private static final String KILLER = ""
+            + "i=0\n"
+            + "while [ $i -lt 20 ]; do\n"
+            + "  if [ -s \"$1\" ]; then kill -KILL -\"$(cat \"$1\")\" 2>/dev/null; rm -f \"$1\"; exit 0; fi\n"
+            + "  i=$((i+1)); sleep 0.1\n"
+            + "done\n"
+            + "exit 1\n";
+
+    private final DockerClient client;
+    private final String containerId;
+
+    public ContainerExec(DockerClient client, String containerId) {
+        this.client = client;
+        this.containerId = containerId;
+    }
+
+    /**
+     * Runs {@code command} with {@code shell -c}.
+     *
+     * @param shell      absolute path of the shell in the container ({@code /bin/bash} or {@code /bin/sh})
+     * @param workingDir absolute container path
+     * @param env        the command's extra environment (on top of the image's)
+     * @throws InvalidConfigException when the working directory does not exist
+     */
+    public ExecResult run(String shell, String command, String workingDir, Map<String, String> env, Duration timeout,
+                          long maxOutputBytes, OutputListener listener) {
+        String pidFile = "/tmp/.derrick-exec-" + UUID.randomUUID() + ".pid";
+        List<String> envList = new ArrayList<>(env.size());
+        env.forEach((k, v) -> envList.add(k + "=" + v));
+        OutputCapture capture = new OutputCapture(maxOutputBytes, listener);
+        long start = System.nanoTime();
+        String execId = client.execCreateCmd(containerId)
+                .withCmd("/bin/sh", "-c", WRAPPER, "derrick-exec", shell, command, workingDir, pidFile)
+                .withEnv(envList)
+                .withAttachStdout(true)
+                .withAttachStderr(true)
+                .exec().getId();
+        FrameSink sink = new FrameSink(capture.stdoutSink(), capture.stderrSink());
+        boolean timedOut = false;
+        try {
+            client.execStartCmd(execId).withDetach(false).withTty(false).exec(sink);
+            if (!sink.awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                timedOut = true;
+                LOG.debug("command in {} ran past {}; killing its process group", shortId(), timeout);
+                kill(pidFile);
+                if (!sink.awaitCompletion(10, TimeUnit.SECONDS)) {
+                    LOG.warn("command in container {} did not end after SIGKILL; leaving it", shortId());
+                }
+            }
+        } catch (InterruptedException e) {
+            kill(pidFile);
+            Thread.currentThread().interrupt();
+            throw new DerrickException("interrupted while running a command in workspace container " + shortId());
+        } finally {
+            closeQuietly(sink);
+        }
+        if (sink.error != null && !timedOut) {
+            throw new DerrickException("running a command in container " + shortId() + " failed: "
+                    + DockerEngine.reason(sink.error), sink.error);
+        }
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+        int exitCode = exitCode(execId);
+        if (exitCode == NO_WORKDIR_EXIT && capture.stderr().startsWith(NO_WORKDIR_MESSAGE)) {
+            throw new InvalidConfigException("working directory '" + workingDir + "' does not exist in the workspace");
+        }
+        return capture.toResult(exitCode, elapsed, timedOut);
+    }
+
+    /** Runs a short internal command as root and returns its result; no timeout kill, output small. */
+    public ExecResult runInternal(List<String> cmd, Duration timeout) {
+        OutputCapture capture = new OutputCapture(1 << 20, OutputListener.NONE);
+        long start = System.nanoTime();
+        String execId = client.execCreateCmd(containerId).withCmd(cmd.toArray(String[]::new)).withUser("0")
+                .withAttachStdout(true).withAttachStderr(true).exec().getId();
+        FrameSink sink = new FrameSink(capture.stdoutSink(), capture.stderrSink());
+        try {
+            client.execStartCmd(execId).withDetach(false).withTty(false).exec(sink);
+            if (!sink.awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new DerrickException("internal command " + cmd.get(0) + " in container " + shortId()
+                        + " did not finish within " + timeout);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DerrickException("interrupted while running a command in workspace container " + shortId());
+        } finally {
+            closeQuietly(sink);
+        }
+        if (sink.error != null) {
+            throw new DerrickException("running a command in container " + shortId() + " failed: "
+                    + DockerEngine.reason(sink.error), sink.error);
+        }
+        return capture.toResult(exitCode(execId), Duration.ofNanos(System.nanoTime() - start), false);
+    }
+
+    private void kill(String pidFile) {
+        try {
+            ExecResult r = runInternal(List.of("/bin/sh", "-c", KILLER, "derrick-kill", pidFile), Duration.ofSeconds(10));
+            if (r.exitCode() != 0) {
+                LOG.warn("could not find the process group of a timed-out command in container {}", shortId());
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("could not kill a timed-out command in container {}: {}", shortId(), e.getMessage());
+        }
+    }
+
+    private int exitCode(String execId) {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            InspectExecResponse inspect = client.inspectExecCmd(execId).exec();
+            if (!Boolean.TRUE.equals(inspect.isRunning()) && inspect.getExitCodeLong() != null) {
+                return inspect.getExitCodeLong().intValue();
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return -1;
+    }
+
+    private String shortId() {
+        return containerId.length() > 12 ? containerId.substring(0, 12) : containerId;
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // the stream is already done
+        }
+    }
+
+    /** Writes each multiplexed frame into the capture sink of its stream. */
+    private static final class FrameSink extends ResultCallback.Adapter<Frame> {
+        private final OutputStream stdout;
+        private final OutputStream stderr;
+        private volatile Throwable error;
+
+        FrameSink(OutputStream stdout, OutputStream stderr) {
+            this.stdout = stdout;
+            this.stderr = stderr;
+        }
+
+        @Override
+        public void onNext(Frame frame) {
+            try {
+                switch (frame.getStreamType()) {
+                    case STDERR -> stderr.write(frame.getPayload());
+                    case STDOUT, RAW -> stdout.write(frame.getPayload());
+                    default -> { }
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+            error = throwable;
+            try {
+                close();
+            } catch (IOException ignored) {
+                // closing after an error
+            }
+        }
+    }
+}

@@ -1,0 +1,503 @@
+package dev.derrick.docker.internal;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.CreateContainerResponse;
+import com.github.dockerjava.api.exception.DockerException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.PullResponseItem;
+import dev.derrick.api.DerrickException;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.GitOperationException;
+import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.ProgressListener;
+import dev.derrick.api.ProviderUnavailableException;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.RepositoryState;
+import dev.derrick.api.SetupFailedException;
+import dev.derrick.api.Workspace;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceProvider;
+import dev.derrick.core.Redactor;
+import dev.derrick.core.git.GitClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+
+/** The docker provider's machinery; see {@code dev.derrick.docker.DockerWorkspaceProvider} for the public face. */
+public final class DockerProvider implements WorkspaceProvider {
+    private static final Logger LOG = LoggerFactory.getLogger(DockerProvider.class);
+
+    public static final String LABEL_MANAGED = "derrick.managed";
+    public static final String LABEL_SESSION = "derrick.session";
+    public static final String LABEL_WORKSPACE = "derrick.workspace";
+    public static final String LABEL_CONFIG = "derrick.config";
+    public static final String LABEL_VERSION = "derrick.version";
+    /** Keeps the container alive and reaps orphaned children; needs only {@code /bin/sh} and {@code sleep}. */
+    static final String KEEP_ALIVE = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
+
+    private final DockerSettings settings;
+    private final DockerEngine engine;
+    private final DockerClient client;
+    private final Map<String, String> providerEnv;
+    private final Redactor redactor = new Redactor();
+    private final GitClient git;
+    private final String session = UUID.randomUUID().toString();
+    private final Owner owner = Owner.current();
+    private final Map<String, DockerWorkspace> workspaces = new LinkedHashMap<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Thread shutdownHook;
+    private final ExecutorService background = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "derrick-docker-io");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private DockerProvider(DockerSettings settings, DockerEngine engine, Map<String, String> providerEnv) {
+        this.settings = settings;
+        this.engine = engine;
+        this.client = engine.client();
+        this.providerEnv = Map.copyOf(providerEnv);
+        this.git = new GitClient(this.providerEnv, redactor);
+        this.shutdownHook = new Thread(this::removeSessionContainers, "derrick-docker-reaper-" + session.substring(0, 8));
+    }
+
+    /**
+     * Parses options, connects to the engine, reaps containers of dead derrick processes and registers a shutdown
+     * hook.
+     *
+     * @throws IllegalArgumentException         for a bad option
+     * @throws ProviderUnavailableException naming the engine address when no engine answers
+     */
+    public static DockerProvider open(Map<String, ?> options, Map<String, String> providerEnv) {
+        DockerSettings settings = DockerSettings.parse(options, providerEnv);
+        DockerEngine engine = DockerEngine.connect(settings);
+        DockerProvider provider = new DockerProvider(settings, engine, providerEnv);
+        LOG.info("docker provider session {} on {}", provider.session, engine.describe());
+        if (settings.reapOrphans()) {
+            provider.reapOrphans();
+        }
+        Runtime.getRuntime().addShutdownHook(provider.shutdownHook);
+        return provider;
+    }
+
+    @Override
+    public String name() {
+        return "docker";
+    }
+
+    public String session() {
+        return session;
+    }
+
+    public DockerEngine engine() {
+        return engine;
+    }
+
+    public DockerSettings settings() {
+        return settings;
+    }
+
+    @Override
+    public Workspace create(WorkspaceConfig config, ProgressListener progress) {
+        ensureOpen();
+        ProgressListener listener = ProgressListener.orNone(progress);
+        String image = config.image() != null ? config.image() : settings.defaultImage();
+        String id = UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        // Token variables are checked before anything is started.
+        for (RepositoryConfig repo : config.repositories()) {
+            repo.authIfSet().ifPresent(a -> redactor.add(a.resolveToken(providerEnv)));
+        }
+        ensureImage(image, listener);
+        checkCancelled(listener);
+        Path checkouts = tempDir();
+        DockerWorkspace workspace = null;
+        try {
+            // Clone on this side (the container never sees a token) while the container is created and started.
+            CompletableFuture<DockerWorkspace> container = CompletableFuture.supplyAsync(
+                    () -> startContainer(id, image, config), background);
+            List<RepositoryState> states;
+            try {
+                states = cloneAll(config, checkouts, listener);
+            } catch (RuntimeException e) {
+                container.handle((ws, err) -> {
+                    if (ws != null) {
+                        ws.close();
+                    }
+                    return null;
+                }).join();
+                throw e;
+            }
+            workspace = join(container);
+            checkCancelled(listener);
+            for (int i = 0; i < config.repositories().size(); i++) {
+                RepositoryConfig repo = config.repositories().get(i);
+                listener.beginTask("copy " + repo.path() + " into the container", ProgressListener.UNKNOWN);
+                upload(workspace, checkouts.resolve(Integer.toString(i)), workspace.resolve(repo.path(), "path"));
+                listener.endTask();
+            }
+            workspace.repositories(states);
+            checkCancelled(listener);
+            if (!config.setupScript().isBlank()) {
+                listener.beginTask("setup script", ProgressListener.UNKNOWN);
+                ExecResult r = workspace.runScript(config.setupScript(), settings.setupTimeout());
+                listener.endTask();
+                if (!r.succeeded()) {
+                    String output = redactor.redact(r.output());
+                    String why = r.timedOut() ? "timed out after " + settings.setupTimeout().toSeconds() + " s"
+                            : "exited with code " + r.exitCode();
+                    throw new SetupFailedException("setup script of workspace config '" + config.name() + "' " + why
+                            + tail(output), r.exitCode(), output);
+                }
+            }
+            LOG.info("workspace {} ready in container {} from {}", id, workspace.containerId().substring(0, 12), image);
+            return workspace;
+        } catch (RuntimeException e) {
+            if (workspace != null) {
+                workspace.close();
+            }
+            throw translate(e, config);
+        } finally {
+            deleteTree(checkouts);
+        }
+    }
+
+    private static DockerWorkspace join(CompletableFuture<DockerWorkspace> future) {
+        try {
+            return future.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
+    private RuntimeException translate(RuntimeException e, WorkspaceConfig config) {
+        if (e instanceof SetupFailedException || e instanceof InvalidConfigException
+                || e instanceof ProviderUnavailableException) {
+            return e;
+        }
+        if (e instanceof GitOperationException g) {
+            return new SetupFailedException(redactor.redact(g.getMessage()), g);
+        }
+        if (e instanceof DerrickException d) {
+            return d;
+        }
+        if (e instanceof DockerException) {
+            return new DerrickException("creating a workspace for '" + config.name() + "' failed: "
+                    + redactor.redact(DockerWorkspace.firstLine(String.valueOf(e.getMessage()))), e);
+        }
+        if (isConnectionFailure(e)) {
+            return new ProviderUnavailableException("lost the Docker engine at " + engine.address() + ": "
+                    + DockerEngine.reason(e), e);
+        }
+        return new DerrickException("creating a workspace for '" + config.name() + "' failed: "
+                + redactor.redact(DockerEngine.reason(e)), e);
+    }
+
+    private static boolean isConnectionFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IOException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private List<RepositoryState> cloneAll(WorkspaceConfig config, Path checkouts, ProgressListener listener) {
+        List<RepositoryState> states = new ArrayList<>();
+        for (int i = 0; i < config.repositories().size(); i++) {
+            RepositoryConfig repo = config.repositories().get(i);
+            checkCancelled(listener);
+            states.add(git.cloneRepository(repo, checkouts.resolve(Integer.toString(i)), listener));
+        }
+        return states;
+    }
+
+    private void ensureImage(String image, ProgressListener listener) {
+        try {
+            client.inspectImageCmd(image).exec();
+            return;
+        } catch (NotFoundException e) {
+            // pull below
+        }
+        if (!settings.pull()) {
+            throw new InvalidConfigException("image '" + image + "' is not in the Docker engine at " + engine.address()
+                    + " and pulling is off (option 'pull')");
+        }
+        listener.beginTask("pull " + image, ProgressListener.UNKNOWN);
+        LOG.info("pulling image {}", image);
+        String[] ref = splitImage(image);
+        try {
+            var pull = client.pullImageCmd(ref[0]);
+            if (ref[1] != null) {
+                pull.withTag(ref[1]);
+            }
+            PullCallback callback = pull.exec(new PullCallback());
+            if (!callback.awaitCompletion(30, TimeUnit.MINUTES)) {
+                callback.close();
+                throw new InvalidConfigException("pulling image '" + image + "' took more than 30 minutes");
+            }
+            if (callback.error != null) {
+                throw new DerrickException(DockerEngine.reason(callback.error), callback.error);
+            }
+            client.inspectImageCmd(image).exec();
+        } catch (IOException e) {
+            throw new InvalidConfigException("pulling image '" + image + "' failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DerrickException("interrupted while pulling image '" + image + "'");
+        } catch (RuntimeException e) {
+            if (e instanceof InvalidConfigException i) {
+                throw i;
+            }
+            throw new InvalidConfigException("image '" + image + "' is not in the Docker engine at " + engine.address()
+                    + " and could not be pulled: " + DockerWorkspace.firstLine(DockerEngine.reason(e)), e);
+        } finally {
+            listener.endTask();
+        }
+    }
+
+    /** Records a pull's error instead of logging it; the caller turns it into one clear exception. */
+    private static final class PullCallback extends ResultCallback.Adapter<PullResponseItem> {
+        private volatile Throwable error;
+
+        @Override
+        public void onError(Throwable throwable) {
+            error = throwable;
+            try {
+                close();
+            } catch (IOException ignored) {
+                // already failing
+            }
+        }
+    }
+
+    /** "repo:tag" → {repo, tag}; a digest stays in the repository part; no tag → "latest". */
+    static String[] splitImage(String image) {
+        if (image.contains("@")) {
+            return new String[] {image, null};
+        }
+        int slash = image.lastIndexOf('/');
+        int colon = image.lastIndexOf(':');
+        if (colon > slash) {
+            return new String[] {image.substring(0, colon), image.substring(colon + 1)};
+        }
+        return new String[] {image, "latest"};
+    }
+
+    private DockerWorkspace startContainer(String id, String image, WorkspaceConfig config) {
+        Map<String, String> labels = new LinkedHashMap<>(settings.labels());
+        labels.put(LABEL_MANAGED, "true");
+        labels.put(LABEL_SESSION, session);
+        labels.put(LABEL_WORKSPACE, id);
+        labels.put(LABEL_CONFIG, config.name());
+        labels.put(LABEL_VERSION, version());
+        labels.putAll(owner.labels());
+        HostConfig host = HostConfig.newHostConfig().withNetworkMode(settings.networkMode());
+        if (settings.nanoCpus() > 0) {
+            host.withNanoCPUs(settings.nanoCpus());
+        }
+        if (settings.memoryBytes() > 0) {
+            host.withMemory(settings.memoryBytes());
+        }
+        CreateContainerResponse created;
+        synchronized (workspaces) {
+            // Checked under the lock so close() either sees this container or refuses to create it.
+            ensureOpen();
+            created = client.createContainerCmd(image)
+                    .withName("derrick-" + id)
+                    .withLabels(labels)
+                    .withEntrypoint("/bin/sh", "-c", KEEP_ALIVE)
+                    .withCmd(List.of())
+                    .withWorkingDir(settings.root())
+                    .withHostConfig(host)
+                    .exec();
+        }
+        DockerWorkspace workspace = new DockerWorkspace(id, created.getId(), client, settings, config, this::forget);
+        synchronized (workspaces) {
+            workspaces.put(id, workspace);
+        }
+        try {
+            client.startContainerCmd(created.getId()).exec();
+            ExecResult probe = workspace.containerExec().runInternal(
+                    List.of("/bin/sh", "-c", "mkdir -p -- \"$1\" && { command -v bash || true; }", "derrick-probe",
+                            settings.root()), Duration.ofSeconds(60));
+            if (probe.exitCode() != 0) {
+                throw new DerrickException("cannot prepare workspace root " + settings.root() + " in image '" + image
+                        + "': " + probe.output().strip());
+            }
+            String bash = probe.stdout().strip();
+            workspace.shell(bash.startsWith("/") ? bash : "/bin/sh");
+            return workspace;
+        } catch (RuntimeException e) {
+            workspace.close();
+            String message = String.valueOf(e.getMessage());
+            if (message.contains("/bin/sh") && message.contains("no such file")) {
+                throw new InvalidConfigException("image '" + image + "' has no /bin/sh, which derrick needs to run commands");
+            }
+            throw e;
+        }
+    }
+
+    private void upload(DockerWorkspace workspace, Path checkout, String containerPath) {
+        try (PipedInputStream in = new PipedInputStream(1 << 16);
+             PipedOutputStream out = new PipedOutputStream(in)) {
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try (out) {
+                    Tars.writeTree(checkout, containerPath.substring(1), out);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, background);
+            try {
+                workspace.upload(in);
+            } finally {
+                in.close();
+            }
+            writer.join();
+        } catch (IOException e) {
+            throw new DerrickException("copying " + containerPath + " into the container failed: " + e.getMessage(), e);
+        } catch (java.util.concurrent.CompletionException e) {
+            throw new DerrickException("copying " + containerPath + " into the container failed: "
+                    + DockerEngine.reason(e), e);
+        }
+    }
+
+    @Override
+    public List<Workspace> list() {
+        synchronized (workspaces) {
+            return List.copyOf(workspaces.values());
+        }
+    }
+
+    private void forget(DockerWorkspace workspace) {
+        synchronized (workspaces) {
+            workspaces.remove(workspace.id(), workspace);
+        }
+    }
+
+    /** Removes containers of derrick sessions whose owner process is gone. Returns how many. */
+    public int reapOrphans() {
+        int removed = 0;
+        try {
+            List<Container> containers = client.listContainersCmd().withShowAll(true)
+                    .withLabelFilter(Map.of(LABEL_MANAGED, "true")).exec();
+            for (Container c : containers) {
+                Map<String, String> labels = c.getLabels() == null ? Map.of() : c.getLabels();
+                if (session.equals(labels.get(LABEL_SESSION)) || !owner.isDeadOwner(labels)) {
+                    continue;
+                }
+                LOG.info("removing orphaned container {} (workspace {}, owner pid {} on {} is gone)",
+                        c.getId().substring(0, 12), labels.get(LABEL_WORKSPACE), labels.get(Owner.LABEL_PID),
+                        labels.get(Owner.LABEL_HOST));
+                DockerWorkspace.removeContainer(client, c.getId());
+                removed++;
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("could not look for orphaned containers: {}", DockerEngine.reason(e));
+        }
+        return removed;
+    }
+
+    /** Removes every container labelled with this session. */
+    void removeSessionContainers() {
+        try {
+            List<Container> containers = client.listContainersCmd().withShowAll(true)
+                    .withLabelFilter(Map.of(LABEL_SESSION, session)).exec();
+            for (Container c : containers) {
+                DockerWorkspace.removeContainer(client, c.getId());
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("could not remove the containers of session {}: {}", session, DockerEngine.reason(e));
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        List<DockerWorkspace> open;
+        synchronized (workspaces) {
+            open = new ArrayList<>(workspaces.values());
+        }
+        open.parallelStream().forEach(DockerWorkspace::close);
+        removeSessionContainers();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // shutting down: the hook runs anyway
+        }
+        background.shutdown();
+        engine.close();
+    }
+
+    private void ensureOpen() {
+        if (closed.get()) {
+            throw new DerrickException("the docker provider was closed");
+        }
+    }
+
+    private static void checkCancelled(ProgressListener listener) {
+        if (listener.isCancelled()) {
+            throw new DerrickException("workspace creation was cancelled");
+        }
+    }
+
+    private static String tail(String output) {
+        String s = output.strip();
+        if (s.isEmpty()) {
+            return "";
+        }
+        String[] lines = s.split("\n");
+        int from = Math.max(0, lines.length - 10);
+        return ":\n" + String.join("\n", java.util.Arrays.asList(lines).subList(from, lines.length));
+    }
+
+    static String version() {
+        String v = DockerProvider.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    private static Path tempDir() {
+        try {
+            return Files.createTempDirectory("derrick-docker-");
+        } catch (IOException e) {
+            throw new DerrickException("cannot create a temporary directory for cloning: " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("could not remove {}: {}", dir, e.getMessage());
+        }
+    }
+}

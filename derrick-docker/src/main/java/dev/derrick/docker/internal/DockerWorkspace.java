@@ -1,0 +1,326 @@
+package dev.derrick.docker.internal;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.DockerException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import dev.derrick.api.DerrickException;
+import dev.derrick.api.ExecRequest;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.FileEntry;
+import dev.derrick.api.OutputListener;
+import dev.derrick.api.RepositoryState;
+import dev.derrick.api.Workspace;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceInfo;
+import dev.derrick.api.WorkspaceNotFoundException;
+import dev.derrick.api.WorkspacePaths;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/** A workspace that is one container. Thread-safe: commands and file operations may run concurrently. */
+public final class DockerWorkspace implements Workspace {
+    private static final Logger LOG = LoggerFactory.getLogger(DockerWorkspace.class);
+    private static final String LIST_SCRIPT = ""
+            + "set --\n"
+            + "for f in * .*; do\n"
+            + "  case \"$f\" in .|..) continue;; esac\n"
+            + "  if [ -e \"$f\" ] || [ -L \"$f\" ]; then set -- \"$@\" \"$f\"; fi\n"
+            + "done\n"
+            + "[ $# -eq 0 ] && exit 0\n"
+            + "exec stat -c '%F|%s|%n' -- \"$@\"\n";
+
+    private final String id;
+    private final String containerId;
+    private final DockerClient client;
+    private final DockerSettings settings;
+    private final WorkspaceConfig config;
+    private final ContainerExec exec;
+    private final Instant created = Instant.now();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Consumer<DockerWorkspace> onClose;
+    private volatile String shell = "/bin/sh";
+    private volatile List<RepositoryState> repositories = List.of();
+
+    public DockerWorkspace(String id, String containerId, DockerClient client, DockerSettings settings,
+                           WorkspaceConfig config, Consumer<DockerWorkspace> onClose) {
+        this.id = id;
+        this.containerId = containerId;
+        this.client = client;
+        this.settings = settings;
+        this.config = config;
+        this.exec = new ContainerExec(client, containerId);
+        this.onClose = onClose;
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    public String containerId() {
+        return containerId;
+    }
+
+    /** The shell commands run with. */
+    public String shell() {
+        return shell;
+    }
+
+    void shell(String path) {
+        this.shell = path;
+    }
+
+    void repositories(List<RepositoryState> states) {
+        this.repositories = List.copyOf(states);
+    }
+
+    @Override
+    public WorkspaceInfo info() {
+        return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, repositories, null);
+    }
+
+    @Override
+    public ExecResult exec(ExecRequest request, OutputListener listener) {
+        ensureOpen();
+        Map<String, String> env = new LinkedHashMap<>(config.env());
+        env.putAll(request.env());
+        String dir = request.workingDir() == null ? settings.root() : resolve(request.workingDir(), "working directory");
+        Duration timeout = request.timeout() == null ? settings.execTimeout() : request.timeout();
+        try {
+            return exec.run(shell, request.command(), dir, env, timeout, settings.maxOutputBytes(), listener);
+        } catch (DockerException e) {
+            throw failure("running a command", e);
+        }
+    }
+
+    /** Runs a script the way setup does: config env, root as working directory. */
+    ExecResult runScript(String script, Duration timeout) {
+        return exec.run(shell, script, settings.root(), config.env(), timeout, settings.maxOutputBytes(),
+                OutputListener.NONE);
+    }
+
+    ContainerExec containerExec() {
+        return exec;
+    }
+
+    @Override
+    public byte[] readFile(String path) {
+        ensureOpen();
+        String abs = resolve(path, "path");
+        for (int hops = 0; hops < 16; hops++) {
+            try (InputStream in = client.copyArchiveFromContainerCmd(containerId, abs).exec();
+                 TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
+                TarArchiveEntry entry = tar.getNextEntry();
+                if (entry == null) {
+                    throw new DerrickException("cannot read '" + path + "': the engine returned an empty archive");
+                }
+                if (entry.isDirectory()) {
+                    throw new DerrickException("cannot read '" + path + "': it is a directory");
+                }
+                if (entry.isSymbolicLink()) {
+                    String target = entry.getLinkName();
+                    String parent = abs.substring(0, abs.lastIndexOf('/') + 1);
+                    abs = "/" + WorkspacePaths.normalizeRelative(target.startsWith("/") ? target : parent + target, "link");
+                    continue;
+                }
+                return tar.readAllBytes();
+            } catch (NotFoundException e) {
+                throw new DerrickException("cannot read '" + path + "': no such file in the workspace");
+            } catch (IOException e) {
+                throw new DerrickException("cannot read '" + path + "': " + e.getMessage(), e);
+            } catch (DockerException e) {
+                throw failure("reading '" + path + "'", e);
+            }
+        }
+        throw new DerrickException("cannot read '" + path + "': too many levels of symbolic links");
+    }
+
+    @Override
+    public void writeFile(String path, byte[] content) {
+        ensureOpen();
+        String abs = resolve(path, "path");
+        if (abs.equals("/")) {
+            throw new DerrickException("cannot write '" + path + "': it is a directory");
+        }
+        byte[] tar = Tars.singleFile(abs.substring(1), content, 0644);
+        try {
+            client.copyArchiveToContainerCmd(containerId)
+                    .withRemotePath("/")
+                    .withNoOverwriteDirNonDir(true)
+                    .withTarInputStream(new ByteArrayInputStream(tar))
+                    .exec();
+        } catch (DockerException e) {
+            String message = e.getMessage() == null ? "" : e.getMessage();
+            if (message.contains("cannot overwrite") || message.contains("directory")) {
+                throw new DerrickException("cannot write '" + path + "': " + firstLine(message));
+            }
+            throw failure("writing '" + path + "'", e);
+        }
+    }
+
+    /** Uploads a tar stream to {@code /} of the container (entries named from the container root). */
+    void upload(InputStream tar) {
+        client.copyArchiveToContainerCmd(containerId).withRemotePath("/").withTarInputStream(tar).exec();
+    }
+
+    @Override
+    public List<FileEntry> listFiles(String path) {
+        ensureOpen();
+        String abs = resolve(path, "path");
+        ExecResult r;
+        try {
+            r = exec.run("/bin/sh", LIST_SCRIPT, abs, Map.of(), Duration.ofMinutes(2), 64L << 20,
+                    OutputListener.NONE);
+        } catch (dev.derrick.api.InvalidConfigException e) {
+            throw new DerrickException("cannot list '" + path + "': no such directory in the workspace");
+        } catch (DockerException e) {
+            throw failure("listing '" + path + "'", e);
+        }
+        // The exec wrapper changes into abs first; the script lists ".".
+        if (r.exitCode() != 0) {
+            throw new DerrickException("cannot list '" + path + "': " + firstLine(r.stderr().isBlank() ? "exit code "
+                    + r.exitCode() : r.stderr()));
+        }
+        List<FileEntry> entries = new ArrayList<>();
+        String relDir = relative(abs);
+        for (String line : r.stdout().split("\n")) {
+            if (line.isEmpty()) {
+                continue;
+            }
+            int first = line.indexOf('|');
+            int second = line.indexOf('|', first + 1);
+            if (first < 0 || second < 0) {
+                continue;
+            }
+            String type = line.substring(0, first);
+            long size;
+            try {
+                size = Long.parseLong(line.substring(first + 1, second));
+            } catch (NumberFormatException e) {
+                size = 0;
+            }
+            String name = line.substring(second + 1);
+            boolean directory = type.equals("directory");
+            String rel = relDir.isEmpty() ? name : relDir.endsWith("/") ? relDir + name : relDir + "/" + name;
+            entries.add(new FileEntry(name, rel, directory, directory ? 0 : size));
+        }
+        entries.sort(Comparator.comparing(FileEntry::name));
+        return entries;
+    }
+
+    /** Container path of a user path: absolute stays (normalized), relative resolves against the root. */
+    String resolve(String path, String what) {
+        if (path == null) {
+            return settings.root();
+        }
+        String normalized = WorkspacePaths.normalizeRelative(path, what);
+        if (path.startsWith("/")) {
+            return "/" + normalized;
+        }
+        String root = settings.root();
+        if (normalized.isEmpty()) {
+            return root;
+        }
+        return root.equals("/") ? "/" + normalized : root + "/" + normalized;
+    }
+
+    /** Path shown to users: relative to the root when under it, else the container path. */
+    private String relative(String abs) {
+        String root = settings.root();
+        if (root.equals("/")) {
+            return abs.substring(1);
+        }
+        if (abs.equals(root)) {
+            return "";
+        }
+        if (abs.startsWith(root + "/")) {
+            return abs.substring(root.length() + 1);
+        }
+        return abs;
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            removeContainer(client, containerId);
+        } finally {
+            onClose.accept(this);
+        }
+    }
+
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    static void removeContainer(DockerClient client, String containerId) {
+        try {
+            client.removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
+            LOG.debug("removed container {}", containerId.substring(0, Math.min(12, containerId.length())));
+        } catch (NotFoundException e) {
+            // already gone
+        } catch (DockerException e) {
+            String message = String.valueOf(e.getMessage());
+            if (!message.contains("already in progress")) {
+                LOG.warn("could not remove container {}: {}", containerId, firstLine(message));
+            }
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed.get()) {
+            throw new WorkspaceNotFoundException(id, "workspace '" + id + "' was closed");
+        }
+    }
+
+    private DerrickException failure(String what, DockerException e) {
+        if (closed.get()) {
+            return new WorkspaceNotFoundException(id, "workspace '" + id + "' was closed");
+        }
+        if (e instanceof NotFoundException && String.valueOf(e.getMessage()).toLowerCase().contains("container")) {
+            return new WorkspaceNotFoundException(id, "the container of workspace '" + id + "' is gone");
+        }
+        return new DerrickException(what + " in workspace '" + id + "' failed: " + firstLine(String.valueOf(e.getMessage())), e);
+    }
+
+    static String firstLine(String s) {
+        String t = s.strip();
+        // docker-java messages look like 'Status 404: {"message":"..."}'
+        int m = t.indexOf("\"message\":\"");
+        if (m >= 0) {
+            int end = t.indexOf('"', m + 11);
+            if (end > m) {
+                t = t.substring(m + 11, end);
+            }
+        }
+        int nl = t.indexOf('\n');
+        return nl < 0 ? t : t.substring(0, nl);
+    }
+
+    @Override
+    public String toString() {
+        return "DockerWorkspace[" + id + ", container " + containerId.substring(0, Math.min(12, containerId.length())) + "]";
+    }
+
+    static String utf8(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,107 @@
+package dev.derrick.docker.internal;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Who owns a container: this JVM's pid, start time, host name and boot id, written as labels at creation so a
+ * later provider can tell whether the owner is still alive (Testcontainers' Ryuk idea, without a sidecar).
+ */
+public record Owner(long pid, long startMillis, String host, String bootId) {
+    public static final String LABEL_PID = "derrick.owner.pid";
+    public static final String LABEL_START = "derrick.owner.start";
+    public static final String LABEL_HOST = "derrick.owner.host";
+    public static final String LABEL_BOOT = "derrick.owner.boot";
+
+    /** This process. */
+    public static Owner current() {
+        ProcessHandle self = ProcessHandle.current();
+        return new Owner(self.pid(), startMillis(self), hostName(), readBootId());
+    }
+
+    public Map<String, String> labels() {
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put(LABEL_PID, Long.toString(pid));
+        labels.put(LABEL_START, Long.toString(startMillis));
+        labels.put(LABEL_HOST, host);
+        labels.put(LABEL_BOOT, bootId);
+        return labels;
+    }
+
+    /**
+     * Whether the owner written in {@code labels} is certainly gone, judged from this process: same host and the
+     * machine rebooted since, or no process with that pid, or a process with that pid that started at another time.
+     * Containers of another host, or without owner labels, are never judged dead.
+     */
+    public boolean isDeadOwner(Map<String, String> labels) {
+        String theirHost = labels.get(LABEL_HOST);
+        String theirBoot = labels.get(LABEL_BOOT);
+        String theirPid = labels.get(LABEL_PID);
+        if (theirHost == null || theirPid == null || !theirHost.equals(host)) {
+            return false;
+        }
+        if (theirBoot != null && !theirBoot.isEmpty() && !bootId.isEmpty() && !theirBoot.equals(bootId)) {
+            return true;
+        }
+        long otherPid;
+        try {
+            otherPid = Long.parseLong(theirPid);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        if (otherPid == pid) {
+            return !String.valueOf(startMillis).equals(labels.get(LABEL_START));
+        }
+        Optional<ProcessHandle> process = ProcessHandle.of(otherPid);
+        if (process.isEmpty() || !process.get().isAlive()) {
+            return true;
+        }
+        long start = startMillis(process.get());
+        try {
+            String theirStart = labels.get(LABEL_START);
+            return theirStart != null && start != 0 && Math.abs(Long.parseLong(theirStart) - start) > 1000;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    private static long startMillis(ProcessHandle process) {
+        return process.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
+    }
+
+    private static String hostName() {
+        for (String file : new String[] {"/proc/sys/kernel/hostname", "/etc/hostname"}) {
+            String s = read(file);
+            if (!s.isEmpty()) {
+                return s;
+            }
+        }
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env.trim();
+        }
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static String readBootId() {
+        return read("/proc/sys/kernel/random/boot_id");
+    }
+
+    private static String read(String file) {
+        try {
+            return Files.readString(Path.of(file), StandardCharsets.UTF_8).trim();
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+}

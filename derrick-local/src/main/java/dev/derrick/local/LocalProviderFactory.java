@@ -1,0 +1,96 @@
+package dev.derrick.local;
+
+import dev.derrick.api.WorkspaceProvider;
+import dev.derrick.api.spi.Availability;
+import dev.derrick.api.spi.ProviderOptions;
+import dev.derrick.api.spi.WorkspaceProviderFactory;
+import dev.derrick.core.exec.OutputCapture;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The {@code local} provider: workspaces are directories on this machine and commands are local processes.
+ *
+ * <p>Options (all optional):
+ * <ul>
+ *   <li>{@code root}: directory the workspaces are created in (default {@code <java.io.tmpdir>/derrick-workspaces})</li>
+ *   <li>{@code max_output_bytes}: cap per captured stream of a command (default 4 MiB)</li>
+ *   <li>{@code default_timeout}: timeout of a command that gives none (seconds or ISO-8601; default 10 minutes)</li>
+ *   <li>{@code setup_timeout}: timeout of the setup script (default 30 minutes)</li>
+ *   <li>{@code environment}: the provider's environment, where {@code auth.token_env} names are looked up and the
+ *       command allow-list is taken from (a {@code Map}; default the JVM's environment)</li>
+ * </ul>
+ */
+public final class LocalProviderFactory implements WorkspaceProviderFactory {
+    /** The provider's name. */
+    public static final String NAME = "local";
+    public static final String ROOT = "root";
+    public static final String MAX_OUTPUT_BYTES = "max_output_bytes";
+    public static final String DEFAULT_TIMEOUT = "default_timeout";
+    public static final String SETUP_TIMEOUT = "setup_timeout";
+    public static final String ENVIRONMENT = "environment";
+    private static final Set<String> OPTIONS = Set.of(ROOT, MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, SETUP_TIMEOUT, ENVIRONMENT);
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String description() {
+        return "workspaces as directories on this machine, commands as local processes";
+    }
+
+    @Override
+    public Set<String> supportedOptions() {
+        return OPTIONS;
+    }
+
+    @Override
+    public Availability probe(Map<String, ?> options) {
+        LocalWorkspaceProvider.Settings settings;
+        try {
+            settings = settings(options);
+        } catch (IllegalArgumentException e) {
+            return Availability.no(e.getMessage());
+        }
+        Path existing = settings.root().toAbsolutePath();
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null || !Files.isDirectory(existing) || !Files.isWritable(existing)) {
+            return Availability.no("workspace root " + settings.root() + " cannot be created or written");
+        }
+        return Availability.yes("local workspaces under " + settings.root());
+    }
+
+    @Override
+    public WorkspaceProvider open(Map<String, ?> options) {
+        return new LocalWorkspaceProvider(settings(options));
+    }
+
+    static LocalWorkspaceProvider.Settings settings(Map<String, ?> options) {
+        ProviderOptions o = ProviderOptions.of(NAME, options, OPTIONS);
+        Path root = o.path(ROOT, Path.of(System.getProperty("java.io.tmpdir"), "derrick-workspaces"));
+        long maxOutput = o.longValue(MAX_OUTPUT_BYTES, OutputCapture.DEFAULT_MAX_BYTES);
+        if (maxOutput <= 0 || maxOutput > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("option '" + MAX_OUTPUT_BYTES + "' of provider 'local' must be between 1 and "
+                    + (Integer.MAX_VALUE - 16) + ", got " + maxOutput);
+        }
+        Duration timeout = positive(o.duration(DEFAULT_TIMEOUT, LocalWorkspaceProvider.Settings.DEFAULT_TIMEOUT), DEFAULT_TIMEOUT);
+        Duration setup = positive(o.duration(SETUP_TIMEOUT, LocalWorkspaceProvider.Settings.DEFAULT_SETUP_TIMEOUT), SETUP_TIMEOUT);
+        Map<String, String> environment = o.raw(ENVIRONMENT).isPresent() ? o.stringMap(ENVIRONMENT) : System.getenv();
+        return new LocalWorkspaceProvider.Settings(root, maxOutput, timeout, setup, environment);
+    }
+
+    private static Duration positive(Duration d, String key) {
+        if (d.isZero() || d.isNegative()) {
+            throw new IllegalArgumentException("option '" + key + "' of provider 'local' must be positive, got " + d);
+        }
+        return d;
+    }
+}

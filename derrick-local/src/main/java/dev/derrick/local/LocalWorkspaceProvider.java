@@ -1,0 +1,239 @@
+package dev.derrick.local;
+
+import dev.derrick.api.DerrickException;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.ProgressListener;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.RepositoryState;
+import dev.derrick.api.SetupFailedException;
+import dev.derrick.api.Workspace;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceProvider;
+import dev.derrick.core.Redactor;
+import dev.derrick.core.exec.CommandEnvironment;
+import dev.derrick.core.git.GitClient;
+import dev.derrick.local.internal.LocalWorkspace;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Workspaces as directories on this machine. Each workspace is a fresh directory under the root; repositories are
+ * cloned into it with JGit (tokens from the provider's environment, never written), the setup script runs in it,
+ * and commands run as local processes (see {@link dev.derrick.core.exec.ProcessRunner}).
+ *
+ * <p>Commands are not sandboxed: they run as this user and can reach the whole machine. Paths given to the API are
+ * confined to the workspace root (symbolic links included).
+ *
+ * <p>{@link #close()} ends every workspace and process; a JVM shutdown hook does the same if the provider is never
+ * closed. Open one with {@code WorkspaceProviders.open("local", options)} (see {@link LocalProviderFactory}).
+ */
+public final class LocalWorkspaceProvider implements WorkspaceProvider {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalWorkspaceProvider.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /**
+     * How the provider is set up.
+     *
+     * @param root           directory workspaces are created in
+     * @param maxOutputBytes cap per captured stream of a command
+     * @param defaultTimeout timeout of commands that give none
+     * @param setupTimeout   timeout of the setup script
+     * @param environment    the provider's environment (token lookup and command allow-list)
+     */
+    public record Settings(Path root, long maxOutputBytes, Duration defaultTimeout, Duration setupTimeout,
+                           Map<String, String> environment) {
+        public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
+        public static final Duration DEFAULT_SETUP_TIMEOUT = Duration.ofMinutes(30);
+
+        public Settings {
+            Objects.requireNonNull(root, "root");
+            Objects.requireNonNull(defaultTimeout, "defaultTimeout");
+            Objects.requireNonNull(setupTimeout, "setupTimeout");
+            environment = Map.copyOf(Objects.requireNonNull(environment, "environment"));
+        }
+
+        @Override
+        public String toString() {
+            // the environment holds tokens: never print it
+            return "Settings[root=" + root + ", maxOutputBytes=" + maxOutputBytes + ", defaultTimeout=" + defaultTimeout
+                    + ", setupTimeout=" + setupTimeout + "]";
+        }
+    }
+
+    private final Settings settings;
+    private final Path root;
+    private final Redactor redactor = new Redactor();
+    private final GitClient git;
+    private final CommandEnvironment commandEnvironment;
+    private final Map<String, LocalWorkspace> workspaces = new ConcurrentHashMap<>();
+    private final Set<LocalWorkspace> creating = ConcurrentHashMap.newKeySet();
+    private final Thread shutdownHook;
+    private volatile boolean closed;
+
+    public LocalWorkspaceProvider(Settings settings) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.root = settings.root().toAbsolutePath().normalize();
+        this.git = new GitClient(settings.environment(), redactor);
+        this.commandEnvironment = new CommandEnvironment(settings.environment());
+        this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    @Override
+    public String name() {
+        return LocalProviderFactory.NAME;
+    }
+
+    /** The directory workspaces are created in. */
+    public Path root() {
+        return root;
+    }
+
+    @Override
+    public Workspace create(WorkspaceConfig config, ProgressListener progress) {
+        Objects.requireNonNull(config, "config");
+        ProgressListener listener = ProgressListener.orNone(progress);
+        ensureOpen();
+        String id = "local-" + HexFormat.of().formatHex(randomBytes());
+        Path dir = root.resolve(id);
+        try {
+            Files.createDirectories(root);
+            Files.createDirectory(dir);
+        } catch (IOException e) {
+            throw new DerrickException("cannot create workspace directory " + dir + ": " + e.getMessage(), e);
+        }
+        LocalWorkspace ws = new LocalWorkspace(id, config, dir, commandEnvironment, settings.maxOutputBytes(),
+                settings.defaultTimeout(), redactor, this::forget);
+        creating.add(ws);
+        long start = System.nanoTime();
+        try {
+            LOG.info("creating workspace {} from config '{}' in {}", id, config.name(), dir);
+            List<RepositoryState> states = new ArrayList<>();
+            for (RepositoryConfig repo : config.repositories()) {
+                checkCancelled(listener, id);
+                listener.beginTask("clone " + repo.path(), ProgressListener.UNKNOWN);
+                states.add(git.cloneRepository(repo, ws.root().resolve(repo.path()), listener));
+                listener.endTask();
+            }
+            if (!config.setupScript().isBlank()) {
+                checkCancelled(listener, id);
+                listener.beginTask("setup script", ProgressListener.UNKNOWN);
+                LOG.info("workspace {}: running setup script", id);
+                long setupStart = System.nanoTime();
+                ExecResult result = ws.runSetup(config.setupScript(), settings.setupTimeout());
+                listener.endTask();
+                LOG.info("workspace {}: setup script exited with {} in {} ms", id,
+                        result.timedOut() ? "a timeout" : "code " + result.exitCode(), millisSince(setupStart));
+                if (!result.succeeded()) {
+                    String output = redactor.redact(result.output());
+                    String what = result.timedOut()
+                            ? "timed out after " + settings.setupTimeout().toSeconds() + " s"
+                            : "exited with code " + result.exitCode();
+                    throw new SetupFailedException("setup script of workspace config '" + config.name() + "' " + what
+                            + tail(output), result.exitCode(), output);
+                }
+            }
+            checkCancelled(listener, id);
+            ws.ready(states);
+            workspaces.put(id, ws);
+            if (closed) {
+                ws.close();
+                throw new DerrickException("the local provider was closed while workspace " + id + " was being created");
+            }
+            LOG.info("workspace {} ready in {} ms", id, millisSince(start));
+            return ws;
+        } catch (RuntimeException e) {
+            LOG.info("creating workspace {} failed: {}", id, redactor.redact(String.valueOf(e.getMessage())));
+            ws.close();
+            throw e;
+        } finally {
+            creating.remove(ws);
+        }
+    }
+
+    @Override
+    public List<Workspace> list() {
+        List<LocalWorkspace> live = new ArrayList<>(workspaces.values());
+        live.sort(Comparator.comparing(LocalWorkspace::created).thenComparing(LocalWorkspace::id));
+        return List.copyOf(live);
+    }
+
+    @Override
+    public java.util.Optional<Workspace> find(String id) {
+        return java.util.Optional.ofNullable(workspaces.get(id));
+    }
+
+    /** Ends every workspace and every process this provider started. Idempotent, thread-safe. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closeEverything();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down
+        }
+    }
+
+    private synchronized void closeEverything() {
+        closed = true;
+        List<LocalWorkspace> all = new ArrayList<>(creating);
+        all.addAll(workspaces.values());
+        if (!all.isEmpty()) {
+            LOG.info("closing {} local workspace(s)", all.size());
+        }
+        // Kill first everywhere (in parallel), then remove directories.
+        all.parallelStream().forEach(LocalWorkspace::close);
+        workspaces.clear();
+    }
+
+    private void forget(LocalWorkspace ws) {
+        workspaces.remove(ws.id(), ws);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new DerrickException("the local provider is closed");
+        }
+    }
+
+    private static void checkCancelled(ProgressListener listener, String id) {
+        if (listener.isCancelled()) {
+            throw new DerrickException("creation of workspace " + id + " was cancelled");
+        }
+    }
+
+    private static byte[] randomBytes() {
+        byte[] bytes = new byte[6];
+        RANDOM.nextBytes(bytes);
+        return bytes;
+    }
+
+    private static long millisSince(long nanos) {
+        return (System.nanoTime() - nanos) / 1_000_000;
+    }
+
+    private static String tail(String output) {
+        if (output.isBlank()) {
+            return " (no output)";
+        }
+        String trimmed = output.strip();
+        return "; last output:\n" + (trimmed.length() > 2000 ? "…" + trimmed.substring(trimmed.length() - 2000) : trimmed);
+    }
+}

@@ -1,0 +1,232 @@
+package dev.derrick.local.internal.cache;
+
+import dev.derrick.api.DerrickException;
+import dev.derrick.api.ProgressListener;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.RepositoryFetch;
+import dev.derrick.api.RepositoryState;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.core.cache.CacheEntry;
+import dev.derrick.core.cache.CacheStore;
+import dev.derrick.core.cache.FileTrees;
+import dev.derrick.core.git.GitClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * One workspace root made from a cache entry, and what can be done to its state: fetch, reset to the clean state,
+ * checkpoint and restore. Holds a lease on the entry until {@link #close()}.
+ *
+ * <p>Overlay mode: the root is an overlay mount of the entry's snapshot (read-only, shared) and an upper layer of
+ * this workspace's own; reset empties the upper layer, a checkpoint is a copy of it. Copy mode: the root is a copy
+ * of the snapshot; reset syncs it back (copying only what differs), a checkpoint is a copy of the root. Either
+ * way the bookkeeping lives in a sibling directory {@code ROOT.derrick/}.
+ */
+public final class LocalInstance implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalInstance.class);
+
+    private final LocalCache cache;
+    private final WorkspaceConfig config;
+    private final CacheStore.Lease lease;
+    private final Path root;
+    private final Path state;
+    private final boolean overlay;
+    private final Map<String, Path> checkpoints = new LinkedHashMap<>();
+    private boolean closed;
+
+    private LocalInstance(LocalCache cache, WorkspaceConfig config, CacheStore.Lease lease, Path root, Path state,
+                          boolean overlay) {
+        this.cache = cache;
+        this.config = config;
+        this.lease = lease;
+        this.root = root;
+        this.state = state;
+        this.overlay = overlay;
+    }
+
+    static LocalInstance open(LocalCache cache, WorkspaceConfig config, CacheStore.Lease lease, Path root,
+                              boolean tryOverlay, ProgressListener progress) {
+        Path state = root.resolveSibling(root.getFileName() + ".derrick");
+        Path snapshot = lease.directory().resolve(LocalCache.SNAPSHOT);
+        try {
+            if (Files.exists(root) && !isEmptyDir(root)) {
+                throw new DerrickException("workspace root " + root + " already exists and is not empty");
+            }
+            Files.createDirectories(root);
+            Files.createDirectories(state);
+            progress.beginTask("instantiate from cache entry " + lease.entry().key().substring(0, 12), ProgressListener.UNKNOWN);
+            boolean overlay = false;
+            if (tryOverlay) {
+                try {
+                    Files.createDirectories(state.resolve("upper"));
+                    Files.createDirectories(state.resolve("work"));
+                    Overlay.mount(snapshot, state.resolve("upper"), state.resolve("work"), root);
+                    overlay = true;
+                } catch (IOException e) {
+                    LOG.warn("overlay mount failed, copying the snapshot instead: {}", e.getMessage());
+                    FileTrees.deleteQuietly(state.resolve("upper"));
+                    FileTrees.deleteQuietly(state.resolve("work"));
+                }
+            }
+            if (!overlay) {
+                FileTrees.copy(snapshot, root);
+            }
+            progress.endTask();
+            return new LocalInstance(cache, config, lease, root, state, overlay);
+        } catch (IOException | RuntimeException e) {
+            if (Overlay.isMounted(root)) {
+                Overlay.unmount(root);
+            }
+            FileTrees.deleteQuietly(state);
+            FileTrees.deleteQuietly(root);
+            if (e instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new UncheckedIOException((IOException) e);
+        }
+    }
+
+    /** The workspace root. */
+    public Path root() {
+        return root;
+    }
+
+    /** The cache entry it was made from. */
+    public CacheEntry cacheEntry() {
+        return lease.entry();
+    }
+
+    /** {@code overlay} or {@code copy}. */
+    public String mode() {
+        return overlay ? "overlay" : "copy";
+    }
+
+    /** Its repositories as they are now. */
+    public List<RepositoryState> repositories() {
+        List<RepositoryState> out = new ArrayList<>();
+        for (RepositoryConfig repo : config.repositories()) {
+            Path dir = root.resolve(repo.path());
+            if (Files.isDirectory(dir.resolve(".git"))) {
+                out.add(GitClient.describe(dir, repo.path(), repo.url()));
+            }
+        }
+        return out;
+    }
+
+    /** Fetches every repository and fast-forwards clean checkouts; dirty or diverged ones are reported. */
+    public synchronized List<RepositoryFetch> fetch(ProgressListener progress) {
+        checkOpen();
+        List<RepositoryFetch> out = new ArrayList<>();
+        for (RepositoryConfig repo : config.repositories()) {
+            out.add(cache.git().fetch(root.resolve(repo.path()), repo, progress));
+        }
+        return out;
+    }
+
+    /**
+     * Back to the clean state of the cache entry: every change, addition and deletion inside and outside the
+     * repositories is undone. Processes still running in the workspace keep the files they have open.
+     */
+    public synchronized void reset() {
+        checkOpen();
+        long start = System.nanoTime();
+        Path snapshot = lease.directory().resolve(LocalCache.SNAPSHOT);
+        if (overlay) {
+            remount(null);
+        } else {
+            TreeSync.sync(snapshot, root);
+        }
+        LOG.info("reset {} ({}) in {} ms", root, mode(), (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /** Records the current state; returns its id. */
+    public synchronized String checkpoint() {
+        checkOpen();
+        String id = "cp-" + UUID.randomUUID().toString().substring(0, 8);
+        Path target = state.resolve("checkpoints").resolve(id);
+        if (overlay) {
+            FileTrees.copy(state.resolve("upper"), target);
+        } else {
+            FileTrees.copy(root, target);
+        }
+        checkpoints.put(id, target);
+        return id;
+    }
+
+    /** Returns to a checkpoint's state. */
+    public synchronized void restore(String checkpointId) {
+        checkOpen();
+        Path source = checkpoints.get(checkpointId);
+        if (source == null) {
+            throw new DerrickException("no checkpoint '" + checkpointId + "' in this workspace; known: "
+                    + checkpoints.keySet());
+        }
+        if (overlay) {
+            remount(source);
+        } else {
+            TreeSync.sync(source, root);
+        }
+    }
+
+    /** Unmounts or deletes the root and the bookkeeping, and releases the cache entry. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (overlay) {
+                Overlay.unmount(root);
+            }
+            FileTrees.deleteQuietly(root);
+            FileTrees.deleteQuietly(state);
+        } finally {
+            lease.close();
+        }
+    }
+
+    private void remount(Path upperSource) {
+        Path upper = state.resolve("upper");
+        Path work = state.resolve("work");
+        Overlay.unmount(root);
+        FileTrees.deleteQuietly(upper);
+        FileTrees.deleteQuietly(work);
+        try {
+            if (upperSource == null) {
+                Files.createDirectories(upper);
+            } else {
+                FileTrees.copy(upperSource, upper);
+            }
+            Files.createDirectories(work);
+            Overlay.mount(lease.directory().resolve(LocalCache.SNAPSHOT), upper, work, root);
+        } catch (IOException e) {
+            throw new DerrickException("cannot remount workspace " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new DerrickException("workspace at " + root + " is closed");
+        }
+    }
+
+    private static boolean isEmptyDir(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (var s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        }
+    }
+}

@@ -1,0 +1,326 @@
+package dev.derrick.local;
+
+import dev.derrick.api.DerrickException;
+import dev.derrick.api.ExecRequest;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.ProgressListener;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.GitAuth;
+import dev.derrick.api.Workspace;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceProvider;
+import dev.derrick.api.WorkspaceProviders;
+import dev.derrick.api.spi.Availability;
+import dev.derrick.tck.WorkspaceProviderContract;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The TCK against the local provider, plus what only a local provider can show. */
+class LocalProviderIT extends WorkspaceProviderContract {
+    final Path root = createRoot();
+
+    static Path createRoot() {
+        try {
+            return Files.createTempDirectory("derrick-local-it");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    protected String providerName() {
+        return "local";
+    }
+
+    @Override
+    protected Map<String, Object> providerOptions(Map<String, String> environment) {
+        return Map.of("environment", environment, "root", root.toString());
+    }
+
+    @Override
+    protected void assertNoProcessLeft(Workspace ws, String marker) throws InterruptedException {
+        super.assertNoProcessLeft(ws, marker);
+        awaitNoProcessWith(marker);
+    }
+
+    @Override
+    protected void assertNothingLeftBehind(Set<String> idsBefore) {
+        assertThat(entries(root)).allMatch(idsBefore::contains);
+    }
+
+    @AfterAll
+    void removeRoot() {
+        dev.derrick.local.internal.TreeDeleter.delete(root);
+    }
+
+    static List<String> entries(Path dir) {
+        try (Stream<Path> list = Files.list(dir)) {
+            return list.map(p -> p.getFileName().toString()).toList();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Live (non-zombie) processes whose environment holds the marker, found through /proc. */
+    static List<Long> processesWith(String marker) {
+        List<Long> found = new ArrayList<>();
+        byte[] needle = marker.getBytes(StandardCharsets.UTF_8);
+        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
+            for (Path p : procs) {
+                try {
+                    String stat = Files.readString(p.resolve("stat"), StandardCharsets.ISO_8859_1);
+                    if (stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z")) {
+                        continue;
+                    }
+                    if (new String(Files.readAllBytes(p.resolve("environ")), StandardCharsets.ISO_8859_1)
+                            .contains(new String(needle, StandardCharsets.ISO_8859_1))) {
+                        found.add(Long.parseLong(p.getFileName().toString()));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // gone meanwhile
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return found;
+    }
+
+    static void awaitNoProcessWith(String marker) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!processesWith(marker).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(processesWith(marker)).as("processes still running with marker %s", marker).isEmpty();
+    }
+
+    static String marker() {
+        return "localmarker" + UUID.randomUUID().toString().replace("-", "");
+    }
+
+    // ---- local only ---------------------------------------------------------------------------------------------
+
+    @Test
+    void twoHundredMebibytesOfOutputEndTruncatedWithTheHeapBounded() throws Exception {
+        Runtime rt = Runtime.getRuntime();
+        System.gc();
+        long baseline = rt.totalMemory() - rt.freeMemory();
+        AtomicLong peak = new AtomicLong(baseline);
+        Thread sampler = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                peak.accumulateAndGet(rt.totalMemory() - rt.freeMemory(), Math::max);
+                try {
+                    Thread.sleep(2);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        sampler.setDaemon(true);
+        sampler.start();
+        ExecResult r;
+        try {
+            r = shared().exec("head -c 209715200 /dev/zero | tr '\\0' x");
+        } finally {
+            sampler.interrupt();
+            sampler.join();
+        }
+        long grewBy = peak.get() - baseline;
+        System.out.printf("200 MiB print: heap grew by at most %.1f MiB (cap %d MiB per stream), took %d ms%n",
+                grewBy / 1048576.0, outputLimitBytes() / 1048576, r.elapsed().toMillis());
+        assertThat(r.truncated()).isTrue();
+        assertThat(r.exitCode()).isZero();
+        assertThat((long) r.stdout().length()).isEqualTo(outputLimitBytes());
+        assertThat(grewBy).as("heap growth while 200 MiB went by").isLessThan(100L * 1024 * 1024);
+    }
+
+    @Test
+    void backgroundProcessKeepingThePipesOpenDoesNotHangExec() throws Exception {
+        String marker = marker();
+        long start = System.nanoTime();
+        ExecResult r = shared().exec(ExecRequest.of("sleep 30 & echo started").withEnv("M", marker));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        assertThat(r.stdout()).isEqualTo("started\n");
+        assertThat(processesWith(marker)).as("the background sleep lives on until the workspace closes").isNotEmpty();
+
+        try (Workspace ws = provider.create(config("local-bg").build())) {
+            ws.exec(ExecRequest.of("nohup sleep 30 >/dev/null 2>&1 & echo ok").withEnv("M2", marker + "x"));
+            assertThat(processesWith(marker + "x")).isNotEmpty();
+        }
+        awaitNoProcessWith(marker + "x");
+    }
+
+    @Test
+    void closeKillsRunningCommandsAndRemovesTheDirectory() throws Exception {
+        String marker = marker();
+        Workspace ws = provider.create(config("local-close").build());
+        Path dir = Path.of(ws.info().root());
+        assertThat(dir).isDirectory();
+        assertThat(dir.getParent()).isEqualTo(root.toRealPath());
+        CompletableFuture<ExecResult> running = CompletableFuture.supplyAsync(
+                () -> ws.exec(ExecRequest.of("sleep 60 & sleep 60").withEnv("M", marker)));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (processesWith(marker).size() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        ws.close();
+        assertThat(running.get(5, TimeUnit.SECONDS).succeeded()).isFalse();
+        awaitNoProcessWith(marker);
+        assertThat(dir).doesNotExist();
+    }
+
+    @Test
+    void providerCloseKillsProcessesOfEveryWorkspace() throws Exception {
+        String marker = marker();
+        WorkspaceProvider other = openProvider(providerEnvironment());
+        Workspace a = other.create(config("local-a").build());
+        Workspace b = other.create(config("local-b").build());
+        a.exec(ExecRequest.of("nohup sleep 60 >/dev/null 2>&1 &").withEnv("M", marker));
+        b.exec(ExecRequest.of("nohup sleep 60 >/dev/null 2>&1 &").withEnv("M", marker));
+        assertThat(processesWith(marker)).hasSize(2);
+        other.close();
+        awaitNoProcessWith(marker);
+        assertThat(Path.of(a.info().root())).doesNotExist();
+        assertThat(Path.of(b.info().root())).doesNotExist();
+    }
+
+    @Test
+    void symbolicLinksLeadingOutOfTheWorkspaceAreRejected() throws IOException {
+        Path outside = Files.createTempDirectory("derrick-outside");
+        try {
+            Files.writeString(outside.resolve("secret.txt"), "outside");
+            Path link = Path.of(shared().info().root()).resolve("link-out");
+            Files.createSymbolicLink(link, outside);
+            Files.createSymbolicLink(Path.of(shared().info().root()).resolve("link-in"), Path.of(REPO_PATH));
+
+            assertThatThrownBy(() -> shared().readFile("link-out/secret.txt"))
+                    .isInstanceOf(InvalidConfigException.class).hasMessageContaining("symbolic link").hasMessageContaining("outside");
+            assertThatThrownBy(() -> shared().writeString("link-out/new/file.txt", "x"))
+                    .isInstanceOf(InvalidConfigException.class);
+            assertThat(outside.resolve("new")).doesNotExist();
+            assertThatThrownBy(() -> shared().exec(ExecRequest.of("pwd").withWorkingDir("link-out")))
+                    .isInstanceOf(InvalidConfigException.class);
+            assertThat(shared().readString("link-in/README.md")).isEqualTo(README);
+        } finally {
+            Files.deleteIfExists(Path.of(shared().info().root()).resolve("link-out"));
+            Files.deleteIfExists(Path.of(shared().info().root()).resolve("link-in"));
+            dev.derrick.local.internal.TreeDeleter.delete(outside);
+        }
+    }
+
+    @Test
+    void leadingSlashRepositoryPathStaysUnderTheRootAndProgressIsReported() {
+        List<String> tasks = new CopyOnWriteArrayList<>();
+        ProgressListener progress = new ProgressListener() {
+            @Override
+            public void beginTask(String title, int totalWork) {
+                tasks.add(title);
+            }
+        };
+        WorkspaceConfig cfg = WorkspaceConfig.builder("local-slash")
+                .repository(RepositoryConfig.of(git.url(REPO), "/abs/app").withAuth(GitAuth.fromEnv(TOKEN_ENV)))
+                .setupScript("true").build();
+        try (Workspace ws = provider.create(cfg, progress)) {
+            assertThat(Path.of(ws.info().root()).resolve("abs/app/README.md")).hasContent(README.strip());
+        }
+        assertThat(tasks).contains("clone abs/app", "setup script");
+    }
+
+    @Test
+    void cancelledCreateLeavesNothing() {
+        Set<String> before = Set.copyOf(entries(root));
+        ProgressListener cancelled = new ProgressListener() {
+            @Override
+            public boolean isCancelled() {
+                return true;
+            }
+        };
+        assertThatThrownBy(() -> provider.create(config("local-cancel").build(), cancelled))
+                .isInstanceOf(DerrickException.class).hasMessageContaining("cancelled");
+        assertThat(entries(root)).allMatch(before::contains);
+    }
+
+    @Test
+    void badOptionsAreClearErrors() throws IOException {
+        assertThatThrownBy(() -> WorkspaceProviders.open("local", Map.of("bogus", 1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bogus").hasMessageContaining("root");
+        assertThatThrownBy(() -> WorkspaceProviders.open("local", Map.of("max_output_bytes", "lots")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("max_output_bytes");
+        assertThatThrownBy(() -> WorkspaceProviders.open("local", Map.of("default_timeout", "-5")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("default_timeout");
+        Availability ok = WorkspaceProviders.probe("local", Map.of("root", root.toString()));
+        assertThat(ok.available()).isTrue();
+        Path file = Files.createTempFile("derrick-not-a-dir", ".txt");
+        try {
+            Availability no = WorkspaceProviders.probe("local", Map.of("root", file.resolve("ws").toString()));
+            assertThat(no.available()).isFalse();
+            assertThat(no.reason()).contains(file.toString());
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
+    void defaultTimeoutAndOutputCapOptionsApply() {
+        Map<String, Object> options = new HashMap<>(providerOptions(providerEnvironment()));
+        options.put("default_timeout", "1");
+        options.put("max_output_bytes", 1000);
+        try (WorkspaceProvider small = WorkspaceProviders.open("local", options);
+             Workspace ws = small.create(WorkspaceConfig.builder("local-small").build())) {
+            ExecResult slow = ws.exec("sleep 30");
+            assertThat(slow.timedOut()).isTrue();
+            assertThat(slow.elapsed()).isLessThan(Duration.ofSeconds(4));
+            ExecResult big = ws.exec("head -c 5000 /dev/zero | tr '\\0' y");
+            assertThat(big.truncated()).isTrue();
+            assertThat(big.stdout()).hasSize(1000);
+        }
+    }
+
+    @Test
+    void shutdownHookCleansUpWhenTheProviderIsNeverClosed() throws Exception {
+        String marker = marker();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                ShutdownHookChild.class.getName(), root.toString(), marker)
+                .redirectErrorStream(true).start();
+        String dir = null;
+        List<String> lines = new ArrayList<>();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = out.readLine()) != null) {
+                lines.add(line);
+                if (line.startsWith("READY ")) {
+                    dir = line.substring(6);
+                }
+            }
+        }
+        assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(dir).as("child output: %s", lines).isNotNull();
+        assertThat(Path.of(dir)).doesNotExist();
+        awaitNoProcessWith(marker);
+    }
+}

@@ -1,0 +1,28 @@
+package dev.derrick.local;
+
+import dev.derrick.api.ExecRequest;
+import dev.derrick.api.Workspace;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceProvider;
+import dev.derrick.api.WorkspaceProviders;
+
+import java.util.Map;
+
+/** Run in a child JVM by {@link LocalProviderIT}: creates a workspace with running processes and exits without closing. */
+public final class ShutdownHookChild {
+    private ShutdownHookChild() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        WorkspaceProvider provider = WorkspaceProviders.open("local", Map.of("root", args[0]));
+        Workspace ws = provider.create(WorkspaceConfig.builder("shutdown-hook").build());
+        ws.exec(ExecRequest.of("nohup sleep 60 >/dev/null 2>&1 &").withEnv("M", args[1]));
+        Thread running = new Thread(() -> ws.exec(ExecRequest.of("sleep 60").withEnv("M", args[1])));
+        running.setDaemon(true);
+        running.start();
+        Thread.sleep(300);
+        System.out.println("READY " + ws.info().root());
+        System.out.flush();
+        System.exit(0);
+    }
+}

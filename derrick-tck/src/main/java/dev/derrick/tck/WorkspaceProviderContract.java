@@ -1,0 +1,497 @@
+package dev.derrick.tck;
+
+import dev.derrick.api.DerrickException;
+import dev.derrick.api.ExecRequest;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.FileEntry;
+import dev.derrick.api.GitAuth;
+import dev.derrick.api.GitOperationException;
+import dev.derrick.api.ProviderNotFoundException;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.RepositoryState;
+import dev.derrick.api.SetupFailedException;
+import dev.derrick.api.Workspace;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceNotFoundException;
+import dev.derrick.api.WorkspaceProvider;
+import dev.derrick.api.WorkspaceProviders;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The behavioural contract every {@link WorkspaceProvider} meets. A provider's test extends this class and names
+ * its provider; everything else has a default that a provider may override:
+ *
+ * <pre>{@code
+ * class LocalProviderIT extends WorkspaceProviderContract {
+ *     protected String providerName() { return "local"; }
+ *     protected Map<String, Object> providerOptions(Map<String, String> environment) {
+ *         return Map.of("environment", environment, "root", tmp.toString());
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>The suite starts a token-protected {@link GitTestServer} and hands the provider an environment holding that
+ * token in {@link #TOKEN_ENV} (plus a decoy secret in {@link #DECOY_ENV} that must never reach a workspace). Providers
+ * that take their environment elsewhere (a remote agent) use {@link #providerEnvironment()} to start it and override
+ * {@link #openProvider(Map)}. {@link #customize(WorkspaceConfig.Builder)} adjusts every config (e.g. an image).
+ *
+ * <p>Commands used are POSIX sh with busybox tools ({@code head}, {@code tr}, {@code sort}, {@code grep}), so a
+ * minimal image works. One workspace is shared by the tests that only read or write their own files; each test
+ * that needs a fresh one makes it.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+public abstract class WorkspaceProviderContract {
+    /** The provider environment variable holding the git server's token. */
+    public static final String TOKEN_ENV = "DERRICK_TCK_GIT_TOKEN";
+    /** A provider environment variable holding a wrong token. */
+    public static final String WRONG_TOKEN_ENV = "DERRICK_TCK_WRONG_TOKEN";
+    /** A provider environment variable holding a secret that must never reach a workspace. */
+    public static final String DECOY_ENV = "DERRICK_TCK_PROVIDER_SECRET";
+    /** The repository every workspace of the suite clones, and where. */
+    protected static final String REPO = "app";
+    protected static final String REPO_PATH = "code/app";
+    protected static final String README = "hello from the tck\n";
+
+    protected final String token = "tck-token-" + UUID.randomUUID();
+    protected final String wrongToken = "tck-wrong-" + UUID.randomUUID();
+    protected final String decoy = "tck-decoy-" + UUID.randomUUID();
+    protected GitTestServer git;
+    protected String firstCommit;
+    protected WorkspaceProvider provider;
+    private Workspace shared;
+
+    /** The name the provider is registered under, e.g. {@code local}. */
+    protected abstract String providerName();
+
+    /** Options to open the provider with, for {@link WorkspaceProviders#open(String, Map)}; gets the environment to inject. */
+    protected Map<String, Object> providerOptions(Map<String, String> environment) {
+        return Map.of("environment", environment);
+    }
+
+    /** Opens the provider under test so that it sees {@code environment} as its own. */
+    protected WorkspaceProvider openProvider(Map<String, String> environment) {
+        return WorkspaceProviders.open(providerName(), providerOptions(environment));
+    }
+
+    /** Adjusts every config the suite builds, e.g. sets an image. */
+    protected WorkspaceConfig.Builder customize(WorkspaceConfig.Builder builder) {
+        return builder;
+    }
+
+    /** The provider's cap on captured output per stream, as opened by {@link #providerOptions(Map)}. */
+    protected long outputLimitBytes() {
+        return 4L * 1024 * 1024;
+    }
+
+    /**
+     * Asserts that no process whose environment holds {@code marker} is left after a timeout. The default looks
+     * through {@code /proc} from inside the workspace, which works for local directories and containers alike.
+     */
+    protected void assertNoProcessLeft(Workspace ws, String marker) throws InterruptedException {
+        String scan = "n=0; for f in /proc/[0-9]*/environ; do grep -q " + marker + " \"$f\" 2>/dev/null && n=$((n+1)); done; echo $n";
+        String count = "";
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (System.nanoTime() < deadline) {
+            count = ws.exec(scan).stdout().trim();
+            if (count.equals("0")) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        assertThat(count).as("processes with the timed-out command's marker still running").isEqualTo("0");
+    }
+
+    /** Asserts that a failed create left nothing (beyond not being listed); e.g. no directory, no container. */
+    protected void assertNothingLeftBehind(Set<String> idsBefore) {
+    }
+
+    /** The environment the provider is given: the JVM's, plus the token, a wrong token and a decoy secret. */
+    protected Map<String, String> providerEnvironment() {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        env.put(TOKEN_ENV, token);
+        env.put(WRONG_TOKEN_ENV, wrongToken);
+        env.put(DECOY_ENV, decoy);
+        return env;
+    }
+
+    @BeforeAll
+    void startContract() {
+        git = GitTestServer.start(token);
+        firstCommit = git.createRepository(REPO, Map.of("README.md", README, "src/Main.java", "class Main {}\n"));
+        provider = openProvider(providerEnvironment());
+        shared = provider.create(config("tck-shared")
+                .setupScript("echo \"setup saw $CONFIG_ONLY\" > setup-out.txt\ncat " + REPO_PATH + "/README.md > copied-readme.txt")
+                .build());
+    }
+
+    @AfterAll
+    void stopContract() {
+        try {
+            if (shared != null) {
+                shared.close();
+            }
+            if (provider != null) {
+                provider.close();
+            }
+        } finally {
+            if (git != null) {
+                git.close();
+            }
+        }
+    }
+
+    /** A config cloning the suite's repository with the token from the provider's environment. */
+    protected WorkspaceConfig.Builder config(String name) {
+        return customize(WorkspaceConfig.builder(name)
+                .repository(RepositoryConfig.of(git.url(REPO), REPO_PATH).withAuth(GitAuth.fromEnv(TOKEN_ENV)))
+                .env("CONFIG_ONLY", "from-config")
+                .env("LAYERED", "config"));
+    }
+
+    /** The workspace shared by tests that only touch their own files. */
+    protected Workspace shared() {
+        return shared;
+    }
+
+    private Set<String> ids() {
+        Set<String> ids = new java.util.HashSet<>();
+        provider.list().forEach(w -> ids.add(w.id()));
+        return ids;
+    }
+
+    // ---- create -------------------------------------------------------------------------------------------------
+
+    @Test
+    void createClonesTheRepositoryFromTheTokenProtectedServer() {
+        assertThat(shared.readString(REPO_PATH + "/README.md")).isEqualTo(README);
+        assertThat(shared.readString(REPO_PATH + "/src/Main.java")).isEqualTo("class Main {}\n");
+        List<RepositoryState> repos = shared.info().repositories();
+        assertThat(repos).hasSize(1);
+        assertThat(repos.get(0).path()).isEqualTo(REPO_PATH);
+        assertThat(repos.get(0).commit()).isEqualTo(firstCommit);
+        assertThat(repos.get(0).url()).isEqualTo(git.url(REPO));
+        assertThat(shared.info().provider()).isEqualTo(providerName());
+        assertThat(shared.info().configName()).isEqualTo("tck-shared");
+    }
+
+    @Test
+    void setupScriptRanInTheRootWithTheConfigEnvAfterCloning() {
+        assertThat(shared.readString("setup-out.txt")).isEqualTo("setup saw from-config\n");
+        assertThat(shared.readString("copied-readme.txt")).isEqualTo(README);
+    }
+
+    @Test
+    void workspacesAreListedAndFoundById() {
+        assertThat(provider.list()).extracting(Workspace::id).contains(shared.id());
+        assertThat(provider.get(shared.id()).id()).isEqualTo(shared.id());
+        assertThat(provider.find("no-such-workspace")).isEmpty();
+        assertThatThrownBy(() -> provider.get("no-such-workspace")).isInstanceOf(WorkspaceNotFoundException.class);
+    }
+
+    @Test
+    void failingSetupReportsOutputAndExitCodeAndLeavesNothing() {
+        Set<String> before = ids();
+        assertThatThrownBy(() -> provider.create(config("tck-failing-setup")
+                .setupScript("echo setup-says-hello\necho setup-complains >&2\nexit 3").build()))
+                .isInstanceOfSatisfying(SetupFailedException.class, e -> {
+                    assertThat(e.exitCode()).isEqualTo(3);
+                    assertThat(e.output()).contains("setup-says-hello").contains("setup-complains");
+                    assertThat(e.getMessage()).contains("3");
+                });
+        assertThat(ids()).isEqualTo(before);
+        assertNothingLeftBehind(before);
+    }
+
+    @Test
+    void wrongTokenFailsWithAuthenticationErrorShowingNoToken() {
+        Set<String> before = ids();
+        WorkspaceConfig bad = customize(WorkspaceConfig.builder("tck-wrong-token")
+                .repository(RepositoryConfig.of(git.url(REPO), REPO_PATH).withAuth(GitAuth.fromEnv(WRONG_TOKEN_ENV))))
+                .build();
+        assertThatThrownBy(() -> provider.create(bad))
+                .isInstanceOfSatisfying(GitOperationException.class, e -> assertThat(e.authenticationFailed()).isTrue())
+                .hasMessageContaining("authentication failed")
+                .satisfies(e -> assertThat(messages(e)).doesNotContain(wrongToken).doesNotContain(token));
+        assertThat(ids()).isEqualTo(before);
+        assertNothingLeftBehind(before);
+    }
+
+    @Test
+    void noTokenOrProviderSecretInAnyFileOrInTheCommandEnvironment() {
+        List<String> files = new ArrayList<>();
+        collectFiles(shared, "", files);
+        assertThat(files).contains(REPO_PATH + "/.git/config", REPO_PATH + "/README.md");
+        for (String file : files) {
+            String content = new String(shared.readFile(file), StandardCharsets.ISO_8859_1);
+            assertThat(content).as("content of %s", file).doesNotContain(token).doesNotContain(decoy);
+        }
+        String env = shared.exec("env").stdout();
+        assertThat(env).contains("CONFIG_ONLY=from-config")
+                .doesNotContain(token).doesNotContain(decoy).doesNotContain(wrongToken)
+                .doesNotContain(TOKEN_ENV).doesNotContain(DECOY_ENV);
+    }
+
+    private static void collectFiles(Workspace ws, String dir, List<String> into) {
+        for (FileEntry entry : ws.listFiles(dir)) {
+            if (entry.directory()) {
+                collectFiles(ws, entry.path(), into);
+            } else {
+                into.add(entry.path());
+            }
+        }
+    }
+
+    // ---- exec ---------------------------------------------------------------------------------------------------
+
+    @Test
+    void exitCodesAreReportedNotThrown() {
+        assertThat(shared.exec("true").exitCode()).isZero();
+        assertThat(shared.exec("true").succeeded()).isTrue();
+        ExecResult failed = shared.exec("false");
+        assertThat(failed.exitCode()).isEqualTo(1);
+        assertThat(failed.succeeded()).isFalse();
+        assertThat(shared.exec("exit 7").exitCode()).isEqualTo(7);
+        assertThat(shared.exec("no-such-command-tck").exitCode()).isEqualTo(127);
+    }
+
+    @Test
+    void stdoutAndStderrAreSeparate() {
+        ExecResult r = shared.exec("echo to-stdout; echo to-stderr >&2");
+        assertThat(r.stdout()).isEqualTo("to-stdout\n");
+        assertThat(r.stderr()).isEqualTo("to-stderr\n");
+        assertThat(r.output()).contains("to-stdout\n", "to-stderr\n");
+        assertThat(r.timedOut()).isFalse();
+        assertThat(r.truncated()).isFalse();
+        assertThat(r.elapsed()).isPositive();
+    }
+
+    /**
+     * Both streams alternate. Each stream keeps its own order and the interleaved output holds every line, each
+     * stream in order. (Writes microseconds apart on two pipes have no observable order; see the next test.)
+     */
+    @Test
+    void commandAlternatingStreamsKeepsEachStreamInOrder() {
+        ExecResult r = shared.exec("for i in 1 2 3; do echo out$i; echo err$i >&2; done");
+        assertThat(r.stdout()).isEqualTo("out1\nout2\nout3\n");
+        assertThat(r.stderr()).isEqualTo("err1\nerr2\nerr3\n");
+        List<String> lines = r.output().lines().toList();
+        assertThat(lines).containsExactlyInAnyOrder("out1", "out2", "out3", "err1", "err2", "err3");
+        assertThat(lines.stream().filter(l -> l.startsWith("out")).toList()).containsExactly("out1", "out2", "out3");
+        assertThat(lines.stream().filter(l -> l.startsWith("err")).toList()).containsExactly("err1", "err2", "err3");
+    }
+
+    @Test
+    void interleavedOutputFollowsWriteOrder() {
+        ExecResult r = shared.exec("for i in 1 2 3; do echo out$i; sleep 0.1; echo err$i >&2; sleep 0.1; done");
+        assertThat(r.output()).isEqualTo("out1\nerr1\nout2\nerr2\nout3\nerr3\n");
+    }
+
+    @Test
+    void outputStreamsToAListenerWhileRunning() {
+        List<String> chunks = new CopyOnWriteArrayList<>();
+        ExecResult r = shared.exec(ExecRequest.of("echo streamed-out; echo streamed-err >&2"),
+                (stream, chunk) -> chunks.add(stream + ":" + chunk));
+        assertThat(String.join("", chunks)).contains("STDOUT:streamed-out\n", "STDERR:streamed-err\n");
+        assertThat(r.stdout()).isEqualTo("streamed-out\n");
+    }
+
+    @Test
+    void requestEnvIsLayeredOverConfigEnv() {
+        ExecResult r = shared.exec(ExecRequest.of("echo \"$CONFIG_ONLY $LAYERED $REQUEST_ONLY\"")
+                .withEnv(Map.of("LAYERED", "request", "REQUEST_ONLY", "r")));
+        assertThat(r.stdout()).isEqualTo("from-config request r\n");
+        assertThat(shared.exec("echo \"$LAYERED\"").stdout()).isEqualTo("config\n");
+    }
+
+    @Test
+    void commandsRunInTheRootOrTheGivenWorkingDirectory() {
+        assertThat(shared.exec("cat copied-readme.txt").stdout()).isEqualTo(README);
+        ExecResult r = shared.exec(ExecRequest.of("pwd; cat README.md").withWorkingDir(REPO_PATH));
+        assertThat(r.stdout()).endsWith("/" + REPO_PATH + "\n" + README);
+        ExecResult absolute = shared.exec(ExecRequest.of("cat README.md").withWorkingDir("/" + REPO_PATH));
+        assertThat(absolute.stdout()).isEqualTo(README);
+    }
+
+    @Test
+    void heredocsMultiLineScriptsPipesAndVariablesWork() {
+        ExecResult r = shared.exec("""
+                cat <<'EOF' > tck-heredoc.txt
+                first $NOT_EXPANDED
+                second
+                EOF
+                x=20
+                y=22
+                echo "sum=$((x + y))"
+                printf 'b\\na\\nc\\n' | sort | tr -d '\\n'
+                echo
+                cat tck-heredoc.txt | grep -c line || true
+                cat tck-heredoc.txt
+                """);
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.stdout()).isEqualTo("sum=42\nabc\n0\nfirst $NOT_EXPANDED\nsecond\n");
+    }
+
+    @Test
+    void timeoutKillsTheCommandQuicklyAndMarksTheResult() throws InterruptedException {
+        String marker = "tckmarker" + UUID.randomUUID().toString().replace("-", "");
+        long start = System.nanoTime();
+        ExecResult r = shared.exec(ExecRequest.of("sleep 60").withEnv("TCK_MARKER", marker).withTimeout(Duration.ofSeconds(2)));
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(r.timedOut()).isTrue();
+        assertThat(r.succeeded()).isFalse();
+        assertThat(took).isLessThan(Duration.ofSeconds(5));
+        assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
+        assertNoProcessLeft(shared, marker);
+    }
+
+    @Test
+    void outputFarPastTheCapIsTruncated() {
+        long limit = outputLimitBytes();
+        ExecResult r = shared.exec("head -c " + limit * 3 + " /dev/zero | tr '\\0' x; echo done >&2");
+        assertThat(r.truncated()).isTrue();
+        assertThat(r.exitCode()).isZero();
+        assertThat((long) r.stdout().length()).isLessThanOrEqualTo(limit).isGreaterThan(0);
+        assertThat(r.stdout()).matches("x+");
+    }
+
+    // ---- files --------------------------------------------------------------------------------------------------
+
+    @Test
+    void filesAreWrittenReadAndListed() {
+        byte[] binary = new byte[256];
+        for (int i = 0; i < binary.length; i++) {
+            binary[i] = (byte) i;
+        }
+        shared.writeFile("tck-files/nested/deeper/binary.bin", binary);
+        shared.writeString("tck-files/a.txt", "alpha");
+        shared.writeString("tck-files/a.txt", "alpha, replaced");
+        assertThat(shared.readFile("tck-files/nested/deeper/binary.bin")).isEqualTo(binary);
+        assertThat(shared.readString("/tck-files/a.txt")).isEqualTo("alpha, replaced");
+        assertThat(shared.exec("cat tck-files/a.txt").stdout()).isEqualTo("alpha, replaced");
+
+        List<FileEntry> entries = shared.listFiles("tck-files");
+        assertThat(entries).extracting(FileEntry::name).containsExactly("a.txt", "nested");
+        assertThat(entries.get(0).directory()).isFalse();
+        assertThat(entries.get(0).size()).isEqualTo("alpha, replaced".length());
+        assertThat(entries.get(0).path()).isEqualTo("tck-files/a.txt");
+        assertThat(entries.get(1).directory()).isTrue();
+        assertThat(shared.listFiles("")).extracting(FileEntry::name).contains("code", "tck-files", "setup-out.txt");
+    }
+
+    @Test
+    void missingFilesAndEscapingPathsAreClearErrors() {
+        assertThatThrownBy(() -> shared.readFile("tck-no-such-file.txt"))
+                .isInstanceOf(DerrickException.class).hasMessageContaining("tck-no-such-file.txt");
+        assertThatThrownBy(() -> shared.listFiles("tck-no-such-dir"))
+                .isInstanceOf(DerrickException.class).hasMessageContaining("tck-no-such-dir");
+        assertThatThrownBy(() -> shared.readFile("../outside.txt"))
+                .isInstanceOf(DerrickException.class).hasMessageContaining("../outside.txt");
+        assertThatThrownBy(() -> shared.writeString("code/../../outside.txt", "x"))
+                .isInstanceOf(DerrickException.class).hasMessageContaining("outside.txt");
+    }
+
+    // ---- lifecycle ----------------------------------------------------------------------------------------------
+
+    @Test
+    void providersAreFoundByNameAndUnknownNamesListTheAvailableOnes() {
+        assertThat(WorkspaceProviders.available()).contains(providerName());
+        assertThatThrownBy(() -> WorkspaceProviders.open("no-such-provider-tck"))
+                .isInstanceOf(ProviderNotFoundException.class)
+                .hasMessageContaining("no-such-provider-tck")
+                .hasMessageContaining(providerName());
+        try (WorkspaceProvider byName = WorkspaceProviders.open(providerName(), providerOptions(providerEnvironment()))) {
+            assertThat(byName.name()).isEqualTo(providerName());
+            assertThat(byName.list()).isEmpty();
+        }
+    }
+
+    @Test
+    void closeIsIdempotentAndEndsTheWorkspace() {
+        Workspace ws = provider.create(config("tck-close").build());
+        String id = ws.id();
+        assertThat(ws.exec("true").succeeded()).isTrue();
+        ws.close();
+        ws.close();
+        assertThat(provider.find(id)).isEmpty();
+        assertThatThrownBy(() -> ws.exec("true")).isInstanceOf(DerrickException.class);
+    }
+
+    @Test
+    void closingTheProviderEndsItsWorkspacesAndIsIdempotent() {
+        WorkspaceProvider other = openProvider(providerEnvironment());
+        Workspace ws = other.create(config("tck-provider-close").build());
+        assertThat(other.list()).extracting(Workspace::id).containsExactly(ws.id());
+        other.close();
+        other.close();
+        assertThatThrownBy(() -> ws.exec("true")).isInstanceOf(DerrickException.class);
+        assertThatThrownBy(() -> other.create(config("tck-after-close").build())).isInstanceOf(DerrickException.class);
+    }
+
+    @Test
+    void concurrentWorkspacesDoNotInterfere() throws Exception {
+        int n = 3;
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        try {
+            List<Callable<String>> tasks = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                String mine = "tck-concurrent-" + i;
+                tasks.add(() -> {
+                    try (Workspace ws = provider.create(config(mine).build())) {
+                        ws.writeString("mine.txt", mine);
+                        ws.exec("echo " + mine + " > from-exec.txt");
+                        ExecResult r = ws.exec("cat mine.txt from-exec.txt; ls");
+                        assertThat(ws.readString(REPO_PATH + "/README.md")).isEqualTo(README);
+                        return ws.id() + "|" + r.stdout();
+                    }
+                });
+            }
+            Map<String, String> seen = new LinkedHashMap<>();
+            List<Future<String>> futures = pool.invokeAll(tasks, 90, TimeUnit.SECONDS);
+            for (int i = 0; i < n; i++) {
+                String[] parts = futures.get(i).get().split("\\|", 2);
+                seen.put(parts[0], parts[1]);
+                assertThat(parts[1]).startsWith("tck-concurrent-" + i + "tck-concurrent-" + i + "\n");
+                for (int j = 0; j < n; j++) {
+                    if (j != i) {
+                        assertThat(parts[1]).doesNotContain("tck-concurrent-" + j);
+                    }
+                }
+            }
+            assertThat(seen).hasSize(n);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static String messages(Throwable e) {
+        StringBuilder all = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            all.append(t).append('\n');
+        }
+        return all.toString();
+    }
+}
