@@ -73,18 +73,21 @@ public final class AgentDirectory implements AutoCloseable {
     }
 
     private void record(AgentHeartbeat hb, long arrivedNanos, Instant at) {
+        LOG.trace("heartbeat of {} ({} workspaces)", hb.agentId(), hb.workspaces().size());
         agents.merge(hb.agentId(), new Seen(hb, arrivedNanos, at),
                 (old, neu) -> neu.arrivedNanos() - old.arrivedNanos() >= 0 || neu.heartbeat().stopping() ? neu : old);
     }
 
     /** Call when the connection (re)connects: time spent disconnected does not count against agents. */
     public void connected() {
+        LOG.debug("connected: agents are judged from now on");
         connectedSinceNanos = System.nanoTime();
         disconnected = false;
     }
 
     /** Call when the connection drops: no agent is judged while this controller cannot hear heartbeats. */
     public void disconnected() {
+        LOG.debug("disconnected: no agent is judged until reconnected");
         disconnected = true;
     }
 
@@ -108,6 +111,12 @@ public final class AgentDirectory implements AutoCloseable {
                     agentId, (now - seen.arrivedNanos()) / 1e9, seen.arrivedAt(), seen.heartbeat().intervalMs()));
         }
         return Optional.empty();
+    }
+
+    /** The agent answered a direct request just now: it is alive, whatever its heartbeats say. */
+    public void touch(String agentId) {
+        agents.computeIfPresent(agentId, (id, seen) -> seen.heartbeat().stopping() ? seen
+                : new Seen(seen.heartbeat(), System.nanoTime(), Instant.now()));
     }
 
     /** How long until an agent that stops now would be judged gone. */

@@ -127,7 +127,7 @@ public final class NatsTransport implements Transport {
         if (ref == null || ref.agent() == null) {
             throw new IllegalArgumentException(op + " needs a workspace on a known agent");
         }
-        directory.goneReason(ref.agent()).ifPresent(reason -> {
+        goneReason(ref.agent()).ifPresent(reason -> {
             throw gone(ref.id(), ref.agent(), reason);
         });
         return exchange(NatsProtocol.agentSubject(prefix, ref.agent(), op.token()), ref.agent(), ref.id(), op.token(),
@@ -314,7 +314,7 @@ public final class NatsTransport implements Transport {
                     return future.get(Math.min(POLL.toNanos(), Math.max(1, deadline - System.nanoTime())),
                             TimeUnit.NANOSECONDS);
                 } catch (TimeoutException e) {
-                    Optional<String> gone = directory.goneReason(agent);
+                    Optional<String> gone = goneReason(agent);
                     if (gone.isPresent()) {
                         future.cancel(true);
                         throw gone(workspaceId, agent, gone.get());
@@ -338,7 +338,7 @@ public final class NatsTransport implements Transport {
                     if (noRespondersSince == 0) {
                         noRespondersSince = now;
                     }
-                    Optional<String> gone = directory.goneReason(agent);
+                    Optional<String> gone = goneReason(agent);
                     if (gone.isPresent()) {
                         throw gone(workspaceId, agent, gone.get());
                     }
@@ -351,6 +351,33 @@ public final class NatsTransport implements Transport {
                 }
             }
         }
+    }
+
+    /**
+     * Why the agent is gone, after confirming it: an agent whose heartbeats are overdue gets one direct request
+     * ({@code health}); a SIGKILLed agent has no subscription left, so NATS answers "no responders" at once, while an
+     * agent that is merely slow (a starved machine) answers and is kept.
+     */
+    private Optional<String> goneReason(String agent) {
+        Optional<String> reason = directory.goneReason(agent);
+        if (reason.isEmpty() || reason.get().contains("shut down")) {
+            return reason;
+        }
+        Duration probe = directory.goneAfter(agent);
+        try {
+            Message m = conn.requestWithTimeout(NatsProtocol.agentSubject(prefix, agent, "health"), null, Wire.EMPTY,
+                    probe).get(probe.toMillis() + 500, TimeUnit.MILLISECONDS);
+            if (reply(m).ok()) {
+                LOG.debug("agent {} missed heartbeats but answered directly; keeping it", agent);
+                directory.touch(agent);
+                return Optional.empty();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | CancellationException | TimeoutException | IllegalStateException e) {
+            LOG.debug("agent {} does not answer: {}", agent, e.toString());
+        }
+        return reason;
     }
 
     private long checkDeadline(long deadline, String op, String agent, String workspaceId) {

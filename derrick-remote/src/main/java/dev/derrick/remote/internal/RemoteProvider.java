@@ -115,6 +115,11 @@ public final class RemoteProvider implements WorkspaceProvider {
         return transport;
     }
 
+    /** The transport, also while {@link #close()} closes the workspaces. */
+    Transport transportForClose() {
+        return transport;
+    }
+
     Duration requestTimeout() {
         return requestTimeout;
     }

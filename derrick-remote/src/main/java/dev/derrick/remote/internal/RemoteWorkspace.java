@@ -81,7 +81,7 @@ public final class RemoteWorkspace implements Workspace {
     public void close() {
         if (closed.compareAndSet(false, true)) {
             try {
-                provider.transport().call(Op.DELETE, ref, Wire.EMPTY, provider.requestTimeout(), null);
+                provider.transportForClose().call(Op.DELETE, ref, Wire.EMPTY, provider.requestTimeout(), null);
             } catch (WorkspaceNotFoundException alreadyGone) {
                 // closing is idempotent: a workspace that is already gone is closed
             } finally {

@@ -55,10 +55,8 @@ public final class Fleet implements AutoCloseable {
     Fleet agent(String id, int maxWorkspaces, Map<String, String> env) {
         List<String> args = new ArrayList<>(List.of("-p", provider(), "-s", "nats", "--nats-url", natsUrl,
                 "--nats-prefix", prefix, "--agent-id", id, "--max-workspaces", String.valueOf(maxWorkspaces),
-                "--heartbeat-interval", String.valueOf(HEARTBEAT.toMillis() / 1000.0)));
-        if (provider().equals("local")) {
-            args.addAll(List.of("--cache-dir", dir.resolve("cache-" + id).toString()));
-        }
+                "--heartbeat-interval", String.valueOf(HEARTBEAT.toMillis() / 1000.0),
+                "--log-level", System.getProperty("derrick.fleet.log", "info")));
         Process p = start(args, env, dir.resolve(id + ".log"));
         agents.put(id, p);
         await(p, dir.resolve(id + ".log"), "derrick NATS agent " + id + " serving");

@@ -101,6 +101,19 @@ class NatsFailoverIT {
             Thread.sleep(300);
             nats.restart();
             assertThat(during.get(30, TimeUnit.SECONDS)).isEqualTo("during\n");
+            // both agents are back: their heartbeats reach a fresh subscriber
+            try (io.nats.client.Connection raw = io.nats.client.Nats.connect(nats.url())) {
+                io.nats.client.Subscription sub = raw.subscribe(fleet.prefix() + ".heartbeat.*");
+                java.util.Set<String> heard = new java.util.TreeSet<>();
+                long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                while (heard.size() < 2 && System.nanoTime() < until) {
+                    io.nats.client.Message m = sub.nextMessage(Duration.ofSeconds(1));
+                    if (m != null) {
+                        heard.add(m.getSubject());
+                    }
+                }
+                assertThat(heard).containsExactly("restart.heartbeat.r1", "restart.heartbeat.r2");
+            }
             for (Workspace ws : all) {
                 assertThat(ws.exec("cat setup.txt").stdout()).isEqualTo("ready\n");
                 ws.writeString("after.txt", "restart");

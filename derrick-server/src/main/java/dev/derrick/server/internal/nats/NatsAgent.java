@@ -82,6 +82,12 @@ public final class NatsAgent implements AutoCloseable {
     private volatile KeyValue kv;
     private volatile boolean kvWarned;
     private volatile ConnectionListener.Events lastEvent;
+    private final AtomicBoolean kvWriting = new AtomicBoolean();
+    private final ExecutorService kvWriter = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "derrick-nats-kv");
+        t.setDaemon(true);
+        return t;
+    });
 
     private static final class Transfer {
         final ByteArrayOutputStream data = new ByteArrayOutputStream();
@@ -438,30 +444,48 @@ public final class NatsAgent implements AutoCloseable {
                 heartbeatInterval.toMillis(), started, Instant.now(), stopping);
     }
 
-    private synchronized void heartbeat() {
+    private void heartbeat() {
         if (conn == null || conn.getStatus() != Connection.Status.CONNECTED) {
+            LOG.debug("no heartbeat while {}", conn == null ? "starting" : conn.getStatus());
             return;
         }
-        publishHeartbeat(snapshot(closed.get()));
-    }
-
-    private void publishHeartbeat(AgentHeartbeat hb) {
+        AgentHeartbeat hb = snapshot(closed.get());
         byte[] data = Wire.write(hb);
         conn.publish(NatsProtocol.heartbeatSubject(prefix, agentId), data);
-        KeyValue store = kv;
-        if (store != null) {
+        LOG.debug("heartbeat: {} workspaces", hb.workspaces().size());
+        // the bucket is written off the heartbeat thread: a JetStream that is still recovering after a NATS restart
+        // must not delay the plain heartbeats controllers judge liveness by
+        if (kv != null && kvWriting.compareAndSet(false, true)) {
             try {
-                if (hb.stopping()) {
-                    store.delete(agentId);
-                } else {
-                    store.put(agentId, data);
-                }
-                kvWarned = false;
-            } catch (IOException | JetStreamApiException | RuntimeException e) {
-                if (!kvWarned) {
-                    LOG.warn("could not update key-value bucket {}: {}", NatsProtocol.bucket(prefix), e.toString());
-                    kvWarned = true;
-                }
+                kvWriter.execute(() -> {
+                    try {
+                        store(hb, data);
+                    } finally {
+                        kvWriting.set(false);
+                    }
+                });
+            } catch (RuntimeException rejected) {
+                kvWriting.set(false);
+            }
+        }
+    }
+
+    private void store(AgentHeartbeat hb, byte[] data) {
+        KeyValue store = kv;
+        if (store == null) {
+            return;
+        }
+        try {
+            if (hb.stopping()) {
+                store.delete(agentId);
+            } else {
+                store.put(agentId, data);
+            }
+            kvWarned = false;
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            if (!kvWarned) {
+                LOG.warn("could not update key-value bucket {}: {}", NatsProtocol.bucket(prefix), e.toString());
+                kvWarned = true;
             }
         }
     }
@@ -495,10 +519,11 @@ public final class NatsAgent implements AutoCloseable {
             if (dispatcher != null) {
                 conn.closeDispatcher(dispatcher);
             }
-            synchronized (this) {
-                if (conn.getStatus() == Connection.Status.CONNECTED) {
-                    publishHeartbeat(snapshot(true));
-                }
+            if (conn.getStatus() == Connection.Status.CONNECTED) {
+                AgentHeartbeat last = snapshot(true);
+                byte[] data = Wire.write(last);
+                conn.publish(NatsProtocol.heartbeatSubject(prefix, agentId), data);
+                store(last, data);
             }
             conn.flush(Duration.ofSeconds(2));
         } catch (Exception e) {
@@ -507,6 +532,7 @@ public final class NatsAgent implements AutoCloseable {
             if (workers != null) {
                 workers.shutdownNow();
             }
+            kvWriter.shutdownNow();
             try {
                 conn.close();
             } catch (InterruptedException e) {
