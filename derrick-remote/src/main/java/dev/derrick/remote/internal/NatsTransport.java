@@ -374,7 +374,7 @@ public final class NatsTransport implements Transport {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (ExecutionException | CancellationException | TimeoutException | IllegalStateException e) {
+        } catch (ExecutionException | TimeoutException | IllegalStateException e) {
             LOG.debug("agent {} does not answer: {}", agent, e.toString());
         }
         return reason;
