@@ -82,6 +82,7 @@ public final class NatsAgent implements AutoCloseable {
     private volatile KeyValue kv;
     private volatile boolean kvWarned;
     private volatile ConnectionListener.Events lastEvent;
+    private volatile long lastEchoNanos = System.nanoTime();
     private final AtomicBoolean kvWriting = new AtomicBoolean();
     private final ExecutorService kvWriter = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "derrick-nats-kv");
@@ -197,6 +198,9 @@ public final class NatsAgent implements AutoCloseable {
         dispatcher = conn.createDispatcher();
         dispatcher.subscribe(NatsProtocol.agentSubject(prefix, agentId, "*"),
                 msg -> workers.execute(() -> serve(msg)));
+        // the agent hears its own heartbeats: if they stop coming back while the connection claims to be up, the
+        // connection is wedged (seen after NATS restarts under heavy load) and is replaced
+        dispatcher.subscribe(NatsProtocol.heartbeatSubject(prefix, agentId), m -> lastEchoNanos = System.nanoTime());
         updateClaimSubscription();
         heartbeat();
         ticker.scheduleAtFixedRate(this::tick, heartbeatInterval.toMillis(), heartbeatInterval.toMillis(),
@@ -433,8 +437,27 @@ public final class NatsAgent implements AutoCloseable {
             outgoing.values().removeIf(t -> now - t.createdNanos > TRANSFER_TTL.toNanos());
             updateClaimSubscription();
             heartbeat();
+            checkEcho(now);
         } catch (RuntimeException e) {
             LOG.warn("heartbeat failed: {}", e.toString());
+        }
+    }
+
+    private void checkEcho(long now) {
+        long silence = now - lastEchoNanos;
+        if (conn.getStatus() == Connection.Status.CONNECTED
+                && silence > heartbeatInterval.multipliedBy(NatsProtocol.MISSED_HEARTBEATS + 1).toNanos()) {
+            LOG.warn("own heartbeats have not come back for {} ms although connected: reconnecting", silence / 1_000_000);
+            lastEchoNanos = now;
+            workers.execute(() -> {
+                try {
+                    conn.forceReconnect();
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("forced reconnect failed: {}", e.toString());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
         }
     }
 
