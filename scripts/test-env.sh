@@ -36,6 +36,8 @@ export DERRICK_NATS_SERVER=$(command -v nats-server)
 export DOCKER_HOST="unix://$DOCKER_SOCK"
 export TESTCONTAINERS_RYUK_DISABLED=true
 export TESTCONTAINERS_HOST_OVERRIDE=localhost
+# Testcontainers' start-up checks run a helper image from Docker Hub; the test engine has no registry.
+export TESTCONTAINERS_CHECKS_DISABLE=true
 DOCKER="docker -H $DOCKER_HOST"
 if ! $DOCKER version >/dev/null 2>&1; then
   mkdir -p "$DERRICK_TEST_ROOT/docker-data" /run/derrick-test-docker-exec

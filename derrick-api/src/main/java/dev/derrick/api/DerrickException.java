@@ -10,10 +10,15 @@ package dev.derrick.api;
 public class DerrickException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message what went wrong, for a person, without secrets */
     public DerrickException(String message) {
         super(message);
     }
 
+    /**
+     * @param message what went wrong, for a person, without secrets
+     * @param cause   the underlying failure
+     */
     public DerrickException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -16,6 +16,7 @@ import java.time.Duration;
  */
 public record ExecResult(int exitCode, String stdout, String stderr, String output,
                          Duration elapsed, boolean timedOut, boolean truncated) {
+    /** Replaces {@code null} outputs with empty strings and a {@code null} duration with zero. */
     public ExecResult {
         stdout = stdout == null ? "" : stdout;
         stderr = stderr == null ? "" : stderr;

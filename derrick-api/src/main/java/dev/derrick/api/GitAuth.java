@@ -19,6 +19,7 @@ public record GitAuth(String tokenEnv, String token, String username) {
     /** The user name GitHub, GitLab and Gitea accept with a token. */
     public static final String DEFAULT_USERNAME = "x-access-token";
 
+    /** Validates that exactly one of {@code tokenEnv} and {@code token} is given; defaults the user name. */
     public GitAuth {
         if ((tokenEnv == null || tokenEnv.isBlank()) && (token == null || token.isEmpty())) {
             throw new InvalidConfigException("auth needs 'token_env' (the provider's environment variable holding the token) or 'token'");

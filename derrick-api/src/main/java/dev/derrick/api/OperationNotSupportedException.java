@@ -4,6 +4,7 @@ package dev.derrick.api;
 public class OperationNotSupportedException extends DerrickException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message which operation, and which provider does not support it */
     public OperationNotSupportedException(String message) {
         super(message);
     }

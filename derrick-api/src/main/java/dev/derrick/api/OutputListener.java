@@ -9,5 +9,11 @@ public interface OutputListener {
     /** A listener that ignores everything. */
     OutputListener NONE = (stream, chunk) -> { };
 
+    /**
+     * A piece of output arrived.
+     *
+     * @param stream which stream it came from
+     * @param chunk  the text, possibly several lines or part of one
+     */
     void onOutput(StreamKind stream, String chunk);
 }

@@ -8,6 +8,10 @@ public class ProviderNotFoundException extends DerrickException {
     private final String requested;
     private final List<String> available;
 
+    /**
+     * @param requested the name asked for
+     * @param available the names that are on the class path
+     */
     public ProviderNotFoundException(String requested, List<String> available) {
         super("no workspace provider named '" + requested + "'; available: "
                 + (available.isEmpty() ? "(none on the class path)" : String.join(", ", available)));

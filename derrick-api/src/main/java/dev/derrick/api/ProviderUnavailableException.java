@@ -7,10 +7,15 @@ package dev.derrick.api;
 public class ProviderUnavailableException extends DerrickException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message what is missing and which address was tried */
     public ProviderUnavailableException(String message) {
         super(message);
     }
 
+    /**
+     * @param message what is missing and which address was tried
+     * @param cause   the underlying failure
+     */
     public ProviderUnavailableException(String message, Throwable cause) {
         super(message, cause);
     }

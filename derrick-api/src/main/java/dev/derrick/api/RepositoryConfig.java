@@ -14,6 +14,7 @@ import java.util.Optional;
  * @param auth      credentials, or {@code null} for a public repository
  */
 public record RepositoryConfig(String url, String path, String reference, GitAuth auth) {
+    /** Validates: a URL without credentials, a path that stays under the root. */
     public RepositoryConfig {
         if (url == null || url.isBlank()) {
             throw new InvalidConfigException("repository 'url' is missing");
@@ -39,18 +40,28 @@ public record RepositoryConfig(String url, String path, String reference, GitAut
         return new RepositoryConfig(url, path, null, null);
     }
 
+    /**
+     * @param ref branch, tag or commit; {@code null} for the remote's HEAD
+     * @return a copy checking out {@code ref}
+     */
     public RepositoryConfig withReference(String ref) {
         return new RepositoryConfig(url, path, ref, auth);
     }
 
+    /**
+     * @param newAuth credentials, or {@code null} for none
+     * @return a copy with those credentials
+     */
     public RepositoryConfig withAuth(GitAuth newAuth) {
         return new RepositoryConfig(url, path, reference, newAuth);
     }
 
+    /** @return the reference, if one was given */
     public Optional<String> referenceIfSet() {
         return Optional.ofNullable(reference);
     }
 
+    /** @return the credentials, if any */
     public Optional<GitAuth> authIfSet() {
         return Optional.ofNullable(auth);
     }

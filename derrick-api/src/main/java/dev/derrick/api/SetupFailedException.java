@@ -10,12 +10,25 @@ public class SetupFailedException extends DerrickException {
     private final int exitCode;
     private final String output;
 
+    /**
+     * The setup script failed.
+     *
+     * @param message  what failed
+     * @param exitCode the script's exit code
+     * @param output   its interleaved output, scrubbed of secrets
+     */
     public SetupFailedException(String message, int exitCode, String output) {
         super(message);
         this.exitCode = exitCode;
         this.output = output == null ? "" : output;
     }
 
+    /**
+     * Something other than the script failed (a clone, say).
+     *
+     * @param message what failed
+     * @param cause   the underlying failure
+     */
     public SetupFailedException(String message, Throwable cause) {
         super(message, cause);
         this.exitCode = -1;

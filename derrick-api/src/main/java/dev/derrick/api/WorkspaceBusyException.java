@@ -4,6 +4,7 @@ package dev.derrick.api;
 public class WorkspaceBusyException extends DerrickException {
     private static final long serialVersionUID = 1L;
 
+    /** @param message what the workspace is busy with */
     public WorkspaceBusyException(String message) {
         super(message);
     }

@@ -37,6 +37,7 @@ public record WorkspaceConfig(String name, List<RepositoryConfig> repositories, 
                               Map<String, String> env, String image, String updateScript,
                               List<String> cacheKeyFiles) {
 
+    /** Validates: a name, non-overlapping repository paths, valid environment names; copies the collections. */
     public WorkspaceConfig {
         if (name == null || name.isBlank()) {
             throw new InvalidConfigException("workspace config has no 'name'");
@@ -136,45 +137,83 @@ public record WorkspaceConfig(String name, List<RepositoryConfig> repositories, 
             this.name = name;
         }
 
+        /**
+         * @param repository a repository to clone, after the ones added before
+         * @return this builder
+         */
         public Builder repository(RepositoryConfig repository) {
             repositories.add(Objects.requireNonNull(repository, "repository"));
             return this;
         }
 
+        /**
+         * @param url  a public repository's clone URL
+         * @param path where to check it out, relative to the workspace root
+         * @return this builder
+         */
         public Builder repository(String url, String path) {
             return repository(RepositoryConfig.of(url, path));
         }
 
+        /**
+         * @param script shell script run in the workspace root after cloning
+         * @return this builder
+         */
         public Builder setupScript(String script) {
             this.setupScript = script;
             return this;
         }
 
+        /**
+         * @param key   variable name
+         * @param value its value
+         * @return this builder
+         */
         public Builder env(String key, String value) {
             env.put(key, value);
             return this;
         }
 
+        /**
+         * @param values variables for the setup script and every command
+         * @return this builder
+         */
         public Builder env(Map<String, String> values) {
             env.putAll(values);
             return this;
         }
 
+        /**
+         * @param image container image for the docker provider
+         * @return this builder
+         */
         public Builder image(String image) {
             this.image = image;
             return this;
         }
 
+        /**
+         * @param script run after a create from a cache entry had to fetch new commits
+         * @return this builder
+         */
         public Builder updateScript(String script) {
             this.updateScript = script;
             return this;
         }
 
+        /**
+         * @param path repository-relative file whose change makes a cache entry stale
+         * @return this builder
+         */
         public Builder cacheKeyFile(String path) {
             cacheKeyFiles.add(path);
             return this;
         }
 
+        /**
+         * @return the config
+         * @throws InvalidConfigException naming what is invalid
+         */
         public WorkspaceConfig build() {
             return new WorkspaceConfig(name, repositories, setupScript, env, image, updateScript, cacheKeyFiles);
         }

@@ -16,6 +16,7 @@ import java.util.List;
  */
 public record WorkspaceInfo(String id, String provider, String configName, String root, Instant created,
                             List<RepositoryState> repositories, String cacheEntry) {
+    /** Copies the repository list. */
     public WorkspaceInfo {
         repositories = List.copyOf(repositories == null ? List.of() : repositories);
     }

@@ -35,7 +35,7 @@ public final class DockerProviderFactory implements WorkspaceProviderFactory {
     public Availability probe(Map<String, ?> options) {
         DockerSettings settings;
         try {
-            settings = DockerSettings.parse(options, System.getenv());
+            settings = DockerSettings.parse(options, DockerSettings.environment(options, System.getenv()));
         } catch (IllegalArgumentException e) {
             return Availability.no(e.getMessage());
         }

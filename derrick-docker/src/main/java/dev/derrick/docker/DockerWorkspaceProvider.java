@@ -23,7 +23,8 @@ import java.util.Map;
  * {@code default_image} ({@value dev.derrick.docker.internal.DockerSettings#DEFAULT_IMAGE}), {@code root}
  * ({@code /}), {@code network_mode} ({@code none}), {@code cpus}, {@code memory}, {@code labels},
  * {@code exec_timeout}, {@code setup_timeout}, {@code max_output_bytes}, {@code pull} ({@code true}),
- * {@code connect_timeout}, {@code reap_orphans} ({@code true}). See the module README.
+ * {@code connect_timeout}, {@code reap_orphans} ({@code true}), {@code environment} (a map replacing the process
+ * environment as the provider's own). See the module README.
  */
 public final class DockerWorkspaceProvider implements WorkspaceProvider {
     private final DockerProvider delegate;

@@ -53,9 +53,10 @@ public final class DerrickCli implements Callable<Integer> {
     /** Log levels --log-level accepts. */
     enum Level { error, warn, info, debug, trace }
 
-    @Option(names = {"-p", "--provisioning-mode"}, required = true, paramLabel = "<mode>",
+    // Checked in call(), not by picocli, so subcommands (e.g. a future `derrick cache …`) need no -p.
+    @Option(names = {"-p", "--provisioning-mode"}, paramLabel = "<mode>",
             completionCandidates = ProviderNames.class,
-            description = "Workspace provider: ${COMPLETION-CANDIDATES} (every backend on the class path).")
+            description = "Required. Workspace provider: ${COMPLETION-CANDIDATES} (every backend on the class path).")
     String provisioningMode;
 
     @Option(names = {"-w", "--workspace-config-path"}, paramLabel = "<file>",
@@ -150,6 +151,10 @@ public final class DerrickCli implements Callable<Integer> {
     }
 
     private int serve() throws Exception {
+        if (provisioningMode == null || provisioningMode.isBlank()) {
+            throw new UsageException("missing required option -p/--provisioning-mode; available: "
+                    + String.join(", ", WorkspaceProviders.available()) + " (see --help)");
+        }
         ServerMode mode = ServerModes.find(serverMode).orElseThrow(() -> new UsageException("unknown server mode '"
                 + serverMode + "'; available: " + String.join(", ", ServerModes.names())));
         String token = environment.get("DERRICK_API_TOKEN");
@@ -198,13 +203,13 @@ public final class DerrickCli implements Callable<Integer> {
                 log.info("stopped");
             }
         };
-        Thread hook = new Thread(shutdown, "derrick-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        boolean signals = handleSignals();
         if (config != null) {
             log.info("workspace config '{}' from {} ({} repositories)", config.name(), workspaceConfigPath,
                     config.repositories().size());
         }
+        Thread hook = new Thread(shutdown, "derrick-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        boolean signals = handleSignals();
         if (!signals) {
             log.debug("no signal handlers: the shutdown hook cleans up when the JVM stops");
         }

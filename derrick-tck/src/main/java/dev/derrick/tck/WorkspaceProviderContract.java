@@ -125,6 +125,16 @@ public abstract class WorkspaceProviderContract {
         assertThat(count).as("processes with the timed-out command's marker still running").isEqualTo("0");
     }
 
+    /**
+     * The absolute form of a path under the workspace root, as file operations and working directories take it.
+     * The default, {@code "/" + path}, fits providers whose absolute paths mean "under the root"; a provider whose
+     * absolute paths belong to another file system (docker: container paths, with a root that need not be {@code /})
+     * overrides it.
+     */
+    protected String absolutePath(String pathUnderRoot) {
+        return "/" + pathUnderRoot;
+    }
+
     /** Asserts that a failed create left nothing (beyond not being listed); e.g. no directory, no container. */
     protected void assertNothingLeftBehind(Set<String> idsBefore) {
     }
@@ -332,8 +342,14 @@ public abstract class WorkspaceProviderContract {
         assertThat(shared.exec("cat copied-readme.txt").stdout()).isEqualTo(README);
         ExecResult r = shared.exec(ExecRequest.of("pwd; cat README.md").withWorkingDir(REPO_PATH));
         assertThat(r.stdout()).endsWith("/" + REPO_PATH + "\n" + README);
-        ExecResult absolute = shared.exec(ExecRequest.of("cat README.md").withWorkingDir("/" + REPO_PATH));
+        ExecResult absolute = shared.exec(ExecRequest.of("cat README.md").withWorkingDir(absolutePath(REPO_PATH)));
         assertThat(absolute.stdout()).isEqualTo(README);
+    }
+
+    @Test
+    void aMissingWorkingDirectoryIsAClearError() {
+        assertThatThrownBy(() -> shared.exec(ExecRequest.of("true").withWorkingDir("tck-no-such-dir")))
+                .isInstanceOf(DerrickException.class).hasMessageContaining("tck-no-such-dir");
     }
 
     @Test
@@ -390,7 +406,7 @@ public abstract class WorkspaceProviderContract {
         shared.writeString("tck-files/a.txt", "alpha");
         shared.writeString("tck-files/a.txt", "alpha, replaced");
         assertThat(shared.readFile("tck-files/nested/deeper/binary.bin")).isEqualTo(binary);
-        assertThat(shared.readString("/tck-files/a.txt")).isEqualTo("alpha, replaced");
+        assertThat(shared.readString(absolutePath("tck-files/a.txt"))).isEqualTo("alpha, replaced");
         assertThat(shared.exec("cat tck-files/a.txt").stdout()).isEqualTo("alpha, replaced");
 
         List<FileEntry> entries = shared.listFiles("tck-files");

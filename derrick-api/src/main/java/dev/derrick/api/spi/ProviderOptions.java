@@ -36,22 +36,46 @@ public final class ProviderOptions {
         return new ProviderOptions(provider, values);
     }
 
+    /**
+     * @param key option name
+     * @return the value as given, if any
+     */
     public Optional<Object> raw(String key) {
         return Optional.ofNullable(values.get(key));
     }
 
+    /**
+     * @param key option name
+     * @return the value as a string, if given and not blank
+     */
     public Optional<String> string(String key) {
         return raw(key).map(Object::toString).filter(s -> !s.isBlank());
     }
 
+    /**
+     * @param key      option name
+     * @param fallback used when the option is absent or blank
+     * @return the value as a string
+     */
     public String string(String key, String fallback) {
         return string(key).orElse(fallback);
     }
 
+    /**
+     * @param key      option name
+     * @param fallback used when the option is absent
+     * @return the value as a path
+     */
     public Path path(String key, Path fallback) {
         return raw(key).map(v -> v instanceof Path p ? p : Path.of(v.toString())).orElse(fallback);
     }
 
+    /**
+     * @param key      option name
+     * @param fallback used when the option is absent
+     * @return the value as a whole number
+     * @throws IllegalArgumentException when it is not one
+     */
     public long longValue(String key, long fallback) {
         return raw(key).map(v -> {
             if (v instanceof Number n) {
@@ -65,6 +89,12 @@ public final class ProviderOptions {
         }).orElse(fallback);
     }
 
+    /**
+     * @param key      option name
+     * @param fallback used when the option is absent
+     * @return the value as a boolean ({@code true} or {@code false}, any case)
+     * @throws IllegalArgumentException for any other value
+     */
     public boolean bool(String key, boolean fallback) {
         return raw(key).map(v -> {
             if (v instanceof Boolean b) {
@@ -97,6 +127,11 @@ public final class ProviderOptions {
         }).orElse(fallback);
     }
 
+    /**
+     * @param key option name
+     * @return the value as a map of strings; empty when absent
+     * @throws IllegalArgumentException when it is not a map
+     */
     @SuppressWarnings("unchecked")
     public Map<String, String> stringMap(String key) {
         return raw(key).map(v -> {

@@ -70,6 +70,35 @@ public final class GitMirrors {
         }
     }
 
+    /**
+     * Takes a fresh provider-side clone of {@code repo} (made with {@link GitClient}, so without credentials in its
+     * config) as the mirror when there is none yet: the next {@link #update} then negotiates instead of cloning. The
+     * clone is moved, or left alone when a mirror exists.
+     *
+     * @return whether it was taken
+     */
+    public boolean adopt(RepositoryConfig repo, Path clone) {
+        Path mirror = mirrorDir(repo);
+        synchronized (locks.computeIfAbsent(mirror.toString(), k -> new Object())) {
+            if (Files.isDirectory(mirror.resolve(".git")) || !Files.isDirectory(clone.resolve(".git"))) {
+                return false;
+            }
+            try {
+                Files.createDirectories(dir);
+                Files.move(clone, mirror);
+                return true;
+            } catch (IOException e) {
+                try {
+                    FileTrees.copy(clone, mirror);
+                    return true;
+                } catch (RuntimeException again) {
+                    FileTrees.deleteQuietly(mirror);
+                    return false;
+                }
+            }
+        }
+    }
+
     /** The commit {@code origin/branch} points to in the mirror, if any. */
     public Optional<String> tip(RepositoryConfig repo, String branch) {
         Path mirror = mirrorDir(repo);
@@ -122,7 +151,8 @@ public final class GitMirrors {
         }
     }
 
-    private Path mirrorDir(RepositoryConfig repo) {
+    /** The directory of the mirror of {@code repo} (which may not exist yet). */
+    public Path mirrorDir(RepositoryConfig repo) {
         try {
             byte[] hash = MessageDigest.getInstance("SHA-256").digest(repo.url().getBytes(StandardCharsets.UTF_8));
             return dir.resolve(HexFormat.of().formatHex(hash).substring(0, 16));

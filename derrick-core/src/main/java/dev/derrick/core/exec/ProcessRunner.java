@@ -26,6 +26,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
@@ -177,7 +179,11 @@ public final class ProcessRunner implements AutoCloseable {
             executor.setExitValues(null);
             executor.setProcessDestroyer(run);
             if (spec.timeout() != null) {
-                timer = timers.schedule(() -> threads.execute(run::timeout), spec.timeout().toNanos(), TimeUnit.NANOSECONDS);
+                try {
+                    timer = timers.schedule(() -> spawn(run::timeout), spec.timeout().toNanos(), TimeUnit.NANOSECONDS);
+                } catch (RejectedExecutionException e) {
+                    throw new DerrickException("cannot run a command: its workspace is being closed");
+                }
             }
             exit = executor.execute(commandLine(spec.command()), spec.environment());
         } catch (IOException e) {
@@ -198,6 +204,11 @@ public final class ProcessRunner implements AutoCloseable {
             throw new DerrickException("interrupted while running a command; its processes were killed");
         }
         return capture.toResult(exit, elapsed, run.timedOut);
+    }
+
+    /** Sessions of finished commands that may still have background processes (for tests). */
+    int rememberedSessions() {
+        return finishedSessions.size();
     }
 
     /** How many commands are running now. */
@@ -232,7 +243,7 @@ public final class ProcessRunner implements AutoCloseable {
             }
         }
         for (Run run : others) {
-            threads.execute(run::killWithoutSession);
+            spawn(run::killWithoutSession);
         }
         terminateSessions(sids);
         finishedSessions.removeAll(sids);
@@ -248,6 +259,19 @@ public final class ProcessRunner implements AutoCloseable {
         killAll();
         timers.shutdownNow();
         threads.shutdown();
+    }
+
+    /** Runs on the pool, or on a thread of its own once the pool is shut down. */
+    private Future<?> spawn(Runnable task) {
+        try {
+            return threads.submit(task);
+        } catch (RejectedExecutionException e) {
+            FutureTask<Void> future = new FutureTask<>(task, null);
+            Thread t = new Thread(future, "derrick-exec-late-" + THREADS.incrementAndGet());
+            t.setDaemon(true);
+            t.start();
+            return future;
+        }
     }
 
     private CommandLine commandLine(String command) {
@@ -361,7 +385,8 @@ public final class ProcessRunner implements AutoCloseable {
             process = p;
             session = sessions;
             if (timedOut || killing.get() || closed) {
-                threads.execute(this::kill);
+                killing.set(true);
+                spawn(this::kill);
             }
             return true;
         }
@@ -394,8 +419,8 @@ public final class ProcessRunner implements AutoCloseable {
 
         @Override
         public void start() {
-            outPump = threads.submit(() -> pump(stdout, out));
-            errPump = threads.submit(() -> pump(stderr, err));
+            outPump = spawn(() -> pump(stdout, out));
+            errPump = spawn(() -> pump(stderr, err));
         }
 
         @Override
@@ -481,11 +506,7 @@ public final class ProcessRunner implements AutoCloseable {
             if (p != null && session) {
                 finishedSessions.add(p.pid());
                 if (finishedSessions.size() > PRUNE_THRESHOLD && !closed) {
-                    try {
-                        threads.execute(ProcessRunner.this::pruneFinishedSessions);
-                    } catch (RuntimeException e) {
-                        // shutting down
-                    }
+                    spawn(ProcessRunner.this::pruneFinishedSessions);
                 }
             }
         }

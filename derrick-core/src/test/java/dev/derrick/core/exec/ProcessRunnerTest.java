@@ -193,6 +193,23 @@ class ProcessRunnerTest {
     }
 
     @Test
+    void forgetsFinishedSessionsThatHaveNoProcessLeft() throws InterruptedException {
+        run("nohup sleep 30 >/dev/null 2>&1 &");
+        for (int i = 0; i < 40; i++) {
+            run("true");
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (runner.rememberedSessions() > 33 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(runner.rememberedSessions()).isLessThanOrEqualTo(33);
+        assertThat(marked()).isNotEmpty();
+        runner.killAll();
+        awaitNoMarked();
+        assertThat(runner.rememberedSessions()).isZero();
+    }
+
+    @Test
     void killAllEndsRunningCommands() throws Exception {
         CompletableFuture<ExecResult> running = CompletableFuture.supplyAsync(() -> run("sleep 60"));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);

@@ -25,12 +25,15 @@ import java.util.concurrent.TimeUnit;
  * Runs commands in a container through the Docker exec API.
  *
  * <p>Every command runs under a small {@code /bin/sh} wrapper that changes to the working directory, records its
- * pid in a file and runs the command with the workspace's shell. A process started by {@code docker exec} leads its
+ * pid in a file and runs the command with {@code bash} when the image has it, else {@code /bin/sh} (decided by the
+ * wrapper itself, which costs no extra exec). A process started by {@code docker exec} leads its
  * own session and process group, so on timeout a second exec kills the whole group ({@code kill -KILL -pid}) inside
  * the container: the command, its children and their children.
  */
 public final class ContainerExec {
     private static final Logger LOG = LoggerFactory.getLogger(ContainerExec.class);
+    /** Shell argument meaning "bash when the image has it, else /bin/sh". */
+    public static final String AUTO_SHELL = "auto";
     /** Exit code of the wrapper when the working directory does not exist. */
     private static final int NO_WORKDIR_EXIT = 200;
     private static final String NO_WORKDIR_MESSAGE = "derrick: no such working directory: ";
@@ -38,7 +41,9 @@ public final class ContainerExec {
             + "cd -- \"$3\" 2>/dev/null || { printf '" + NO_WORKDIR_MESSAGE + "%s\\n' \"$3\" >&2; exit "
             + NO_WORKDIR_EXIT + "; }\n"
             + "echo $$ > \"$4\" 2>/dev/null\n"
-            + "\"$1\" -c \"$2\"\n"
+            + "s=$1\n"
+            + "if [ \"$s\" = auto ]; then s=/bin/sh; command -v bash >/dev/null 2>&1 && s=bash; fi\n"
+            + "\"$s\" -c \"$2\"\n"
             + "rc=$?\n"
             + "rm -f \"$4\"\n"
             + "exit $rc\n";
@@ -61,7 +66,7 @@ public final class ContainerExec {
     /**
      * Runs {@code command} with {@code shell -c}.
      *
-     * @param shell      absolute path of the shell in the container ({@code /bin/bash} or {@code /bin/sh})
+     * @param shell      {@code auto} (bash if present, else sh) or the shell to use, e.g. {@code /bin/sh}
      * @param workingDir absolute container path
      * @param env        the command's extra environment (on top of the image's)
      * @throws InvalidConfigException when the working directory does not exist

@@ -41,7 +41,17 @@ public record DockerSettings(String dockerHost, String apiVersion, Boolean tlsVe
     /** Option keys. */
     public static final Set<String> KEYS = Set.of("docker_host", "api_version", "tls_verify", "cert_path",
             "default_image", "root", "network_mode", "cpus", "memory", "labels", "exec_timeout", "setup_timeout",
-            "max_output_bytes", "pull", "connect_timeout", "reap_orphans");
+            "max_output_bytes", "pull", "connect_timeout", "reap_orphans", "environment",
+            "cache", "cache_dir", "cache_max_bytes", "cache_max_age"); // cache options: core's CacheOptions
+
+    /**
+     * The provider environment: the {@code environment} option (a map, for embedding and tests) when given, else
+     * {@code fallback} (normally the process's own). {@code DOCKER_HOST} and {@code auth.token_env} are looked up in it.
+     */
+    public static Map<String, String> environment(Map<String, ?> options, Map<String, String> fallback) {
+        ProviderOptions o = ProviderOptions.of("docker", options, KEYS);
+        return o.raw("environment").isPresent() ? o.stringMap("environment") : fallback;
+    }
 
     public DockerSettings {
         labels = Map.copyOf(labels);

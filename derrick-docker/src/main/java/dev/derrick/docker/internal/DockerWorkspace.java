@@ -46,15 +46,16 @@ public final class DockerWorkspace implements Workspace {
             + "exec stat -c '%F|%s|%n' -- \"$@\"\n";
 
     private final String id;
-    private final String containerId;
+    private volatile String containerId;
     private final DockerClient client;
     private final DockerSettings settings;
     private final WorkspaceConfig config;
-    private final ContainerExec exec;
+    private volatile ContainerExec exec;
+    private volatile CachedState cached;
     private final Instant created = Instant.now();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Consumer<DockerWorkspace> onClose;
-    private volatile String shell = "/bin/sh";
+    private final String shell = ContainerExec.AUTO_SHELL;
     private volatile List<RepositoryState> repositories = List.of();
 
     public DockerWorkspace(String id, String containerId, DockerClient client, DockerSettings settings,
@@ -77,22 +78,87 @@ public final class DockerWorkspace implements Workspace {
         return containerId;
     }
 
-    /** The shell commands run with. */
-    public String shell() {
-        return shell;
-    }
-
-    void shell(String path) {
-        this.shell = path;
-    }
-
     void repositories(List<RepositoryState> states) {
         this.repositories = List.copyOf(states);
     }
 
+    List<RepositoryState> repositories() {
+        return repositories;
+    }
+
+    WorkspaceConfig config() {
+        return config;
+    }
+
+    /** Attaches the cache state (clean image, checkpoints, lease) that fetch, reset and checkpoints work with. */
+    void cached(CachedState state) {
+        this.cached = state;
+    }
+
+    CachedState cached() {
+        return cached;
+    }
+
+    /** Points this workspace at a new container (same id and labels) and removes the old one. */
+    void swapContainer(String newContainerId) {
+        String old = containerId;
+        this.containerId = newContainerId;
+        this.exec = new ContainerExec(client, newContainerId);
+        if (!old.equals(newContainerId)) {
+            removeContainer(client, old);
+        }
+        if (closed.get()) {
+            removeContainer(client, newContainerId);
+        }
+    }
+
     @Override
     public WorkspaceInfo info() {
-        return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, repositories, null);
+        CachedState c = cached;
+        return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, repositories,
+                c == null ? null : c.cacheEntryId());
+    }
+
+    @Override
+    public List<dev.derrick.api.RepositoryFetch> fetch() {
+        ensureOpen();
+        CachedState c = cached;
+        if (c == null) {
+            return Workspace.super.fetch();
+        }
+        return c.fetch(this, dev.derrick.api.ProgressListener.NONE);
+    }
+
+    @Override
+    public void reset() {
+        ensureOpen();
+        CachedState c = cached;
+        if (c == null) {
+            Workspace.super.reset();
+            return;
+        }
+        c.reset(this);
+    }
+
+    @Override
+    public String checkpoint() {
+        ensureOpen();
+        CachedState c = cached;
+        if (c == null) {
+            return Workspace.super.checkpoint();
+        }
+        return c.checkpoint(this);
+    }
+
+    @Override
+    public void restore(String checkpointId) {
+        ensureOpen();
+        CachedState c = cached;
+        if (c == null) {
+            Workspace.super.restore(checkpointId);
+            return;
+        }
+        c.restore(this, checkpointId);
     }
 
     @Override
@@ -262,6 +328,10 @@ public final class DockerWorkspace implements Workspace {
         }
         try {
             removeContainer(client, containerId);
+            CachedState c = cached;
+            if (c != null) {
+                c.close();
+            }
         } finally {
             onClose.accept(this);
         }

@@ -40,6 +40,21 @@ final class Tars {
         return bytes.toByteArray();
     }
 
+    /** A tar with one directory entry (mode 0755) at {@code name}; missing parents are made by the engine. */
+    static byte[] directory(String name) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(2048);
+        try (TarArchiveOutputStream tar = open(bytes)) {
+            TarArchiveEntry entry = new TarArchiveEntry(name + "/");
+            entry.setMode(040755);
+            entry.setModTime(System.currentTimeMillis());
+            tar.putArchiveEntry(entry);
+            tar.closeArchiveEntry();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
     /**
      * Writes the tree at {@code dir} into {@code out} with entry names under {@code prefix} (relative, no leading
      * slash), keeping file modes and symbolic links.

@@ -171,7 +171,7 @@ public final class Operations implements AutoCloseable {
                 return Reply.json(Wire.Success.TRUE);
             }
             case READ_FILE:
-                return Reply.bytes(ws.readFile(((Wire.ReadFileBody) request).resolvedPath()));
+                return readFile(ws, ((Wire.ReadFileBody) request).resolvedPath());
             case FETCH:
                 return Reply.json(Wire.FetchReply.from(ws.fetch()));
             case RESET: {
@@ -182,6 +182,31 @@ public final class Operations implements AutoCloseable {
             }
             default:
                 throw new IllegalStateException("unhandled operation " + op);
+        }
+    }
+
+    /** Reads a file; a file that is not there is a 404 {@code not_found}, not a fault. */
+    private Reply readFile(Workspace ws, String path) {
+        try {
+            return Reply.bytes(ws.readFile(path));
+        } catch (dev.derrick.api.DerrickException e) {
+            if (e.getClass() == dev.derrick.api.DerrickException.class && !exists(ws, path)) {
+                return Reply.error(WireError.of(404, WireError.NOT_FOUND, redactor.redact(e.getMessage())));
+            }
+            throw e;
+        }
+    }
+
+    /** Whether {@code path} is listed in its parent directory, through the provider-neutral {@code listFiles}. */
+    private static boolean exists(Workspace ws, String path) {
+        String rel = dev.derrick.api.WorkspacePaths.normalizeRelative(path, "path");
+        int slash = rel.lastIndexOf('/');
+        String parent = slash < 0 ? "" : rel.substring(0, slash);
+        String name = rel.substring(slash + 1);
+        try {
+            return ws.listFiles(parent).stream().anyMatch(f -> f.name().equals(name));
+        } catch (RuntimeException parentMissing) {
+            return false;
         }
     }
 
@@ -221,8 +246,12 @@ public final class Operations implements AutoCloseable {
             }
             long start = System.nanoTime();
             provider.close();
-            log.info("provider {} closed ({} workspace(s) removed) in {} ms", provider.name(),
-                    n < 0 ? "?" : String.valueOf(n), (System.nanoTime() - start) / 1_000_000);
+            if (n != 0) {
+                log.info("provider {} closed ({} workspace(s) removed) in {} ms", provider.name(),
+                        n < 0 ? "?" : String.valueOf(n), (System.nanoTime() - start) / 1_000_000);
+            } else {
+                log.debug("provider {} closed", provider.name());
+            }
         }
     }
 }

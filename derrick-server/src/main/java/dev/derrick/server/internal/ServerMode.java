@@ -12,8 +12,9 @@ public interface ServerMode {
      * Checks the settings before anything is opened; the default accepts them.
      *
      * @throws UsageException for settings this mode cannot use
+     * @throws Exception      when it could not start anyway (e.g. the port is taken), before a provider is opened
      */
-    default void validate(ServerSettings settings) {
+    default void validate(ServerSettings settings) throws Exception {
     }
 
     /**

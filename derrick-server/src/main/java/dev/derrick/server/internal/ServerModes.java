@@ -41,6 +41,26 @@ public final class ServerModes {
             return "http";
         }
 
+        /** Fails early, before the provider is opened, when the port is taken. */
+        @Override
+        public void validate(ServerSettings s) throws Exception {
+            if (s.port() == 0) {
+                return;
+            }
+            try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+                probe.setReuseAddress(true);
+                probe.bind(new java.net.InetSocketAddress(s.bind(), s.port()));
+            } catch (java.net.BindException e) {
+                throw inUse(s, e);
+            }
+        }
+
+        private static java.net.BindException inUse(ServerSettings s, java.net.BindException e) {
+            return new java.net.BindException("cannot listen on " + s.bind().getHostAddress() + ":" + s.port()
+                    + ": " + (e.getMessage() == null ? "address in use" : e.getMessage().toLowerCase(java.util.Locale.ROOT))
+                    + " (is another derrick running? choose another --port)");
+        }
+
         @Override
         public AutoCloseable start(ServerSettings s, Operations operations) throws Exception {
             HttpApiServer server;
@@ -48,9 +68,7 @@ public final class ServerModes {
                 server = HttpApiServer.builder(operations).bind(s.bind()).port(s.port()).apiToken(s.apiToken())
                         .maxBodyBytes(s.maxBodyBytes()).threads(s.threads()).redactor(s.redactor()).start();
             } catch (java.net.BindException e) {
-                throw new java.net.BindException("cannot listen on " + s.bind().getHostAddress() + ":" + s.port()
-                        + ": " + (e.getMessage() == null ? "address in use" : e.getMessage().toLowerCase(java.util.Locale.ROOT))
-                        + " (is another derrick running? choose another --port)");
+                throw inUse(s, e);
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }

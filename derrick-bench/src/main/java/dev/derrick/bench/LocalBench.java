@@ -1,0 +1,143 @@
+package dev.derrick.bench;
+
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.GitAuth;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.Workspace;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceProvider;
+import dev.derrick.api.WorkspaceProviders;
+import dev.derrick.core.exec.CommandEnvironment;
+import dev.derrick.core.exec.ProcessRunner;
+import dev.derrick.core.exec.ProcessSpec;
+import dev.derrick.tck.GitTestServer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+
+/**
+ * Figures for the local provider, medians side by side in one run:
+ * <ul>
+ *   <li>creating a workspace with a small repository (cloned over HTTP from a token-protected {@link GitTestServer})
+ *       and a trivial setup script, and closing it;</li>
+ *   <li>{@code exec("true")} through a workspace, through {@link ProcessRunner} directly, and a raw
+ *       {@link ProcessBuilder} {@code sh -c true} baseline (plus {@code setsid bash -c true}, what derrick starts).</li>
+ * </ul>
+ * The variants of one measurement take turns run by run, so drift on a noisy machine hits them alike.
+ *
+ * <pre>
+ * ./mvnw -q -pl derrick-bench -am exec:java -Dexec.mainClass=dev.derrick.bench.LocalBench [-Dexec.args="createRuns execRuns"]
+ * </pre>
+ */
+public final class LocalBench {
+    private LocalBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int createRuns = args.length > 0 ? Integer.parseInt(args[0]) : 25;
+        int execRuns = args.length > 1 ? Integer.parseInt(args[1]) : 101;
+        String token = "bench-" + UUID.randomUUID();
+        Path root = Files.createTempDirectory("derrick-local-bench");
+        Map<String, String> environment = new HashMap<>(System.getenv());
+        environment.put("BENCH_GIT_TOKEN", token);
+        try (GitTestServer git = GitTestServer.start(token);
+             WorkspaceProvider local = WorkspaceProviders.open("local", Map.of("root", root.toString(), "environment", environment))) {
+            git.createRepository("small", Map.of("README.md", "small repository\n", "src/Main.java", "class Main {}\n",
+                    "pom.xml", "<project/>\n"));
+            WorkspaceConfig config = WorkspaceConfig.builder("bench-small")
+                    .repository(RepositoryConfig.of(git.url("small"), "code/small").withAuth(GitAuth.fromEnv("BENCH_GIT_TOKEN")))
+                    .setupScript("echo ready > setup-done.txt")
+                    .build();
+
+            Stats create = new Stats("local create (clone small repo + setup)");
+            Stats close = new Stats("local workspace close");
+            for (int i = 0; i < 3 + createRuns; i++) {
+                long start = System.nanoTime();
+                Workspace ws = local.create(config);
+                long created = System.nanoTime();
+                ws.close();
+                long closed = System.nanoTime();
+                if (i >= 3) {
+                    create.add(created - start);
+                    close.add(closed - created);
+                }
+            }
+
+            Stats viaWorkspace = new Stats("exec(\"true\") via local workspace");
+            Stats viaRunner = new Stats("ProcessRunner bash -c true (setsid)");
+            Stats rawSetsidBash = new Stats("ProcessBuilder setsid bash -c true");
+            Stats rawSh = new Stats("ProcessBuilder sh -c true (baseline)");
+            Path dir = Files.createTempDirectory("derrick-bench-exec");
+            CommandEnvironment env = new CommandEnvironment(System.getenv());
+            try (Workspace ws = local.create(WorkspaceConfig.builder("bench-exec").build());
+                 ProcessRunner runner = new ProcessRunner()) {
+                ProcessSpec spec = ProcessSpec.of("true", dir, env.base());
+                List<Variant> variants = List.of(
+                        new Variant(viaWorkspace, () -> check(ws.exec("true"))),
+                        new Variant(viaRunner, () -> check(runner.run(spec))),
+                        new Variant(rawSetsidBash, () -> raw(dir, env.base(), "/usr/bin/setsid", "/bin/bash", "-c", "true")),
+                        new Variant(rawSh, () -> raw(dir, env.base(), "/bin/sh", "-c", "true")));
+                for (int i = 0; i < 20 + execRuns; i++) {
+                    for (Variant v : variants) {
+                        long start = System.nanoTime();
+                        v.action.call();
+                        if (i >= 20) {
+                            v.stats.add(System.nanoTime() - start);
+                        }
+                    }
+                }
+            } finally {
+                Files.deleteIfExists(dir);
+            }
+
+            System.out.println();
+            System.out.printf(Locale.ROOT, "local provider, %d cores, java %s%n", Runtime.getRuntime().availableProcessors(),
+                    System.getProperty("java.version"));
+            System.out.println(create.line());
+            System.out.println(close.line());
+            System.out.println(viaWorkspace.line());
+            System.out.println(viaRunner.line());
+            System.out.println(rawSetsidBash.line());
+            System.out.println(rawSh.line());
+            System.out.println(Stats.ratio(viaWorkspace, rawSh));
+            System.out.println(Stats.ratio(viaRunner, rawSh));
+            System.out.println(Stats.ratio(rawSetsidBash, rawSh));
+            System.out.println(Stats.ratio(viaWorkspace, rawSetsidBash));
+            System.out.println(Stats.ratio(create, rawSh));
+        } finally {
+            dev.derrick.local.internal.TreeDeleter.delete(root);
+        }
+    }
+
+    private record Variant(Stats stats, Callable<?> action) {
+    }
+
+    private static Object check(ExecResult r) {
+        if (!r.succeeded()) {
+            throw new IllegalStateException("bench command failed: " + r);
+        }
+        return r;
+    }
+
+    private static Object raw(Path dir, Map<String, String> env, String... command) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        p.getInputStream().readAllBytes();
+        p.getErrorStream().readAllBytes();
+        int exit = p.waitFor();
+        if (exit != 0) {
+            throw new IllegalStateException("baseline failed with " + exit);
+        }
+        return exit;
+    }
+
+}

@@ -1,0 +1,53 @@
+package org.example.derrick.sandbox;
+
+import dev.derrick.tck.WorkspaceProviderContract;
+import org.junit.jupiter.api.AfterAll;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The sandbox backend passes derrick's provider TCK: what a third-party author writes to prove their backend
+ * behaves like the built-in ones.
+ */
+class SandboxProviderIT extends WorkspaceProviderContract {
+    private final Path root;
+
+    SandboxProviderIT() throws IOException {
+        root = Files.createTempDirectory("sandbox-tck-");
+    }
+
+    @Override
+    protected String providerName() {
+        return SandboxProviderFactory.NAME;
+    }
+
+    @Override
+    protected Map<String, Object> providerOptions(Map<String, String> environment) {
+        return Map.of("environment", environment, "root", root.toString());
+    }
+
+    @Override
+    protected void assertNothingLeftBehind(Set<String> idsBefore) {
+        try (Stream<Path> dirs = Files.list(root)) {
+            assertThat(dirs.map(p -> p.getFileName().toString())).allMatch(idsBefore::contains);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @AfterAll
+    void rootIsEmptyOnceEverythingIsClosed() throws IOException {
+        provider.close();   // runs before the contract's own (idempotent) teardown
+        try (Stream<Path> dirs = Files.list(root)) {
+            assertThat(dirs).isEmpty();
+        }
+        Files.delete(root);
+    }
+}

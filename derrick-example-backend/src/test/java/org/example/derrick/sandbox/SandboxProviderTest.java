@@ -1,0 +1,159 @@
+package org.example.derrick.sandbox;
+
+import dev.derrick.api.ExecRequest;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.GitAuth;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.RepositoryFetch;
+import dev.derrick.api.SetupFailedException;
+import dev.derrick.api.StreamKind;
+import dev.derrick.api.Workspace;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceProvider;
+import dev.derrick.api.WorkspaceProviders;
+import dev.derrick.tck.GitTestServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The third-party backend, found only through its services file and used only through derrick-api, against the
+ * real token-protected git server.
+ */
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
+class SandboxProviderTest {
+    private static final String TOKEN = "sandbox-test-token-5f1c";
+    private static GitTestServer git;
+
+    @TempDir
+    Path root;
+
+    @BeforeAll
+    static void startGit() {
+        git = GitTestServer.start(TOKEN);
+        git.createRepository("app", Map.of("README.md", "hello\n", "build.sh", "echo building; echo warn >&2\n"));
+    }
+
+    @AfterAll
+    static void stopGit() {
+        git.close();
+    }
+
+    private WorkspaceConfig config() {
+        return WorkspaceConfig.builder("sandbox-test")
+                .repository(RepositoryConfig.of(git.url("app"), "code/app").withAuth(GitAuth.inline(TOKEN)))
+                .setupScript("echo ready > setup.txt")
+                .env("CI", "true")
+                .build();
+    }
+
+    @Test
+    void isFoundThroughServiceLoaderByNameWithNoOtherRegistration() {
+        assertThat(WorkspaceProviders.available()).contains("sandbox");
+        assertThat(WorkspaceProviders.find("SANDBOX")).get()
+                .isInstanceOf(SandboxProviderFactory.class);
+        assertThat(WorkspaceProviders.probe("sandbox", Map.of("root", root.toString())).available()).isTrue();
+    }
+
+    @Test
+    void createsExecsStreamsResetsFetchesAndCleansUp() {
+        Path home;
+        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", root.toString()))) {
+            Workspace ws = sandbox.create(config());
+            home = Path.of(ws.info().root());
+            assertThat(ws.readString("code/app/README.md")).isEqualTo("hello\n");
+            assertThat(ws.readString("setup.txt")).isEqualTo("ready\n");
+            assertThat(ws.info().repositories()).singleElement()
+                    .satisfies(r -> assertThat(r.branch()).isEqualTo("main"));
+            // the token is nowhere in the workspace
+            assertThat(grep(home, TOKEN)).isEmpty();
+
+            List<String> chunks = new CopyOnWriteArrayList<>();
+            ExecResult r = ws.exec(ExecRequest.of("sh build.sh && echo $CI").withWorkingDir("code/app"),
+                    (stream, chunk) -> chunks.add(stream + ":" + chunk));
+            assertThat(r.succeeded()).isTrue();
+            assertThat(r.stdout()).isEqualTo("building\ntrue\n");
+            assertThat(r.stderr()).isEqualTo("warn\n");
+            assertThat(String.join("", chunks)).contains(StreamKind.STDERR + ":warn");
+
+            ExecResult slow = ws.exec(ExecRequest.of("echo before; sleep 30").withTimeout(Duration.ofMillis(500)));
+            assertThat(slow.timedOut()).isTrue();
+            assertThat(slow.stdout()).isEqualTo("before\n");
+
+            ws.writeString("code/app/scratch.txt", "dirty");
+            ws.reset();
+            assertThat(ws.listFiles("code/app")).extracting(e -> e.name()).doesNotContain("scratch.txt");
+
+            String newCommit = git.commit("app", Map.of("NEW.md", "new\n"), "second");
+            List<RepositoryFetch> fetched = ws.fetch();
+            assertThat(fetched).singleElement().satisfies(f -> {
+                assertThat(f.updated()).isTrue();
+                assertThat(f.after()).isEqualTo(newCommit);
+                assertThat(f.status()).isEqualTo("fast-forwarded");
+            });
+            assertThat(ws.readString("code/app/NEW.md")).isEqualTo("new\n");
+            assertThat(sandbox.list()).containsExactly(ws);
+        }
+        assertThat(home).doesNotExist();
+        assertThat(root).isEmptyDirectory();
+    }
+
+    @Test
+    void aFailingSetupLeavesNothingBehind() {
+        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", root.toString()))) {
+            WorkspaceConfig bad = WorkspaceConfig.builder("bad").setupScript("echo oops; exit 3").build();
+            assertThatThrownBy(() -> sandbox.create(bad)).isInstanceOfSatisfying(SetupFailedException.class, e -> {
+                assertThat(e.exitCode()).isEqualTo(3);
+                assertThat(e.output()).contains("oops");
+            });
+            assertThat(root).isEmptyDirectory();
+        }
+    }
+
+    @Test
+    void aWrongTokenFailsCloneWithoutLeakingIt() {
+        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", root.toString()))) {
+            WorkspaceConfig bad = WorkspaceConfig.builder("bad")
+                    .repository(RepositoryConfig.of(git.url("app"), "code/app").withAuth(GitAuth.inline("wrong-token-123")))
+                    .build();
+            assertThatThrownBy(() -> sandbox.create(bad)).isInstanceOfSatisfying(dev.derrick.api.GitOperationException.class,
+                            e -> assertThat(e.authenticationFailed()).isTrue())
+                    .hasMessageContaining(git.url("app")).hasMessageNotContaining("wrong-token-123");
+            assertThat(root).isEmptyDirectory();
+        }
+    }
+
+    @Test
+    void unknownOptionsAreRejected() {
+        assertThatThrownBy(() -> WorkspaceProviders.open("sandbox", Map.of("colour", "blue")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("colour").hasMessageContaining("root");
+    }
+
+    private static List<Path> grep(Path dir, String needle) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).filter(p -> {
+                try {
+                    return new String(Files.readAllBytes(p), java.nio.charset.StandardCharsets.ISO_8859_1).contains(needle);
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            }).toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

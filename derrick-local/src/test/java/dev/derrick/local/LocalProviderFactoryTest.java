@@ -1,0 +1,57 @@
+package dev.derrick.local;
+
+import dev.derrick.api.WorkspaceProviders;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class LocalProviderFactoryTest {
+    @Test
+    void isFoundByNameThroughTheServiceLoader() {
+        assertThat(WorkspaceProviders.available()).contains("local");
+        assertThat(WorkspaceProviders.factory("LOCAL")).isInstanceOf(LocalProviderFactory.class);
+        assertThat(WorkspaceProviders.factory("local").supportedOptions())
+                .containsExactlyInAnyOrder("root", "max_output_bytes", "default_timeout", "setup_timeout", "environment",
+                        "cache", "cache_dir", "cache_max_bytes", "cache_max_age", "cache_mode");
+    }
+
+    @Test
+    void defaultsAreTheTempDirectoryFourMebibytesAndTheJvmEnvironment() {
+        LocalWorkspaceProvider.Settings s = LocalProviderFactory.settings(Map.of());
+        assertThat(s.root()).isEqualTo(Path.of(System.getProperty("java.io.tmpdir"), "derrick-workspaces"));
+        assertThat(s.maxOutputBytes()).isEqualTo(4L * 1024 * 1024);
+        assertThat(s.defaultTimeout()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(s.setupTimeout()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(s.environment()).isEqualTo(System.getenv());
+    }
+
+    @Test
+    void optionsAreParsedFromStringsOrTypedValues() {
+        LocalWorkspaceProvider.Settings s = LocalProviderFactory.settings(Map.of(
+                "root", "/srv/ws", "max_output_bytes", "1024", "default_timeout", "PT30S", "setup_timeout", 90,
+                "environment", Map.of("GIT_TOKEN", "t0ken-value")));
+        assertThat(s.root()).isEqualTo(Path.of("/srv/ws"));
+        assertThat(s.maxOutputBytes()).isEqualTo(1024);
+        assertThat(s.defaultTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(s.setupTimeout()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(s.environment()).containsOnlyKeys("GIT_TOKEN");
+        assertThat(s.toString()).doesNotContain("t0ken-value");
+    }
+
+    @Test
+    void badOptionsNameTheOption() {
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("roots", "/x")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("roots").hasMessageContaining("supported");
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("max_output_bytes", 0)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("max_output_bytes");
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("setup_timeout", "soon")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("setup_timeout");
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("environment", "PATH=/bin")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("environment");
+    }
+}
