@@ -61,20 +61,24 @@ public final class NatsTransport implements Transport {
     public static NatsTransport connect(String url, String prefix, Duration connectTimeout, Duration claimTimeout) {
         AgentDirectory directory = new AgentDirectory(prefix);
         ConnectionListener.Events[] last = new ConnectionListener.Events[1];
+        boolean[] up = new boolean[1];
         Options options = connectionOptions(url, "derrick-controller", connectTimeout, (c, event) -> {
             if (event == ConnectionListener.Events.RECONNECTED || event == ConnectionListener.Events.CONNECTED) {
                 directory.connected();
             } else if (event == ConnectionListener.Events.DISCONNECTED) {
                 directory.disconnected();
             }
-            if (event != ConnectionListener.Events.CONNECTED && event != last[0]) {
+            up[0] |= event == ConnectionListener.Events.CONNECTED;
+            if (up[0] && event != ConnectionListener.Events.CONNECTED && event != last[0]) {
                 LOG.info("NATS {}: {}", url, event);
             }
             last[0] = event;
         });
         Connection conn = open(url, options);
         directory.start(conn);
-        return new NatsTransport(url, prefix, claimTimeout, conn, directory);
+        NatsTransport transport = new NatsTransport(url, prefix, claimTimeout, conn, directory);
+        transport.startWatchdog();
+        return transport;
     }
 
     /** Options both agents and controllers use: reconnect forever with a buffer, report "no responders". */
@@ -107,6 +111,47 @@ public final class NatsTransport implements Transport {
         } catch (RuntimeException e) {
             throw new ProviderUnavailableException("cannot connect to NATS at " + url + ": " + e.getMessage(), e);
         }
+    }
+
+    private final java.util.concurrent.ScheduledExecutorService watchdog =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "derrick-nats-watchdog");
+                t.setDaemon(true);
+                return t;
+            });
+    private int failedPings;
+
+    /**
+     * Every second, a PING/PONG round trip: a connection that claims to be up but gets no answer twice in a row
+     * (seen after NATS restarts on a loaded machine) is replaced.
+     */
+    private void startWatchdog() {
+        watchdog.scheduleWithFixedDelay(() -> {
+            if (conn.getStatus() != Connection.Status.CONNECTED) {
+                failedPings = 0;
+                return;
+            }
+            try {
+                conn.flush(Duration.ofSeconds(2));
+                failedPings = 0;
+            } catch (TimeoutException e) {
+                if (++failedPings >= 2) {
+                    failedPings = 0;
+                    LOG.warn("NATS {} does not answer pings although connected: reconnecting", url);
+                    try {
+                        conn.forceReconnect();
+                    } catch (IOException | RuntimeException ex) {
+                        LOG.warn("forced reconnect failed: {}", ex.toString());
+                    } catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException e) {
+                LOG.debug("watchdog: {}", e.toString());
+            }
+        }, 1, 1, TimeUnit.SECONDS);
     }
 
     public AgentDirectory directory() {
@@ -451,6 +496,7 @@ public final class NatsTransport implements Transport {
 
     @Override
     public void close() {
+        watchdog.shutdownNow();
         directory.close();
         try {
             conn.close();

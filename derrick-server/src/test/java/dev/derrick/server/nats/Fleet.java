@@ -103,7 +103,15 @@ public final class Fleet implements AutoCloseable {
     private Process start(List<String> args, Map<String, String> env, Path log) {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String cp = JAR + File.pathSeparator + Path.of("target", "test-classes").toAbsolutePath();
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", cp,
+        Path tmp = dir.resolve("tmp");
+        try {
+            Files.createDirectories(tmp);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        // a private java.io.tmpdir: the local provider's workspaces (and those a SIGKILLed agent leaves) stay here
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1",
+                "-Djava.io.tmpdir=" + tmp, "-cp", cp,
                 "dev.derrick.server.DerrickCli"));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -148,6 +156,18 @@ public final class Fleet implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            closeProcesses();
+        } finally {
+            try (var paths = Files.walk(dir)) {
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException ignored) {
+                // best effort
+            }
+        }
+    }
+
+    private void closeProcesses() {
         List<Process> all = new ArrayList<>(others);
         all.addAll(agents.values());
         for (Process p : all) {

@@ -97,7 +97,7 @@ class NatsFailoverIT {
             nats.stop();
             Thread.sleep(2000); // longer than the agents' "gone" threshold: time offline must not count
             // a request sent while the server is down is buffered and answered after the reconnect
-            CompletableFuture<String> during = CompletableFuture.supplyAsync(() -> all.get(0).exec("echo during").stdout());
+            CompletableFuture<String> during = CompletableFuture.supplyAsync(() -> all.get(0).exec(ExecRequest.of("echo during").withTimeout(Duration.ofSeconds(10))).stdout());
             Thread.sleep(300);
             nats.restart();
             assertThat(during.get(30, TimeUnit.SECONDS)).isEqualTo("during\n");
@@ -115,7 +115,8 @@ class NatsFailoverIT {
                 assertThat(heard).containsExactly("restart.heartbeat.r1", "restart.heartbeat.r2");
             }
             for (Workspace ws : all) {
-                assertThat(ws.exec("cat setup.txt").stdout()).isEqualTo("ready\n");
+                assertThat(ws.exec(ExecRequest.of("cat setup.txt").withTimeout(Duration.ofSeconds(10))).stdout())
+                        .isEqualTo("ready\n");
                 ws.writeString("after.txt", "restart");
                 assertThat(ws.readString("after.txt")).isEqualTo("restart");
             }

@@ -74,7 +74,7 @@ public final class NatsAgent implements AutoCloseable {
     private final Map<String, Transfer> incoming = new ConcurrentHashMap<>();
     private final Map<String, Transfer> outgoing = new ConcurrentHashMap<>();
 
-    private Connection conn;
+    private volatile Connection conn;
     private Dispatcher dispatcher;
     private Subscription claimSubscription;
     private ExecutorService workers;
@@ -176,8 +176,12 @@ public final class NatsAgent implements AutoCloseable {
     private void begin() {
         conn = NatsTransport.open(url, NatsTransport.connectionOptions(url, "derrick-agent-" + agentId,
                 Duration.ofSeconds(5), (c, event) -> {
-                    if (event != ConnectionListener.Events.CONNECTED) {
+                    if (conn != null && event != ConnectionListener.Events.CONNECTED && event != lastEvent) {
                         LOG.info("NATS {}: {}", url, event);
+                    }
+                    lastEvent = event;
+                    if (event == ConnectionListener.Events.RECONNECTED || event == ConnectionListener.Events.CONNECTED) {
+                        lastEchoNanos = System.nanoTime();
                     }
                     if (event == ConnectionListener.Events.RECONNECTED && ticker != null) {
                         ticker.execute(this::heartbeat);
