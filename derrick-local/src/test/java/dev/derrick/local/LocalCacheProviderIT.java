@@ -122,7 +122,7 @@ class LocalCacheProviderIT {
             assertThat(ws.readString("built.txt")).isEqualTo("built\n");
             assertThat(ws.exec("test -e outside.txt || test -e later.txt").exitCode()).isNotZero();
         }
-        assertThat(entries(tmp.resolve("workspaces"))).isEmpty();
+        assertThat(entries(tmp.resolve("workspaces"))).allMatch(n -> n.startsWith(".derrick"));
         assertThat(entries(tmp.resolve("cache/local-instances"))).isEmpty();
     }
 

@@ -120,6 +120,7 @@ public final class DerrickCli implements Callable<Integer> {
         CommandLine cmd = new CommandLine(cli);
         cmd.setErr(err);
         cmd.setCaseInsensitiveEnumValuesAllowed(true);
+        cmd.addSubcommand("cache", CacheCommand.commandLine(environment, new PrintWriter(System.out, true), err));
         cmd.setParameterExceptionHandler((ex, a) -> {
             err.println("derrick: " + oneLine(ex.getMessage()) + " (see --help)");
             return 2;

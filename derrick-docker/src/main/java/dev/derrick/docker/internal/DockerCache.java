@@ -13,6 +13,7 @@ import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.RepositoryFetch;
 import dev.derrick.api.RepositoryState;
 import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.core.Redactor;
 import dev.derrick.core.cache.BundleFetch;
 import dev.derrick.core.cache.CacheEntry;
 import dev.derrick.core.cache.CacheKey;
@@ -62,10 +63,12 @@ public final class DockerCache {
     private final EvictionPolicy eviction;
     private final SingleFlight<CacheKey, CacheEntry> flights = new SingleFlight<>();
 
-    public DockerCache(Path cacheDir, DockerClient client, GitClient git, EvictionPolicy eviction) {
+    public DockerCache(Path cacheDir, DockerClient client, GitClient git, Map<String, String> providerEnvironment,
+                       Redactor redactor, EvictionPolicy eviction) {
         this.client = client;
         this.store = new CacheStore(cacheDir, BACKEND, this::removeImage);
-        this.mirrors = new GitMirrors(cacheDir.toAbsolutePath().normalize().resolve("mirrors"), git);
+        this.mirrors = new GitMirrors(cacheDir.toAbsolutePath().normalize().resolve("mirrors"), git, providerEnvironment,
+                redactor);
         this.eviction = eviction == null ? EvictionPolicy.NONE : eviction;
     }
 

@@ -94,7 +94,8 @@ public final class DockerProvider implements WorkspaceProvider {
         this.providerEnv = Map.copyOf(providerEnv);
         this.git = new GitClient(this.providerEnv, redactor);
         this.cacheOptions = cacheOptions;
-        this.cache = new DockerCache(cacheOptions.dir(), client, git, cacheOptions.eviction());
+        this.cache = new DockerCache(cacheOptions.dir(), client, git, this.providerEnv, redactor,
+                cacheOptions.eviction());
         this.shutdownHook = new Thread(this::removeSessionContainers, "derrick-docker-reaper-" + session.substring(0, 8));
     }
 
