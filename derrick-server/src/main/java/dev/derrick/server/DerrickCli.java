@@ -12,6 +12,7 @@ import dev.derrick.server.internal.ServerMode;
 import dev.derrick.server.internal.ServerModes;
 import dev.derrick.server.internal.ServerSettings;
 import dev.derrick.server.internal.UsageException;
+import dev.derrick.server.internal.nats.NatsAgentOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -95,6 +96,9 @@ public final class DerrickCli implements Callable<Integer> {
             description = "HTTP request threads; each running command holds one (default: ${DEFAULT-VALUE}).")
     int httpThreads;
 
+    @CommandLine.Mixin
+    NatsAgentOptions nats = new NatsAgentOptions();
+
     private final Map<String, String> environment;
     private final PrintWriter err;
     private final CountDownLatch stop = new CountDownLatch(1);
@@ -163,7 +167,7 @@ public final class DerrickCli implements Callable<Integer> {
             throw new UsageException("--max-body-mib and --http-threads must be at least 1");
         }
         ServerSettings settings = new ServerSettings(address(bind), port, natsUrl, token, maxBodyMib * 1024 * 1024,
-                httpThreads, redactor);
+                httpThreads, redactor, nats);
         mode.validate(settings);
         if (!settings.bind().isLoopbackAddress() && token == null && mode.name().equals("http")) {
             throw new UsageException("refusing to listen on " + bind + " without an API token: set DERRICK_API_TOKEN"
@@ -244,6 +248,9 @@ public final class DerrickCli implements Callable<Integer> {
                 options.put(key, natsUrl);
                 break;
             }
+        }
+        if (factory.name().equals("remote_nats") && factory.supportedOptions().contains("prefix")) {
+            options.put("prefix", nats.prefix());
         }
         return options;
     }
