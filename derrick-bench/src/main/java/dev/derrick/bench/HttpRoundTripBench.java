@@ -42,6 +42,16 @@ public final class HttpRoundTripBench {
             HttpRequest request = HttpRequest.newBuilder(URI.create(server.uri() + "/workspaces/" + ws.id() + "/cmd_with_output"))
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"cmd\":\"true\"}")).timeout(Duration.ofSeconds(30)).build();
+            HttpRequest health = HttpRequest.newBuilder(URI.create(server.uri() + "/health")).timeout(Duration.ofSeconds(30)).build();
+            Runnable healthCheck = () -> {
+                try {
+                    if (http.send(health, HttpResponse.BodyHandlers.ofString()).statusCode() != 200) {
+                        throw new IllegalStateException("unhealthy");
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
             ExecRequest direct = ExecRequest.of("true");
             Runnable viaHttp = () -> {
                 try {
@@ -64,6 +74,7 @@ public final class HttpRoundTripBench {
             }
             Stats httpStats = new Stats("cmd_with_output `true` over HTTP (" + providerName + ")");
             Stats libStats = new Stats("Workspace.exec(`true`) in-process (" + providerName + ")");
+            Stats healthStats = new Stats("GET /health over HTTP (transport alone)");
             for (int done = 0; done < runs; done += block) {
                 for (int i = 0; i < block; i++) {
                     long t = System.nanoTime();
@@ -75,9 +86,15 @@ public final class HttpRoundTripBench {
                     viaLibrary.run();
                     libStats.add(System.nanoTime() - t);
                 }
+                for (int i = 0; i < block; i++) {
+                    long t = System.nanoTime();
+                    healthCheck.run();
+                    healthStats.add(System.nanoTime() - t);
+                }
             }
             System.out.println(httpStats.line());
             System.out.println(libStats.line());
+            System.out.println(healthStats.line());
             System.out.println(Stats.ratio(httpStats, libStats));
             System.out.printf(java.util.Locale.ROOT, "HTTP overhead (median difference): %.3f ms%n",
                     httpStats.medianMillis() - libStats.medianMillis());

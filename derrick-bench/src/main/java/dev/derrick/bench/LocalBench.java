@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
  * Figures for the local provider, medians side by side in one run:
  * <ul>
  *   <li>creating a workspace with a small repository (cloned over HTTP from a token-protected {@link GitTestServer})
- *       and a trivial setup script, and closing it;</li>
+ *       and a trivial setup script, and closing it — with the provisioning cache off, and on with a warm entry;</li>
  *   <li>{@code exec("true")} through a workspace, through {@link ProcessRunner} directly, and a raw
  *       {@link ProcessBuilder} {@code sh -c true} baseline (plus {@code setsid bash -c true}, what derrick starts).</li>
  * </ul>
@@ -47,7 +47,10 @@ public final class LocalBench {
         Map<String, String> environment = new HashMap<>(System.getenv());
         environment.put("BENCH_GIT_TOKEN", token);
         try (GitTestServer git = GitTestServer.start(token);
-             WorkspaceProvider local = WorkspaceProviders.open("local", Map.of("root", root.toString(), "environment", environment))) {
+             WorkspaceProvider local = WorkspaceProviders.open("local", Map.of("root", root.resolve("plain").toString(),
+                     "environment", environment, "cache", false));
+             WorkspaceProvider cached = WorkspaceProviders.open("local", Map.of("root", root.resolve("cached").toString(),
+                     "environment", environment, "cache_dir", root.resolve("cache").toString()))) {
             git.createRepository("small", Map.of("README.md", "small repository\n", "src/Main.java", "class Main {}\n",
                     "pom.xml", "<project/>\n"));
             WorkspaceConfig config = WorkspaceConfig.builder("bench-small")
@@ -55,17 +58,21 @@ public final class LocalBench {
                     .setupScript("echo ready > setup-done.txt")
                     .build();
 
-            Stats create = new Stats("local create (clone small repo + setup)");
-            Stats close = new Stats("local workspace close");
+            Stats create = new Stats("local create, cache off (clone + setup)");
+            Stats close = new Stats("local workspace close, cache off");
+            Stats createCached = new Stats("local create, cache on (warm entry)");
+            Stats closeCached = new Stats("local workspace close, cache on");
             for (int i = 0; i < 3 + createRuns; i++) {
-                long start = System.nanoTime();
-                Workspace ws = local.create(config);
-                long created = System.nanoTime();
-                ws.close();
-                long closed = System.nanoTime();
-                if (i >= 3) {
-                    create.add(created - start);
-                    close.add(closed - created);
+                for (boolean useCache : new boolean[] {false, true}) {
+                    long start = System.nanoTime();
+                    Workspace ws = (useCache ? cached : local).create(config);
+                    long created = System.nanoTime();
+                    ws.close();
+                    long closed = System.nanoTime();
+                    if (i >= 3) {
+                        (useCache ? createCached : create).add(created - start);
+                        (useCache ? closeCached : close).add(closed - created);
+                    }
                 }
             }
 
@@ -101,6 +108,8 @@ public final class LocalBench {
                     System.getProperty("java.version"));
             System.out.println(create.line());
             System.out.println(close.line());
+            System.out.println(createCached.line());
+            System.out.println(closeCached.line());
             System.out.println(viaWorkspace.line());
             System.out.println(viaRunner.line());
             System.out.println(rawSetsidBash.line());
@@ -110,6 +119,7 @@ public final class LocalBench {
             System.out.println(Stats.ratio(rawSetsidBash, rawSh));
             System.out.println(Stats.ratio(viaWorkspace, rawSetsidBash));
             System.out.println(Stats.ratio(create, rawSh));
+            System.out.println(Stats.ratio(createCached, create));
         } finally {
             dev.derrick.local.internal.TreeDeleter.delete(root);
         }

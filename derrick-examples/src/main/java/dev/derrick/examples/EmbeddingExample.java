@@ -66,8 +66,12 @@ public final class EmbeddingExample {
             out.println("git status: " + ws.exec("git -C code/demo status --short").stdout().strip());
 
             // Pull upstream changes into the checkout (never over local edits).
-            for (RepositoryFetch f : ws.fetch()) {
-                out.println("fetch " + f.path() + ": " + f.status());
+            try {
+                for (RepositoryFetch f : ws.fetch()) {
+                    out.println("fetch " + f.path() + ": " + f.status());
+                }
+            } catch (OperationNotSupportedException e) {
+                out.println("fetch: not supported by " + providerName + " (" + e.getMessage() + ")");
             }
 
             // Back to the clean post-setup state, same id.

@@ -4,7 +4,9 @@ import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.spi.Availability;
 import dev.derrick.api.spi.ProviderOptions;
 import dev.derrick.api.spi.WorkspaceProviderFactory;
+import dev.derrick.core.cache.CacheOptions;
 import dev.derrick.core.exec.OutputCapture;
+import dev.derrick.local.internal.cache.LocalCache;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +25,10 @@ import java.util.Set;
  *   <li>{@code setup_timeout}: timeout of the setup script (default 30 minutes)</li>
  *   <li>{@code environment}: the provider's environment, where {@code auth.token_env} names are looked up and the
  *       command allow-list is taken from (a {@code Map}; default the JVM's environment)</li>
+ *   <li>{@code cache}, {@code cache_dir}, {@code cache_max_bytes}, {@code cache_max_age}: the provisioning cache (see
+ *       {@link dev.derrick.core.cache.CacheOptions}; on by default)</li>
+ *   <li>{@code cache_mode}: {@code auto} (overlay mount where possible — Linux as root — else copy), {@code overlay}
+ *       or {@code copy}</li>
  * </ul>
  */
 public final class LocalProviderFactory implements WorkspaceProviderFactory {
@@ -33,7 +39,15 @@ public final class LocalProviderFactory implements WorkspaceProviderFactory {
     public static final String DEFAULT_TIMEOUT = "default_timeout";
     public static final String SETUP_TIMEOUT = "setup_timeout";
     public static final String ENVIRONMENT = "environment";
-    private static final Set<String> OPTIONS = Set.of(ROOT, MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, SETUP_TIMEOUT, ENVIRONMENT);
+    public static final String CACHE_MODE = "cache_mode";
+    private static final Set<String> OPTIONS = union(Set.of(ROOT, MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, SETUP_TIMEOUT,
+            ENVIRONMENT, CACHE_MODE), CacheOptions.KEYS);
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
+    }
 
     @Override
     public String name() {
@@ -70,7 +84,11 @@ public final class LocalProviderFactory implements WorkspaceProviderFactory {
 
     @Override
     public WorkspaceProvider open(Map<String, ?> options) {
-        return new LocalWorkspaceProvider(settings(options));
+        LocalWorkspaceProvider.Settings settings = settings(options);
+        ProviderOptions o = ProviderOptions.of(NAME, options, OPTIONS);
+        CacheOptions cache = CacheOptions.parse(o, settings.environment());
+        LocalCache.Mode mode = LocalCache.Mode.parse(o.string(CACHE_MODE, "auto"));
+        return new LocalWorkspaceProvider(settings, cache.enabled() ? cache : null, mode);
     }
 
     static LocalWorkspaceProvider.Settings settings(Map<String, ?> options) {

@@ -10,9 +10,15 @@ import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.core.Redactor;
+import dev.derrick.core.cache.CacheOptions;
+import dev.derrick.core.exec.ProcessRunner;
+import dev.derrick.core.exec.ProcessSpec;
+import dev.derrick.local.internal.cache.LocalCache;
+import dev.derrick.local.internal.cache.LocalInstance;
 import dev.derrick.core.exec.CommandEnvironment;
 import dev.derrick.core.git.GitClient;
 import dev.derrick.local.internal.LocalWorkspace;
+import dev.derrick.local.internal.Reaper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +45,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * confined to the workspace root (symbolic links included).
  *
  * <p>{@link #close()} ends every workspace and process; a JVM shutdown hook does the same if the provider is never
- * closed. Open one with {@code WorkspaceProviders.open("local", options)} (see {@link LocalProviderFactory}).
+ * closed. Workspaces of a JVM that died without either ({@code kill -9}) are reaped when the next provider opens on
+ * the same root: each workspace is labelled with its owner at birth. Open one with {@code WorkspaceProviders.open("local", options)} (see {@link LocalProviderFactory}).
  */
 public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private static final Logger LOG = LoggerFactory.getLogger(LocalWorkspaceProvider.class);
@@ -81,14 +88,31 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private final CommandEnvironment commandEnvironment;
     private final Map<String, LocalWorkspace> workspaces = new ConcurrentHashMap<>();
     private final Set<LocalWorkspace> creating = ConcurrentHashMap.newKeySet();
+    private final Reaper reaper;
     private final Thread shutdownHook;
+    private final LocalCache cache;
+    private final ProcessRunner setupRunner = new ProcessRunner();
     private volatile boolean closed;
 
+    /** A provider without the provisioning cache: every create clones and runs the setup script. */
     public LocalWorkspaceProvider(Settings settings) {
+        this(settings, null, LocalCache.Mode.AUTO);
+    }
+
+    /**
+     * A provider with the provisioning cache (see {@link LocalCache}); {@code cache == null} turns it off.
+     *
+     * @param mode how workspaces are made from cache entries (overlay mount or copy)
+     */
+    public LocalWorkspaceProvider(Settings settings, CacheOptions cache, LocalCache.Mode mode) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.root = settings.root().toAbsolutePath().normalize();
         this.git = new GitClient(settings.environment(), redactor);
         this.commandEnvironment = new CommandEnvironment(settings.environment());
+        // Orphans first: their processes are killed before anything removes their directories.
+        this.reaper = new Reaper(root);
+        reaper.reapOrphans();
+        this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction());
         this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -112,14 +136,19 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         Path dir = root.resolve(id);
         try {
             Files.createDirectories(root);
+            reaper.claim(id);
             Files.createDirectory(dir);
         } catch (IOException e) {
+            reaper.release(id);
             throw new DerrickException("cannot create workspace directory " + dir + ": " + e.getMessage(), e);
         }
         LocalWorkspace ws = new LocalWorkspace(id, config, dir, commandEnvironment, settings.maxOutputBytes(),
                 settings.defaultTimeout(), redactor, this::forget);
         creating.add(ws);
         long start = System.nanoTime();
+        if (cache != null) {
+            return createFromCache(ws, config, listener, start);
+        }
         try {
             LOG.info("creating workspace {} from config '{}' in {}", id, config.name(), dir);
             List<RepositoryState> states = new ArrayList<>();
@@ -165,6 +194,49 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         }
     }
 
+    /** Through the cache: an overlay mount or copy of the entry (built once per config), brought up to date. */
+    private Workspace createFromCache(LocalWorkspace ws, WorkspaceConfig config, ProgressListener listener, long start) {
+        String id = ws.id();
+        try {
+            LOG.info("creating workspace {} from config '{}' in {} (cache)", id, config.name(), ws.root());
+            LocalInstance instance = cache.create(config, ws.root(), this::runScript, listener);
+            ws.attachCache(instance);
+            ws.ready(instance.repositories());
+            checkCancelled(listener, id);
+            workspaces.put(id, ws);
+            if (closed) {
+                ws.close();
+                throw new DerrickException("the local provider was closed while workspace " + id + " was being created");
+            }
+            LOG.info("workspace {} ready in {} ms ({} of cache entry {})", id, millisSince(start), instance.mode(),
+                    instance.cacheEntry().id());
+            return ws;
+        } catch (SetupFailedException e) {
+            ws.close();
+            String output = redactor.redact(e.output());
+            if (e.exitCode() >= 0) {
+                throw new SetupFailedException(redactor.redact(e.getMessage()) + tail(output), e.exitCode(), output);
+            }
+            throw new SetupFailedException(redactor.redact(e.getMessage()), e.getCause() == null ? e : e.getCause());
+        } catch (RuntimeException e) {
+            LOG.info("creating workspace {} failed: {}", id, redactor.redact(String.valueOf(e.getMessage())));
+            ws.close();
+            throw e;
+        } finally {
+            creating.remove(ws);
+        }
+    }
+
+    private ExecResult runScript(Path dir, String script, Map<String, String> env, ProgressListener progress) {
+        return setupRunner.run(new ProcessSpec(script, dir, commandEnvironment.build(env, null), settings.setupTimeout(),
+                settings.maxOutputBytes()));
+    }
+
+    /** The provisioning cache, or {@code null} when it is off. */
+    public LocalCache cache() {
+        return cache;
+    }
+
     @Override
     public List<Workspace> list() {
         List<LocalWorkspace> live = new ArrayList<>(workspaces.values());
@@ -201,10 +273,15 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         // Kill first everywhere (in parallel), then remove directories.
         all.parallelStream().forEach(LocalWorkspace::close);
         workspaces.clear();
+        setupRunner.close();
+        if (cache != null) {
+            cache.close();
+        }
     }
 
     private void forget(LocalWorkspace ws) {
         workspaces.remove(ws.id(), ws);
+        reaper.release(ws.id());
     }
 
     private void ensureOpen() {

@@ -79,7 +79,7 @@ class LocalProviderIT extends WorkspaceProviderContract {
 
     static List<String> entries(Path dir) {
         try (Stream<Path> list = Files.list(dir)) {
-            return list.map(p -> p.getFileName().toString()).toList();
+            return list.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).toList();
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -300,27 +300,60 @@ class LocalProviderIT extends WorkspaceProviderContract {
         }
     }
 
+    /** Starts {@link ShutdownHookChild}; returns it once it printed its workspace directory (into {@code dir[0]}). */
+    Process child(String marker, String mode, String[] dir) throws IOException {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+                ShutdownHookChild.class.getName(), root.toString(), marker, mode)
+                .redirectErrorStream(true).start();
+        List<String> lines = new ArrayList<>();
+        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        String line;
+        while ((line = out.readLine()) != null) {
+            lines.add(line);
+            if (line.startsWith("READY ")) {
+                dir[0] = line.substring(6);
+                break;
+            }
+        }
+        assertThat(dir[0]).as("child output: %s", lines).isNotNull();
+        Thread drain = new Thread(() -> {
+            try {
+                out.transferTo(java.io.Writer.nullWriter());
+            } catch (IOException e) {
+                // child gone
+            }
+        });
+        drain.setDaemon(true);
+        drain.start();
+        return child;
+    }
+
     @Test
     void shutdownHookCleansUpWhenTheProviderIsNeverClosed() throws Exception {
         String marker = marker();
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                ShutdownHookChild.class.getName(), root.toString(), marker)
-                .redirectErrorStream(true).start();
-        String dir = null;
-        List<String> lines = new ArrayList<>();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = out.readLine()) != null) {
-                lines.add(line);
-                if (line.startsWith("READY ")) {
-                    dir = line.substring(6);
-                }
-            }
-        }
+        String[] dir = new String[1];
+        Process child = child(marker, "exit", dir);
         assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(dir).as("child output: %s", lines).isNotNull();
-        assertThat(Path.of(dir)).doesNotExist();
+        assertThat(Path.of(dir[0])).doesNotExist();
         awaitNoProcessWith(marker);
+    }
+
+    @Test
+    void workspacesOfAKilledJvmAreReapedByTheNextProviderOnTheRoot() throws Exception {
+        String marker = marker();
+        String[] dir = new String[1];
+        Process child = child(marker, "hold", dir);
+        child.destroyForcibly();
+        assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(Path.of(dir[0])).as("SIGKILL runs no shutdown hook").isDirectory();
+        assertThat(processesWith(marker)).as("the workspace's background process outlived its JVM").isNotEmpty();
+
+        try (WorkspaceProvider next = openProvider(providerEnvironment())) {
+            assertThat(Path.of(dir[0])).doesNotExist();
+            awaitNoProcessWith(marker);
+            assertThat(next.list()).isEmpty();
+        }
+        assertThat(shared().exec("true").succeeded()).as("live workspaces are not reaped").isTrue();
     }
 }

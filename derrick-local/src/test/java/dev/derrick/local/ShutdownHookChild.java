@@ -8,7 +8,7 @@ import dev.derrick.api.WorkspaceProviders;
 
 import java.util.Map;
 
-/** Run in a child JVM by {@link LocalProviderIT}: creates a workspace with running processes and exits without closing. */
+/** Run in a child JVM by {@link LocalProviderIT}: creates a workspace with running processes and exits without closing (or waits to be killed, with "hold"). */
 public final class ShutdownHookChild {
     private ShutdownHookChild() {
     }
@@ -23,6 +23,9 @@ public final class ShutdownHookChild {
         Thread.sleep(300);
         System.out.println("READY " + ws.info().root());
         System.out.flush();
+        if (args.length > 2 && args[2].equals("hold")) {
+            Thread.sleep(60_000); // to be killed with SIGKILL by the test: no shutdown hook runs
+        }
         System.exit(0);
     }
 }

@@ -12,6 +12,7 @@ import dev.derrick.server.internal.ServerMode;
 import dev.derrick.server.internal.ServerModes;
 import dev.derrick.server.internal.ServerSettings;
 import dev.derrick.server.internal.UsageException;
+import dev.derrick.server.internal.nats.NatsAgentOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -52,9 +53,10 @@ public final class DerrickCli implements Callable<Integer> {
     /** Log levels --log-level accepts. */
     enum Level { error, warn, info, debug, trace }
 
-    @Option(names = {"-p", "--provisioning-mode"}, required = true, paramLabel = "<mode>",
+    // Checked in call(), not by picocli, so subcommands (e.g. a future `derrick cache …`) need no -p.
+    @Option(names = {"-p", "--provisioning-mode"}, paramLabel = "<mode>",
             completionCandidates = ProviderNames.class,
-            description = "Workspace provider: ${COMPLETION-CANDIDATES} (every backend on the class path).")
+            description = "Required. Workspace provider: ${COMPLETION-CANDIDATES} (every backend on the class path).")
     String provisioningMode;
 
     @Option(names = {"-w", "--workspace-config-path"}, paramLabel = "<file>",
@@ -94,6 +96,9 @@ public final class DerrickCli implements Callable<Integer> {
             description = "HTTP request threads; each running command holds one (default: ${DEFAULT-VALUE}).")
     int httpThreads;
 
+    @CommandLine.Mixin
+    NatsAgentOptions nats = new NatsAgentOptions();
+
     private final Map<String, String> environment;
     private final PrintWriter err;
     private final CountDownLatch stop = new CountDownLatch(1);
@@ -115,6 +120,7 @@ public final class DerrickCli implements Callable<Integer> {
         CommandLine cmd = new CommandLine(cli);
         cmd.setErr(err);
         cmd.setCaseInsensitiveEnumValuesAllowed(true);
+        cmd.addSubcommand("cache", CacheCommand.commandLine(environment, new PrintWriter(System.out, true), err));
         cmd.setParameterExceptionHandler((ex, a) -> {
             err.println("derrick: " + oneLine(ex.getMessage()) + " (see --help)");
             return 2;
@@ -146,6 +152,10 @@ public final class DerrickCli implements Callable<Integer> {
     }
 
     private int serve() throws Exception {
+        if (provisioningMode == null || provisioningMode.isBlank()) {
+            throw new UsageException("missing required option -p/--provisioning-mode; available: "
+                    + String.join(", ", WorkspaceProviders.available()) + " (see --help)");
+        }
         ServerMode mode = ServerModes.find(serverMode).orElseThrow(() -> new UsageException("unknown server mode '"
                 + serverMode + "'; available: " + String.join(", ", ServerModes.names())));
         String token = environment.get("DERRICK_API_TOKEN");
@@ -157,7 +167,7 @@ public final class DerrickCli implements Callable<Integer> {
             throw new UsageException("--max-body-mib and --http-threads must be at least 1");
         }
         ServerSettings settings = new ServerSettings(address(bind), port, natsUrl, token, maxBodyMib * 1024 * 1024,
-                httpThreads, redactor);
+                httpThreads, redactor, nats);
         mode.validate(settings);
         if (!settings.bind().isLoopbackAddress() && token == null && mode.name().equals("http")) {
             throw new UsageException("refusing to listen on " + bind + " without an API token: set DERRICK_API_TOKEN"
@@ -238,6 +248,9 @@ public final class DerrickCli implements Callable<Integer> {
                 options.put(key, natsUrl);
                 break;
             }
+        }
+        if (factory.name().equals("remote_nats") && factory.supportedOptions().contains("prefix")) {
+            options.put("prefix", nats.prefix());
         }
         return options;
     }

@@ -79,8 +79,9 @@ class DerrickCliIT {
     }
 
     @Test
-    void unknownOptionIsOneLine() throws Exception {
+    void unknownOptionOrMissingModeIsOneLine() throws Exception {
         assertOneCleanLine(DerrickProcess.run(dir, Map.of(), "-p", "local", "--frobnicate"), "--frobnicate");
+        assertOneCleanLine(DerrickProcess.run(dir, Map.of(), "-w", "x.json"), "-p/--provisioning-mode", "local");
     }
 
     @Test
@@ -90,6 +91,24 @@ class DerrickCliIT {
             DerrickProcess p = DerrickProcess.run(dir, Map.of(), "-p", "local", "-w", config.toString(),
                     "--port", String.valueOf(taken.getLocalPort()));
             assertOneCleanLine(p, String.valueOf(taken.getLocalPort()), "in use");
+        }
+    }
+
+    @Test
+    void aBackendAddedToTheClassPathAppearsAndServes() throws Exception {
+        // target/test-classes holds a third-party-style backend ("testdir") registered in META-INF/services.
+        Path backend = Path.of("target", "test-classes");
+        DerrickProcess help = DerrickProcess.start(dir, Map.of(), backend, java.util.List.of("--help"), -1);
+        assertThat(help.process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(help.stdout()).contains("local", "testdir");
+        int port = DerrickProcess.freePort();
+        Path config = file("ok.json", "{\"name\": \"x\", \"setup_script\": \"echo third-party > who.txt\"}");
+        try (DerrickProcess p = DerrickProcess.start(dir.resolve("serve"), Map.of(), backend, java.util.List.of("-p", "testdir",
+                "-w", config.toString(), "--port", String.valueOf(port)), port).awaitHealthy(java.time.Duration.ofSeconds(60))) {
+            ApiClient api = new ApiClient(p.uri(), null);
+            String id = api.create("{}");
+            assertThat(api.cmd(id, "cat who.txt").get("output").asText()).isEqualTo("third-party\n");
+            assertThat(p.terminate(java.time.Duration.ofSeconds(30))).isZero();
         }
     }
 

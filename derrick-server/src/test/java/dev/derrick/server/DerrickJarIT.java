@@ -72,7 +72,8 @@ class DerrickJarIT {
         env.put("IT_GIT_TOKEN", GIT_TOKEN);
         int port = DerrickProcess.freePort();
         return DerrickProcess.start(dir, env, List.of("-p", "local", "-s", "http", "-w", config().toString(),
-                "--port", String.valueOf(port)), port).awaitHealthy(Duration.ofSeconds(60));
+                "--port", String.valueOf(port), "--cache-dir", dir.resolve("cache").toString()), port)
+                .awaitHealthy(Duration.ofSeconds(60));
     }
 
     @Test
@@ -123,9 +124,20 @@ class DerrickJarIT {
             assertError(api.send("POST", "/workspaces/" + id + "/read_file", "{\"path\": \"no/such.txt\"}"), 404,
                     "not_found", "such");
 
-            // fetch / reset: answered (200, or 501 while the provider has no support)
-            assertThat(api.send("POST", "/workspaces/" + id + "/fetch", "{}").statusCode()).isIn(200, 501);
-            assertThat(api.send("POST", "/workspaces/" + id + "/reset", "{}").statusCode()).isIn(200, 501);
+            // fetch: a new upstream commit reaches the clean checkout
+            git.commit("swiftide-ask", Map.of("NEW.md", "new\n"), "upstream change");
+            JsonNode fetched = api.ok("POST", "/workspaces/" + id + "/fetch", "{}");
+            JsonNode repo = fetched.get("repositories").get(0);
+            assertThat(repo.get("path").asText()).isEqualTo("code/swiftide-ask");
+            assertThat(repo.get("updated").asBoolean()).as(fetched.toString()).isTrue();
+            assertThat(repo.get("after").asText()).isNotEqualTo(repo.get("before").asText());
+            assertThat(api.cmd(id, "ls code/swiftide-ask").get("output").asText()).contains("NEW.md");
+
+            // reset: back to the clean state, same id
+            api.cmd(id, "echo scratch > scratch.txt && rm tmp/hello.txt");
+            assertThat(api.ok("POST", "/workspaces/" + id + "/reset", "{}").get("success").asBoolean()).isTrue();
+            JsonNode after = api.cmd(id, "ls scratch.txt; cat tmp/hello.txt");
+            assertThat(after.get("output").asText()).contains("No such file or directory", "Hello World");
 
             // errors
             assertError(api.send("POST", "/workspaces/does-not-exist/cmd_with_output", "{\"cmd\": \"true\"}"),
@@ -188,12 +200,12 @@ class DerrickJarIT {
             }
 
             // a long command in A does not hold up B (nor other commands in A)
-            CompletableFuture<JsonNode> longOne = CompletableFuture.supplyAsync(() -> api.cmd(a, "sleep 6; echo done"));
+            CompletableFuture<JsonNode> longOne = CompletableFuture.supplyAsync(() -> api.cmd(a, "sleep 10; echo done"));
             Thread.sleep(500);
             long start = System.nanoTime();
             assertThat(api.cmd(b, "echo quick").get("output").asText()).isEqualTo("quick\n");
             assertThat(api.ok("GET", "/workspaces", null).get("workspaces")).hasSize(2);
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(7));
             assertThat(longOne.isDone()).isFalse();
             assertThat(longOne.get(60, TimeUnit.SECONDS).get("output").asText()).isEqualTo("done\n");
 

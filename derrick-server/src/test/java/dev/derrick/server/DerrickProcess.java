@@ -39,6 +39,15 @@ final class DerrickProcess implements AutoCloseable {
 
     /** Starts {@code java -jar derrick.jar args…} with {@code env} added to a minimal environment. */
     static DerrickProcess start(Path dir, Map<String, String> env, List<String> args, int port) throws IOException {
+        return start(dir, env, null, args, port);
+    }
+
+    /**
+     * Like {@link #start(Path, Map, List, int)}; with {@code extraClassPath}, runs
+     * {@code java -cp derrick.jar:extra dev.derrick.server.DerrickCli …} (a backend jar added to the class path).
+     */
+    static DerrickProcess start(Path dir, Map<String, String> env, Path extraClassPath, List<String> args, int port)
+            throws IOException {
         if (!Files.isRegularFile(JAR)) {
             throw new IllegalStateException(JAR + " is missing: run the package phase first");
         }
@@ -48,8 +57,14 @@ final class DerrickProcess implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Djava.io.tmpdir=" + tmp);
-        command.add("-jar");
-        command.add(JAR.toString());
+        if (extraClassPath == null) {
+            command.add("-jar");
+            command.add(JAR.toString());
+        } else {
+            command.add("-cp");
+            command.add(JAR + java.io.File.pathSeparator + extraClassPath.toAbsolutePath());
+            command.add("dev.derrick.server.DerrickCli");
+        }
         command.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
         pb.environment().keySet().retainAll(List.of("PATH", "HOME", "LANG", "TERM", "USER"));

@@ -3,7 +3,12 @@ package dev.derrick.core.cache;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.GitOperationException;
+import dev.derrick.core.Redactor;
 import dev.derrick.core.git.GitClient;
+import org.eclipse.jgit.api.errors.GitAPIException;
+import org.eclipse.jgit.transport.CredentialsProvider;
+import org.eclipse.jgit.transport.UsernamePasswordCredentialsProvider;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.lib.NullProgressMonitor;
 import org.eclipse.jgit.lib.ObjectId;
@@ -36,11 +41,20 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class GitMirrors {
     private final Path dir;
     private final GitClient git;
+    private final Map<String, String> providerEnvironment;
+    private final Redactor redactor;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
-    public GitMirrors(Path dir, GitClient git) {
+    /**
+     * @param git                 clones new mirrors
+     * @param providerEnvironment where {@code auth.token_env} is looked up for fetches (the provider's environment)
+     * @param redactor            told every token used
+     */
+    public GitMirrors(Path dir, GitClient git, Map<String, String> providerEnvironment, Redactor redactor) {
         this.dir = Objects.requireNonNull(dir, "dir");
         this.git = Objects.requireNonNull(git, "git");
+        this.providerEnvironment = Map.copyOf(providerEnvironment);
+        this.redactor = Objects.requireNonNull(redactor, "redactor");
     }
 
     /** The directory mirrors live in. */
@@ -53,7 +67,7 @@ public final class GitMirrors {
         Path mirror = mirrorDir(repo);
         synchronized (locks.computeIfAbsent(mirror.toString(), k -> new Object())) {
             if (Files.isDirectory(mirror.resolve(".git"))) {
-                git.fetch(mirror, repo, progress);
+                fetchRefs(mirror, repo);
             } else {
                 Path tmp = mirror.resolveSibling(mirror.getFileName() + ".tmp-" + ProcessHandle.current().pid());
                 FileTrees.deleteQuietly(tmp);
@@ -67,6 +81,54 @@ public final class GitMirrors {
                 }
             }
             return mirror;
+        }
+    }
+
+    /**
+     * Takes a fresh provider-side clone of {@code repo} (made with {@link GitClient}, so without credentials in its
+     * config) as the mirror when there is none yet: the next {@link #update} then negotiates instead of cloning. The
+     * clone is moved, or left alone when a mirror exists.
+     *
+     * @return whether it was taken
+     */
+    public boolean adopt(RepositoryConfig repo, Path clone) {
+        Path mirror = mirrorDir(repo);
+        synchronized (locks.computeIfAbsent(mirror.toString(), k -> new Object())) {
+            if (Files.isDirectory(mirror.resolve(".git")) || !Files.isDirectory(clone.resolve(".git"))) {
+                return false;
+            }
+            try {
+                Files.createDirectories(dir);
+                Files.move(clone, mirror);
+                return true;
+            } catch (IOException e) {
+                try {
+                    FileTrees.copy(clone, mirror);
+                    return true;
+                } catch (RuntimeException again) {
+                    FileTrees.deleteQuietly(mirror);
+                    return false;
+                }
+            }
+        }
+    }
+
+    /** Fetches {@code origin} into the remote-tracking refs only: no checkout, no status walk of the work tree. */
+    private void fetchRefs(Path mirror, RepositoryConfig repo) {
+        CredentialsProvider credentials = null;
+        if (repo.auth() != null) {
+            String token = repo.auth().resolveToken(providerEnvironment);
+            redactor.add(token);
+            credentials = new UsernamePasswordCredentialsProvider(repo.auth().username(), token);
+        }
+        try (Git g = Git.open(mirror.toFile())) {
+            g.fetch().setRemote("origin").setCredentialsProvider(credentials).setTimeout(300).call();
+        } catch (IOException | GitAPIException | RuntimeException e) {
+            String message = redactor.redact(String.valueOf(e.getMessage()));
+            boolean auth = message.toLowerCase(java.util.Locale.ROOT).contains("not authorized")
+                    || message.contains("401") || message.contains("403");
+            throw new GitOperationException("git fetch of " + redactor.redact(repo.url()) + " failed: "
+                    + (auth ? "authentication failed" : message), auth, null);
         }
     }
 
@@ -122,7 +184,8 @@ public final class GitMirrors {
         }
     }
 
-    private Path mirrorDir(RepositoryConfig repo) {
+    /** The directory of the mirror of {@code repo} (which may not exist yet). */
+    public Path mirrorDir(RepositoryConfig repo) {
         try {
             byte[] hash = MessageDigest.getInstance("SHA-256").digest(repo.url().getBytes(StandardCharsets.UTF_8));
             return dir.resolve(HexFormat.of().formatHex(hash).substring(0, 16));

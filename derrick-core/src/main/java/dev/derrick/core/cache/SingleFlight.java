@@ -54,6 +54,11 @@ public final class SingleFlight<K, V> {
         return inFlight.containsKey(key);
     }
 
+    /** Whether any work is running now. */
+    public boolean isAnyRunning() {
+        return !inFlight.isEmpty();
+    }
+
     private static <V> V await(CompletableFuture<V> future) {
         try {
             return future.get();

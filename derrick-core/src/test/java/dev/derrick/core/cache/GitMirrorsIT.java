@@ -65,7 +65,7 @@ class GitMirrorsIT {
         RepositoryConfig repo = RepositoryConfig.of(server.url(name), "code/app").withAuth(GitAuth.fromEnv("T"));
         Path workspace = tmp.resolve("ws");
         git.cloneRepository(repo, workspace, null);
-        GitMirrors mirrors = new GitMirrors(tmp.resolve("mirrors"), git);
+        GitMirrors mirrors = new GitMirrors(tmp.resolve("mirrors"), git, Map.of("T", TOKEN), new Redactor());
         mirrors.update(repo, null);
 
         BundleFetch.State state = BundleFetch.State.parse(sh(workspace, BundleFetch.STATE_SCRIPT, workspace.toString()));
@@ -102,7 +102,7 @@ class GitMirrorsIT {
         Path workspace = tmp.resolve("ws");
         git.cloneRepository(repo, workspace, null);
         Files.writeString(workspace.resolve("a.txt"), "local edit\n");
-        GitMirrors mirrors = new GitMirrors(tmp.resolve("mirrors"), git);
+        GitMirrors mirrors = new GitMirrors(tmp.resolve("mirrors"), git, Map.of("T", TOKEN), new Redactor());
         String pushed = server.commit(name, Map.of("b.txt", "b\n"), "b");
         mirrors.update(repo, null);
         BundleFetch.State state = BundleFetch.State.parse(sh(workspace, BundleFetch.STATE_SCRIPT, workspace.toString()));

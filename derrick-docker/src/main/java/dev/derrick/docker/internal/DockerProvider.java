@@ -20,7 +20,15 @@ import dev.derrick.api.SetupFailedException;
 import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceProvider;
+import dev.derrick.api.OperationNotSupportedException;
+import dev.derrick.api.RepositoryFetch;
+import dev.derrick.api.spi.ProviderOptions;
 import dev.derrick.core.Redactor;
+import dev.derrick.core.cache.CacheEntry;
+import dev.derrick.core.cache.CacheKey;
+import dev.derrick.core.cache.CacheKeyFiles;
+import dev.derrick.core.cache.CacheOptions;
+import dev.derrick.core.cache.CacheStore;
 import dev.derrick.core.git.GitClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,12 +45,14 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 /** The docker provider's machinery; see {@code dev.derrick.docker.DockerWorkspaceProvider} for the public face. */
@@ -68,18 +78,24 @@ public final class DockerProvider implements WorkspaceProvider {
     private final Map<String, DockerWorkspace> workspaces = new LinkedHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Thread shutdownHook;
+    private final CacheOptions cacheOptions;
+    private final DockerCache cache;
     private final ExecutorService background = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "derrick-docker-io");
         t.setDaemon(true);
         return t;
     });
 
-    private DockerProvider(DockerSettings settings, DockerEngine engine, Map<String, String> providerEnv) {
+    private DockerProvider(DockerSettings settings, CacheOptions cacheOptions, DockerEngine engine,
+                           Map<String, String> providerEnv) {
         this.settings = settings;
         this.engine = engine;
         this.client = engine.client();
         this.providerEnv = Map.copyOf(providerEnv);
         this.git = new GitClient(this.providerEnv, redactor);
+        this.cacheOptions = cacheOptions;
+        this.cache = new DockerCache(cacheOptions.dir(), client, git, this.providerEnv, redactor,
+                cacheOptions.eviction());
         this.shutdownHook = new Thread(this::removeSessionContainers, "derrick-docker-reaper-" + session.substring(0, 8));
     }
 
@@ -93,11 +109,13 @@ public final class DockerProvider implements WorkspaceProvider {
     public static DockerProvider open(Map<String, ?> options, Map<String, String> processEnv) {
         Map<String, String> providerEnv = DockerSettings.environment(options, processEnv);
         DockerSettings settings = DockerSettings.parse(options, providerEnv);
+        CacheOptions cacheOptions = CacheOptions.parse(ProviderOptions.of("docker", options, DockerSettings.KEYS), providerEnv);
         DockerEngine engine = DockerEngine.connect(settings);
-        DockerProvider provider = new DockerProvider(settings, engine, providerEnv);
+        DockerProvider provider = new DockerProvider(settings, cacheOptions, engine, providerEnv);
         LOG.info("docker provider session {} on {}", provider.session, engine.describe());
         if (settings.reapOrphans()) {
             provider.reapOrphans();
+            provider.cache.collectGarbage();
         }
         Runtime.getRuntime().addShutdownHook(provider.shutdownHook);
         return provider;
@@ -125,15 +143,153 @@ public final class DockerProvider implements WorkspaceProvider {
         ensureOpen();
         ProgressListener listener = ProgressListener.orNone(progress);
         String image = config.image() != null ? config.image() : settings.defaultImage();
-        String id = UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        String id = newId();
         // Token variables are checked before anything is started.
         for (RepositoryConfig repo : config.repositories()) {
             repo.authIfSet().ifPresent(a -> redactor.add(a.resolveToken(providerEnv)));
         }
-        long t0 = System.nanoTime();
         ensureImage(image, listener);
-        long tImage = System.nanoTime();
         checkCancelled(listener);
+        if (!cacheOptions.enabled()) {
+            DockerWorkspace workspace = build(id, image, config, listener);
+            workspace.cached(new CachedState(cache, null, this::startReplacement));
+            return workspace;
+        }
+        CacheKey key = DockerCache.key(config, image);
+        Optional<CacheStore.Lease> lease = cache.acquire(key);
+        AtomicReference<DockerWorkspace> built = new AtomicReference<>();
+        for (int attempt = 0; lease.isEmpty(); attempt++) {
+            if (attempt >= 3) {
+                throw new DerrickException("the cache entry of '" + config.name() + "' disappeared right after it was built");
+            }
+            cache.flights().run(key, () -> cache.store().find(key).orElseGet(() -> {
+                DockerWorkspace workspace = build(id, image, config, listener);
+                try {
+                    listener.beginTask("commit cache image", ProgressListener.UNKNOWN);
+                    CacheStore.Lease mine = cache.publish(key, config, workspace.containerId(), workspace.repositories(),
+                            repositoryPaths(workspace, config));
+                    listener.endTask();
+                    workspace.cached(new CachedState(cache, mine, this::startReplacement));
+                    built.set(workspace);
+                    return mine.entry();
+                } catch (RuntimeException e) {
+                    workspace.close();
+                    throw translate(e, config);
+                }
+            }));
+            if (built.get() != null) {
+                return built.get();
+            }
+            lease = cache.acquire(key);
+        }
+        return fromCache(id, image, config, lease.get(), listener);
+    }
+
+    private static List<String> repositoryPaths(DockerWorkspace workspace, WorkspaceConfig config) {
+        return config.repositories().stream().map(r -> workspace.resolve(r.path(), "path")).toList();
+    }
+
+    private static String newId() {
+        return UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    }
+
+    /** A workspace from a cache entry's image, brought up to date with its remotes through the mirrors. */
+    private DockerWorkspace fromCache(String id, String image, WorkspaceConfig config, CacheStore.Lease lease,
+                                      ProgressListener listener) {
+        DockerWorkspace workspace = null;
+        CachedState state = new CachedState(cache, lease, this::startReplacement);
+        try {
+            listener.beginTask("container from cache image " + lease.entry().details().get("image"), ProgressListener.UNKNOWN);
+            workspace = startContainer(id, lease.entry().payload(), config);
+            listener.endTask();
+            workspace.cached(state);
+            workspace.repositories(lease.entry().repositories());
+            List<RepositoryFetch> fetched;
+            try {
+                fetched = state.fetch(workspace, listener);
+            } catch (OperationNotSupportedException e) {
+                LOG.warn("not checking {} for new commits: {}", config.name(), e.getMessage());
+                fetched = List.of();
+            }
+            if (fetched.stream().anyMatch(RepositoryFetch::updated)) {
+                if (config.updateScript() != null) {
+                    listener.beginTask("update script", ProgressListener.UNKNOWN);
+                    ExecResult r = workspace.runScript(config.updateScript(), settings.setupTimeout());
+                    listener.endTask();
+                    if (!r.succeeded()) {
+                        String output = redactor.redact(r.output());
+                        throw new SetupFailedException("update script of workspace config '" + config.name() + "' "
+                                + (r.timedOut() ? "timed out" : "exited with code " + r.exitCode()) + tail(output),
+                                r.exitCode(), output);
+                    }
+                }
+                state.markClean(workspace);
+                boolean stale = false;
+                for (RepositoryFetch f : fetched) {
+                    RepositoryConfig repo = config.repositories().stream().filter(r -> r.path().equals(f.path()))
+                            .findFirst().orElseThrow();
+                    stale |= f.updated() && CacheKeyFiles.changed(cache.mirrors().mirrorDir(repo),
+                            lease.entry().commitOf(f.path()), f.after(), config.cacheKeyFiles());
+                }
+                if (stale) {
+                    scheduleRebuild(DockerCache.key(config, image), image, config, lease.entry());
+                }
+            }
+            return workspace;
+        } catch (RuntimeException e) {
+            if (workspace != null) {
+                workspace.close();
+            } else {
+                state.close();
+            }
+            throw translate(e, config);
+        }
+    }
+
+    private void scheduleRebuild(CacheKey key, String image, WorkspaceConfig config, CacheEntry stale) {
+        LOG.info("{}: a cache key file changed upstream; rebuilding cache entry {} in the background", config.name(),
+                key.shortHex());
+        try {
+            background.submit(() -> {
+                try {
+                    cache.flights().run(key, () -> {
+                        CacheEntry newest = cache.store().find(key).orElse(null);
+                        if (newest != null && !newest.generation().equals(stale.generation())) {
+                            return newest;
+                        }
+                        DockerWorkspace workspace = build(newId(), image, config, ProgressListener.NONE);
+                        try (CacheStore.Lease fresh = cache.publish(key, config, workspace.containerId(),
+                                workspace.repositories(), repositoryPaths(workspace, config))) {
+                            return fresh.entry();
+                        } finally {
+                            workspace.close();
+                        }
+                    });
+                } catch (RuntimeException e) {
+                    LOG.warn("background rebuild of {} failed: {}", config.name(), redactor.redact(String.valueOf(e.getMessage())));
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.debug("not rebuilding {}: the provider is closing", config.name());
+        }
+    }
+
+    /** Waits until background rebuilds queued so far are done (tests, benchmarks). */
+    public void awaitBackgroundWork() throws Exception {
+        // The pool is a cached pool: rebuilds run at once; wait for any single flight to finish.
+        for (int i = 0; i < 600 && cache.flights().isAnyRunning(); i++) {
+            Thread.sleep(100);
+        }
+    }
+
+    public DockerCache cache() {
+        return cache;
+    }
+
+    /** Clones, copies into a new container and runs the setup script: the full, uncached way. */
+    private DockerWorkspace build(String id, String image, WorkspaceConfig config, ProgressListener listener) {
+        long t0 = System.nanoTime();
+        long tImage = t0;
         Path checkouts = tempDir();
         DockerWorkspace workspace = null;
         try {
@@ -179,10 +335,13 @@ public final class DockerProvider implements WorkspaceProvider {
                 }
             }
             long tEnd = System.nanoTime();
-            LOG.info("workspace {} ready in container {} from {} in {} ms (image {} ms, clone {} ms and container {} ms"
+            LOG.info("workspace {} ready in container {} from {} in {} ms (clone {} ms and container {} ms"
                     + " side by side, copy {} ms, setup {} ms)", id, workspace.containerId().substring(0, 12), image,
-                    ms(tEnd - t0), ms(tImage - t0), ms(tClone - tImage), ms(tContainer - tImage), ms(tCopy - tContainer),
+                    ms(tEnd - t0), ms(tClone - tImage), ms(tContainer - tImage), ms(tCopy - tContainer),
                     ms(tEnd - tCopy));
+            for (int i = 0; i < config.repositories().size(); i++) {
+                cache.adoptMirror(config.repositories().get(i), checkouts.resolve(Integer.toString(i)));
+            }
             return workspace;
         } catch (RuntimeException e) {
             if (workspace != null) {
@@ -324,7 +483,35 @@ public final class DockerProvider implements WorkspaceProvider {
         return new String[] {image, "latest"};
     }
 
+    /** A new container for an existing workspace (reset, restore): same id and labels, started and prepared. */
+    private String startReplacement(DockerWorkspace workspace, String image) {
+        ensureOpen();
+        CreateContainerResponse created = createContainer(workspace.id(),
+                "derrick-" + workspace.id() + "-" + UUID.randomUUID().toString().substring(0, 6), image, workspace.config());
+        try {
+            client.startContainerCmd(created.getId()).exec();
+            ExecResult probe = new ContainerExec(client, created.getId()).runInternal(
+                    List.of("/bin/sh", "-c", "mkdir -p -- \"$1\"", "derrick-probe", settings.root()), Duration.ofSeconds(60));
+            if (probe.exitCode() != 0) {
+                throw new DerrickException("cannot prepare workspace root " + settings.root() + ": " + probe.output().strip());
+            }
+            return created.getId();
+        } catch (RuntimeException e) {
+            DockerWorkspace.removeContainer(client, created.getId());
+            throw e;
+        }
+    }
+
     private DockerWorkspace startContainer(String id, String image, WorkspaceConfig config) {
+        CreateContainerResponse created = createContainer(id, "derrick-" + id, image, config);
+        DockerWorkspace workspace = new DockerWorkspace(id, created.getId(), client, settings, config, this::forget);
+        synchronized (workspaces) {
+            workspaces.put(id, workspace);
+        }
+        return startAndProbe(workspace, image);
+    }
+
+    private CreateContainerResponse createContainer(String id, String name, String image, WorkspaceConfig config) {
         Map<String, String> labels = new LinkedHashMap<>(settings.labels());
         labels.put(LABEL_MANAGED, "true");
         labels.put(LABEL_SESSION, session);
@@ -344,7 +531,7 @@ public final class DockerProvider implements WorkspaceProvider {
             // Checked under the lock so close() either sees this container or refuses to create it.
             ensureOpen();
             created = client.createContainerCmd(image)
-                    .withName("derrick-" + id)
+                    .withName(name)
                     .withLabels(labels)
                     .withEntrypoint("/bin/sh", "-c", KEEP_ALIVE)
                     .withCmd(List.of())
@@ -352,12 +539,12 @@ public final class DockerProvider implements WorkspaceProvider {
                     .withHostConfig(host)
                     .exec();
         }
-        DockerWorkspace workspace = new DockerWorkspace(id, created.getId(), client, settings, config, this::forget);
-        synchronized (workspaces) {
-            workspaces.put(id, workspace);
-        }
+        return created;
+    }
+
+    private DockerWorkspace startAndProbe(DockerWorkspace workspace, String image) {
         try {
-            client.startContainerCmd(created.getId()).exec();
+            client.startContainerCmd(workspace.containerId()).exec();
             if (!settings.root().equals("/")) {
                 workspace.upload(new java.io.ByteArrayInputStream(Tars.directory(settings.root().substring(1))));
             }

@@ -46,11 +46,12 @@ public final class DockerWorkspace implements Workspace {
             + "exec stat -c '%F|%s|%n' -- \"$@\"\n";
 
     private final String id;
-    private final String containerId;
+    private volatile String containerId;
     private final DockerClient client;
     private final DockerSettings settings;
     private final WorkspaceConfig config;
-    private final ContainerExec exec;
+    private volatile ContainerExec exec;
+    private volatile CachedState cached;
     private final Instant created = Instant.now();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Consumer<DockerWorkspace> onClose;
@@ -81,9 +82,83 @@ public final class DockerWorkspace implements Workspace {
         this.repositories = List.copyOf(states);
     }
 
+    List<RepositoryState> repositories() {
+        return repositories;
+    }
+
+    WorkspaceConfig config() {
+        return config;
+    }
+
+    /** Attaches the cache state (clean image, checkpoints, lease) that fetch, reset and checkpoints work with. */
+    void cached(CachedState state) {
+        this.cached = state;
+    }
+
+    CachedState cached() {
+        return cached;
+    }
+
+    /** Points this workspace at a new container (same id and labels) and removes the old one. */
+    void swapContainer(String newContainerId) {
+        String old = containerId;
+        this.containerId = newContainerId;
+        this.exec = new ContainerExec(client, newContainerId);
+        if (!old.equals(newContainerId)) {
+            removeContainer(client, old);
+        }
+        if (closed.get()) {
+            removeContainer(client, newContainerId);
+        }
+    }
+
     @Override
     public WorkspaceInfo info() {
-        return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, repositories, null);
+        CachedState c = cached;
+        return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, repositories,
+                c == null ? null : c.cacheEntryId());
+    }
+
+    @Override
+    public List<dev.derrick.api.RepositoryFetch> fetch() {
+        ensureOpen();
+        CachedState c = cached;
+        if (c == null) {
+            return Workspace.super.fetch();
+        }
+        return c.fetch(this, dev.derrick.api.ProgressListener.NONE);
+    }
+
+    @Override
+    public void reset() {
+        ensureOpen();
+        CachedState c = cached;
+        if (c == null) {
+            Workspace.super.reset();
+            return;
+        }
+        c.reset(this);
+    }
+
+    @Override
+    public String checkpoint() {
+        ensureOpen();
+        CachedState c = cached;
+        if (c == null) {
+            return Workspace.super.checkpoint();
+        }
+        return c.checkpoint(this);
+    }
+
+    @Override
+    public void restore(String checkpointId) {
+        ensureOpen();
+        CachedState c = cached;
+        if (c == null) {
+            Workspace.super.restore(checkpointId);
+            return;
+        }
+        c.restore(this, checkpointId);
     }
 
     @Override
@@ -264,6 +339,10 @@ public final class DockerWorkspace implements Workspace {
         }
         try {
             removeContainer(client, containerId);
+            CachedState c = cached;
+            if (c != null) {
+                c.close();
+            }
         } finally {
             onClose.accept(this);
         }

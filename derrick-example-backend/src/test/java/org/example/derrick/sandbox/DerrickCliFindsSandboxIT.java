@@ -57,7 +57,7 @@ class DerrickCliFindsSandboxIT {
         Process p = start(out, "--help");
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isZero();
-        assertThat(Files.readString(out)).containsPattern("Workspace provider: [a-z_, ]*sandbox");
+        assertThat(Files.readString(out)).containsPattern("Workspace provider: [a-z_,\\s]*sandbox");
     }
 
     @Test

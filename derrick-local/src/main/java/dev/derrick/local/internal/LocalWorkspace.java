@@ -6,6 +6,7 @@ import dev.derrick.api.ExecResult;
 import dev.derrick.api.FileEntry;
 import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.OutputListener;
+import dev.derrick.api.RepositoryFetch;
 import dev.derrick.api.RepositoryState;
 import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceConfig;
@@ -16,6 +17,7 @@ import dev.derrick.core.Redactor;
 import dev.derrick.core.exec.CommandEnvironment;
 import dev.derrick.core.exec.ProcessRunner;
 import dev.derrick.core.exec.ProcessSpec;
+import dev.derrick.local.internal.cache.LocalInstance;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +55,7 @@ public final class LocalWorkspace implements Workspace {
     private final Instant created = Instant.now();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile List<RepositoryState> repositories = List.of();
+    private volatile LocalInstance cached;
 
     public LocalWorkspace(String id, WorkspaceConfig config, Path root, CommandEnvironment environment, long maxOutputBytes,
                           Duration defaultTimeout, Redactor redactor, Consumer<LocalWorkspace> onClose) {
@@ -89,9 +92,55 @@ public final class LocalWorkspace implements Workspace {
         this.repositories = List.copyOf(states);
     }
 
+    /** Attaches the cache instance this workspace's root was made from: fetch, reset and checkpoints use it. */
+    public void attachCache(LocalInstance instance) {
+        this.cached = instance;
+    }
+
     @Override
     public WorkspaceInfo info() {
-        return new WorkspaceInfo(id, "local", config.name(), root.toString(), created, repositories, null);
+        LocalInstance c = cached;
+        return new WorkspaceInfo(id, "local", config.name(), root.toString(), created,
+                c == null ? repositories : c.repositories(), c == null ? null : c.cacheEntry().id());
+    }
+
+    @Override
+    public List<RepositoryFetch> fetch() {
+        ensureOpen();
+        LocalInstance c = cached;
+        if (c == null) {
+            return Workspace.super.fetch();
+        }
+        return c.fetch(null);
+    }
+
+    @Override
+    public void reset() {
+        ensureOpen();
+        LocalInstance c = cached;
+        if (c == null) {
+            Workspace.super.reset();
+            return;
+        }
+        c.reset();
+    }
+
+    @Override
+    public String checkpoint() {
+        ensureOpen();
+        LocalInstance c = cached;
+        return c == null ? Workspace.super.checkpoint() : c.checkpoint();
+    }
+
+    @Override
+    public void restore(String checkpointId) {
+        ensureOpen();
+        LocalInstance c = cached;
+        if (c == null) {
+            Workspace.super.restore(checkpointId);
+            return;
+        }
+        c.restore(checkpointId);
     }
 
     /** Runs the setup script in the root with the config's env. */
@@ -188,6 +237,10 @@ public final class LocalWorkspace implements Workspace {
         }
         LOG.info("closing workspace {}", id);
         runner.close();
+        LocalInstance c = cached;
+        if (c != null) {
+            c.close(); // unmounts before anything is deleted
+        }
         if (!TreeDeleter.delete(root)) {
             LOG.warn("workspace {}: directory {} could not be removed completely", id, root);
         }

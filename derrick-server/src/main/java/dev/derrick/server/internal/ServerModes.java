@@ -14,7 +14,7 @@ public final class ServerModes {
 
     static {
         register(new HttpMode());
-        register(new NotYetAvailable("nats", "server mode 'nats' is not yet available in this build; use -s http"));
+        register(new dev.derrick.server.internal.nats.NatsMode());
     }
 
     private ServerModes() {

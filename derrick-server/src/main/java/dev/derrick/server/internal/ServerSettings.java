@@ -1,6 +1,7 @@
 package dev.derrick.server.internal;
 
 import dev.derrick.core.Redactor;
+import dev.derrick.server.internal.nats.NatsAgentOptions;
 
 import java.net.InetAddress;
 
@@ -14,7 +15,13 @@ import java.net.InetAddress;
  * @param maxBodyBytes request body limit
  * @param threads      request threads
  * @param redactor     scrubs secrets from logs and errors
+ * @param nats         options of {@code -s nats} (prefix, agent id, capacity, heartbeat), or {@code null} for defaults
  */
 public record ServerSettings(InetAddress bind, int port, String natsUrl, String apiToken, long maxBodyBytes,
-                             int threads, Redactor redactor) {
+                             int threads, Redactor redactor, NatsAgentOptions nats) {
+    /** Settings with the NATS agent's defaults. */
+    public ServerSettings(InetAddress bind, int port, String natsUrl, String apiToken, long maxBodyBytes, int threads,
+                          Redactor redactor) {
+        this(bind, port, natsUrl, apiToken, maxBodyBytes, threads, redactor, null);
+    }
 }

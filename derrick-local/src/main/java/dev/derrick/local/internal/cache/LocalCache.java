@@ -2,7 +2,6 @@ package dev.derrick.local.internal.cache;
 
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecResult;
-import dev.derrick.api.GitOperationException;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.RepositoryFetch;
@@ -11,19 +10,13 @@ import dev.derrick.api.SetupFailedException;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.core.cache.CacheEntry;
 import dev.derrick.core.cache.CacheKey;
+import dev.derrick.core.cache.CacheKeyFiles;
 import dev.derrick.core.cache.CacheStore;
 import dev.derrick.core.cache.EvictionPolicy;
 import dev.derrick.core.cache.FileTrees;
 import dev.derrick.core.cache.SingleFlight;
 import dev.derrick.core.git.GitClient;
-import org.eclipse.jgit.api.Git;
-import org.eclipse.jgit.diff.DiffEntry;
 import org.eclipse.jgit.lib.ObjectId;
-import org.eclipse.jgit.lib.ObjectReader;
-import org.eclipse.jgit.lib.Repository;
-import org.eclipse.jgit.revwalk.RevWalk;
-import org.eclipse.jgit.treewalk.CanonicalTreeParser;
-import org.eclipse.jgit.treewalk.filter.PathFilterGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,6 +69,7 @@ public final class LocalCache implements AutoCloseable {
     private final EvictionPolicy eviction;
     private final SingleFlight<CacheKey, CacheEntry> flights = new SingleFlight<>();
     private final ExecutorService background;
+    private final Path instancesDir;
 
     /**
      * @param cacheDir the cache directory ({@code cache_dir} option)
@@ -85,6 +79,7 @@ public final class LocalCache implements AutoCloseable {
      */
     public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction) {
         this.store = new CacheStore(cacheDir, BACKEND, null);
+        this.instancesDir = cacheDir.toAbsolutePath().normalize().resolve("local-instances");
         this.git = Objects.requireNonNull(git, "git");
         this.mode = Objects.requireNonNull(mode, "mode");
         this.eviction = eviction == null ? EvictionPolicy.NONE : eviction;
@@ -97,7 +92,7 @@ public final class LocalCache implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        int collected = store.collectGarbage();
+        int collected = store.collectGarbage() + LocalInstance.reapStale(instancesDir);
         if (collected > 0) {
             LOG.info("removed {} leftover(s) of interrupted work from {}", collected, store.directory());
         }
@@ -139,7 +134,7 @@ public final class LocalCache implements AutoCloseable {
             }
         }
         try {
-            LocalInstance instance = LocalInstance.open(this, config, lease, root, overlayPossible, listener);
+            LocalInstance instance = LocalInstance.open(this, config, lease, root, instancesDir, overlayPossible, listener);
             if (!builtHere) {
                 bringUpToDate(instance, config, runner, listener);
             }
@@ -183,11 +178,9 @@ public final class LocalCache implements AutoCloseable {
             List<RepositoryState> states = new ArrayList<>();
             for (RepositoryConfig repo : config.repositories()) {
                 checkCancelled(progress);
-                try {
-                    states.add(git.cloneRepository(repo, snapshot.resolve(repo.path()), progress));
-                } catch (GitOperationException e) {
-                    throw new SetupFailedException("cannot clone " + repo.path() + ": " + e.getMessage(), e);
-                }
+                progress.beginTask("clone " + repo.path(), ProgressListener.UNKNOWN);
+                states.add(git.cloneRepository(repo, snapshot.resolve(repo.path()), progress));
+                progress.endTask();
             }
             if (!config.setupScript().isBlank()) {
                 checkCancelled(progress);
@@ -230,8 +223,8 @@ public final class LocalCache implements AutoCloseable {
                 LOG.info("{}: {} moved {} -> {} since cache entry {}", config.name(), repo.path(),
                         abbreviate(fetch.before()), abbreviate(fetch.after()), entry.generation());
                 if (!keyFileChanged && !config.cacheKeyFiles().isEmpty()) {
-                    keyFileChanged = changesAny(instance.root().resolve(repo.path()), fetch.before(), fetch.after(),
-                            config.cacheKeyFiles());
+                    keyFileChanged = CacheKeyFiles.changed(instance.root().resolve(repo.path()), fetch.before(),
+                            fetch.after(), config.cacheKeyFiles());
                 }
             }
         }
@@ -242,6 +235,9 @@ public final class LocalCache implements AutoCloseable {
                         + (result.timedOut() ? " timed out" : " exited with " + result.exitCode()),
                         result.exitCode(), result.output());
             }
+        }
+        if (moved) {
+            instance.markClean();
         }
         if (keyFileChanged) {
             scheduleRebuild(CacheKey.of(BACKEND, config), config, runner, entry);
@@ -267,23 +263,6 @@ public final class LocalCache implements AutoCloseable {
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
             LOG.debug("not rebuilding {}: closing", config.name());
-        }
-    }
-
-    /** Whether any of {@code files} (repository-relative) differs between two commits. */
-    static boolean changesAny(Path repoDir, String before, String after, List<String> files) {
-        try (Git g = Git.open(repoDir.toFile()); RevWalk walk = new RevWalk(g.getRepository());
-             ObjectReader reader = g.getRepository().newObjectReader()) {
-            Repository repo = g.getRepository();
-            CanonicalTreeParser a = new CanonicalTreeParser(null, reader, walk.parseCommit(repo.resolve(before)).getTree());
-            CanonicalTreeParser b = new CanonicalTreeParser(null, reader, walk.parseCommit(repo.resolve(after)).getTree());
-            List<String> paths = files.stream().map(f -> f.replaceFirst("^/+", "")).toList();
-            List<DiffEntry> diffs = g.diff().setOldTree(a).setNewTree(b)
-                    .setPathFilter(PathFilterGroup.createFromStrings(paths)).call();
-            return !diffs.isEmpty();
-        } catch (Exception e) {
-            LOG.warn("cannot compare cache key files in {}: {}", repoDir, e.getMessage());
-            return false;
         }
     }
 

@@ -30,10 +30,12 @@ import java.util.UUID;
  * <p>Overlay mode: the root is an overlay mount of the entry's snapshot (read-only, shared) and an upper layer of
  * this workspace's own; reset empties the upper layer, a checkpoint is a copy of it. Copy mode: the root is a copy
  * of the snapshot; reset syncs it back (copying only what differs), a checkpoint is a copy of the root. Either
- * way the bookkeeping lives in a sibling directory {@code ROOT.derrick/}.
+ * way the bookkeeping (upper layer, checkpoints, owner) lives under {@code cacheDir/local-instances/}.
  */
 public final class LocalInstance implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LocalInstance.class);
+    private static final String OWNER = "owner.pid";
+    private static final String ROOT = "root";
 
     private final LocalCache cache;
     private final WorkspaceConfig config;
@@ -42,6 +44,7 @@ public final class LocalInstance implements AutoCloseable {
     private final Path state;
     private final boolean overlay;
     private final Map<String, Path> checkpoints = new LinkedHashMap<>();
+    private Path clean;
     private boolean closed;
 
     private LocalInstance(LocalCache cache, WorkspaceConfig config, CacheStore.Lease lease, Path root, Path state,
@@ -55,8 +58,8 @@ public final class LocalInstance implements AutoCloseable {
     }
 
     static LocalInstance open(LocalCache cache, WorkspaceConfig config, CacheStore.Lease lease, Path root,
-                              boolean tryOverlay, ProgressListener progress) {
-        Path state = root.resolveSibling(root.getFileName() + ".derrick");
+                              Path instancesDir, boolean tryOverlay, ProgressListener progress) {
+        Path state = instancesDir.resolve(root.getFileName() + "-" + UUID.randomUUID().toString().substring(0, 8));
         Path snapshot = lease.directory().resolve(LocalCache.SNAPSHOT);
         try {
             if (Files.exists(root) && !isEmptyDir(root)) {
@@ -64,6 +67,8 @@ public final class LocalInstance implements AutoCloseable {
             }
             Files.createDirectories(root);
             Files.createDirectories(state);
+            Files.writeString(state.resolve(OWNER), Long.toString(ProcessHandle.current().pid()));
+            Files.writeString(state.resolve(ROOT), root.toString());
             progress.beginTask("instantiate from cache entry " + lease.entry().key().substring(0, 12), ProgressListener.UNKNOWN);
             boolean overlay = false;
             if (tryOverlay) {
@@ -94,6 +99,48 @@ public final class LocalInstance implements AutoCloseable {
             }
             throw new UncheckedIOException((IOException) e);
         }
+    }
+
+    /**
+     * Unmounts and removes what workspaces left behind when their process died (kill -9): overlay mounts, their
+     * roots and bookkeeping directories (under {@code instancesDir}) whose owner process is gone.
+     *
+     * @return how many workspaces were cleaned up
+     */
+    static int reapStale(Path instancesDir) {
+        int reaped = 0;
+        if (!Files.isDirectory(instancesDir)) {
+            return 0;
+        }
+        try (var children = Files.list(instancesDir)) {
+            for (Path state : children.toList()) {
+                long pid;
+                try {
+                    pid = Long.parseLong(Files.readString(state.resolve(OWNER)).strip());
+                } catch (IOException | NumberFormatException e) {
+                    continue;
+                }
+                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                    continue;
+                }
+                Path root;
+                try {
+                    root = Path.of(Files.readString(state.resolve(ROOT)).strip());
+                } catch (IOException e) {
+                    continue;
+                }
+                LOG.info("removing workspace {} left by process {}, which is gone", root, pid);
+                if (Overlay.isMounted(root)) {
+                    Overlay.unmount(root);
+                }
+                FileTrees.deleteQuietly(root);
+                FileTrees.deleteQuietly(state);
+                reaped++;
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot look for stale workspaces in {}: {}", instancesDir, e.getMessage());
+        }
+        return reaped;
     }
 
     /** The workspace root. */
@@ -142,11 +189,22 @@ public final class LocalInstance implements AutoCloseable {
         long start = System.nanoTime();
         Path snapshot = lease.directory().resolve(LocalCache.SNAPSHOT);
         if (overlay) {
-            remount(null);
+            remount(clean);
         } else {
-            TreeSync.sync(snapshot, root);
+            TreeSync.sync(clean != null ? clean : snapshot, root);
         }
         LOG.info("reset {} ({}) in {} ms", root, mode(), (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /**
+     * Makes the current state this workspace's clean state: called when a create had to bring the entry up to date
+     * (fetch, update script), so that {@link #reset()} returns to the state the workspace was handed out in.
+     */
+    synchronized void markClean() {
+        Path target = state.resolve("clean");
+        FileTrees.deleteQuietly(target);
+        FileTrees.copy(overlay ? state.resolve("upper") : root, target);
+        clean = target;
     }
 
     /** Records the current state; returns its id. */

@@ -139,6 +139,11 @@ class LocalCacheIT {
         assertThat(fromOldEntry.repositories().get(0).commit()).isEqualTo(pushed);
         assertThat(fromOldEntry.root().resolve("code/app/NEW.md")).hasContent("new");
         assertThat(fromOldEntry.root().resolve("update-ran.txt")).hasContent("updated");
+        // Its clean state is the one it was handed out in: reset keeps the fetched commit.
+        Files.writeString(fromOldEntry.root().resolve("code/app/NEW.md"), "task edit");
+        fromOldEntry.reset();
+        assertThat(fromOldEntry.root().resolve("code/app/NEW.md")).hasContent("new");
+        assertThat(fromOldEntry.repositories().get(0).commit()).isEqualTo(pushed);
 
         List<RepositoryFetch> fetched = live.fetch(null);
         assertThat(fetched).singleElement().satisfies(f -> {
@@ -228,7 +233,7 @@ class LocalCacheIT {
         assertThat(root.resolve("code/app/added.txt")).hasContent("added");
         ws.close();
         assertThat(root).doesNotExist();
-        assertThat(root.resolveSibling(root.getFileName() + ".derrick")).doesNotExist();
+        assertThat(children(tmp.resolve("cache/local-instances"))).isEmpty();
     }
 
     @Test

@@ -1,0 +1,284 @@
+package dev.derrick.docker.internal;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.DockerException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Image;
+import dev.derrick.api.DerrickException;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.OperationNotSupportedException;
+import dev.derrick.api.ProgressListener;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.RepositoryFetch;
+import dev.derrick.api.RepositoryState;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.core.Redactor;
+import dev.derrick.core.cache.BundleFetch;
+import dev.derrick.core.cache.CacheEntry;
+import dev.derrick.core.cache.CacheKey;
+import dev.derrick.core.cache.CacheStore;
+import dev.derrick.core.cache.EvictionPolicy;
+import dev.derrick.core.cache.GitMirrors;
+import dev.derrick.core.cache.SingleFlight;
+import dev.derrick.core.git.GitClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * The docker backend's provisioning cache. An entry is the setup container committed to an image
+ * {@code derrick-cache/<config name>:<key12>} labelled {@code derrick.cache.key}; its metadata lives in a
+ * {@link CacheStore} under {@code cacheDir/docker/}. New commits reach containers through provider-side
+ * {@link GitMirrors mirrors} as git bundles: the token never enters a container.
+ */
+public final class DockerCache {
+    public static final String BACKEND = "docker";
+    public static final String LABEL_CACHE_KEY = "derrick.cache.key";
+    public static final String LABEL_CACHE_GENERATION = "derrick.cache.generation";
+    /** The cache directory whose store owns the image: garbage collection only touches its own images. */
+    public static final String LABEL_CACHE_DIR = "derrick.cache.dir";
+    public static final String LABEL_CHECKPOINT = "derrick.checkpoint";
+    private static final Logger LOG = LoggerFactory.getLogger(DockerCache.class);
+
+    private final DockerClient client;
+    private final CacheStore store;
+    private final GitMirrors mirrors;
+    private final EvictionPolicy eviction;
+    private final SingleFlight<CacheKey, CacheEntry> flights = new SingleFlight<>();
+
+    public DockerCache(Path cacheDir, DockerClient client, GitClient git, Map<String, String> providerEnvironment,
+                       Redactor redactor, EvictionPolicy eviction) {
+        this.client = client;
+        this.store = new CacheStore(cacheDir, BACKEND, this::removeImage);
+        this.mirrors = new GitMirrors(cacheDir.toAbsolutePath().normalize().resolve("mirrors"), git, providerEnvironment,
+                redactor);
+        this.eviction = eviction == null ? EvictionPolicy.NONE : eviction;
+    }
+
+    public CacheStore store() {
+        return store;
+    }
+
+    public GitMirrors mirrors() {
+        return mirrors;
+    }
+
+    SingleFlight<CacheKey, CacheEntry> flights() {
+        return flights;
+    }
+
+    /** The key of a config whose image has been resolved. */
+    public static CacheKey key(WorkspaceConfig config, String image) {
+        return CacheKey.of(BACKEND, config.withImage(image));
+    }
+
+    /** The newest entry for {@code key} whose image still exists, leased. An entry whose image is gone is dropped. */
+    public Optional<CacheStore.Lease> acquire(CacheKey key) {
+        for (int i = 0; i < 3; i++) {
+            Optional<CacheStore.Lease> lease = store.acquire(key);
+            if (lease.isEmpty()) {
+                return lease;
+            }
+            if (imageExists(lease.get().entry().payload())) {
+                return lease;
+            }
+            LOG.warn("image of cache entry {} is gone from the engine; dropping the entry", lease.get().entry().id());
+            lease.get().close();
+            store.remove(lease.get().entry());
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Commits the container of a workspace that has just finished its setup and publishes it as the entry for
+     * {@code key}; returns a lease on it. The container keeps running unchanged.
+     */
+    public CacheStore.Lease publish(CacheKey key, WorkspaceConfig config, String containerId, List<RepositoryState> states,
+                                    List<String> repositoryPaths) {
+        refreshIndexes(containerId, repositoryPaths);
+        try (CacheStore.Pending pending = store.begin(key)) {
+            String repository = "derrick-cache/" + imageName(config.name());
+            String tag = key.shortHex();
+            Map<String, String> labels = new LinkedHashMap<>();
+            labels.put(LABEL_CACHE_KEY, key.hex());
+            labels.put(LABEL_CACHE_GENERATION, pending.generation());
+            labels.put(LABEL_CACHE_DIR, store.directory().toString());
+            long start = System.nanoTime();
+            String imageId = client.commitCmd(containerId).withRepository(repository).withTag(tag).withLabels(labels)
+                    .withPause(true).exec();
+            long size = imageSize(imageId);
+            CacheEntry meta = new CacheEntry(null, null, null, config.name(), states, null, null, size, imageId,
+                    Map.of("image", repository + ":" + tag,
+                            "commit_ms", Long.toString((System.nanoTime() - start) / 1_000_000)));
+            CacheStore.Lease lease = pending.publish(meta);
+            if (eviction.bounded()) {
+                store.prune(eviction);
+            }
+            return lease;
+        }
+    }
+
+    /**
+     * Refreshes the git index of each repository inside the container (best effort, needs git there): the index was
+     * written on the provider side, so without this the first {@code git status} in every container made from the
+     * image would re-read every file.
+     */
+    private void refreshIndexes(String containerId, List<String> paths) {
+        if (paths.isEmpty()) {
+            return;
+        }
+        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c",
+                "for d in \"$@\"; do git -c safe.directory='*' -C \"$d\" update-index -q --refresh >/dev/null 2>&1 || true; done",
+                "derrick-refresh"));
+        cmd.addAll(paths);
+        try {
+            new ContainerExec(client, containerId).runInternal(cmd, Duration.ofMinutes(5));
+        } catch (RuntimeException e) {
+            LOG.debug("could not refresh git indexes before commit: {}", e.getMessage());
+        }
+    }
+
+    /** Moves a fresh provider-side clone into the mirror directory, so later fetches negotiate instead of cloning. */
+    public void adoptMirror(RepositoryConfig repo, Path clone) {
+        mirrors.adopt(repo, clone);
+    }
+
+    /**
+     * Fetches every repository of a workspace through the mirrors: new commits go into the container as a bundle,
+     * clean checkouts are fast-forwarded, dirty or diverged ones reported.
+     */
+    public List<RepositoryFetch> fetch(ContainerExec exec, Consumer<byte[]> uploadTar, WorkspaceConfig config,
+                                       Function<String, String> containerPath, ProgressListener progress) {
+        List<RepositoryFetch> out = new ArrayList<>();
+        for (RepositoryConfig repo : config.repositories()) {
+            String path = containerPath.apply(repo.path());
+            ExecResult stateResult = exec.runInternal(List.of("/bin/sh", "-c", BundleFetch.STATE_SCRIPT, "derrick-fetch", path),
+                    Duration.ofMinutes(1));
+            if (stateResult.exitCode() != 0) {
+                String why = stateResult.output().strip();
+                if (why.contains("not found") && why.toLowerCase(Locale.ROOT).contains("git")) {
+                    throw new OperationNotSupportedException("fetch in a docker workspace needs git in the image;"
+                            + " image of '" + config.name() + "' has none");
+                }
+                throw new DerrickException("cannot read repository " + repo.path() + " in the container: " + why);
+            }
+            BundleFetch.State state = BundleFetch.State.parse(stateResult.stdout());
+            if (state.branch() == null || state.remoteBranch() == null) {
+                out.add(new RepositoryFetch(repo.path(), state.head(), state.head(), false, "detached"));
+                continue;
+            }
+            mirrors.update(repo, progress);
+            ByteArrayOutputStream bundle = new ByteArrayOutputStream();
+            Optional<String> tip = mirrors.writeBundle(repo, state.remoteBranch(), List.of(state.head()), bundle);
+            if (tip.isEmpty()) {
+                out.add(new RepositoryFetch(repo.path(), state.head(), state.head(), false, "up-to-date"));
+                continue;
+            }
+            String file = "tmp/derrick-fetch-" + UUID.randomUUID().toString().substring(0, 8) + ".bundle";
+            uploadTar.accept(Tars.singleFile(file, bundle.toByteArray(), 0644));
+            ExecResult applied = exec.runInternal(List.of("/bin/sh", "-c", BundleFetch.APPLY_SCRIPT, "derrick-fetch", path,
+                    "/" + file, state.remoteBranch()), Duration.ofMinutes(10));
+            if (applied.exitCode() != 0) {
+                throw new DerrickException("fetching into " + repo.path() + " failed: " + applied.output().strip());
+            }
+            RepositoryFetch result = BundleFetch.parseApply(repo.path(), applied.stdout());
+            LOG.info("fetched {} through a {}-byte bundle: {}", repo.path(), bundle.size(), result.status());
+            out.add(result);
+        }
+        return out;
+    }
+
+    /** Commits a workspace's container as a checkpoint image; returns the image id. */
+    public String commitCheckpoint(String containerId, String workspaceId, String checkpointId) {
+        return client.commitCmd(containerId).withRepository("derrick-checkpoint/" + workspaceId).withTag(checkpointId)
+                .withLabels(Map.of(LABEL_CHECKPOINT, workspaceId)).withPause(true).exec();
+    }
+
+    /** Removes an image, ignoring one that is gone; a conflict (still used) is logged. */
+    public void removeImageQuietly(String imageId) {
+        try {
+            client.removeImageCmd(imageId).withForce(true).exec();
+        } catch (NotFoundException e) {
+            // gone already
+        } catch (ConflictException e) {
+            LOG.warn("image {} is still in use: {}", imageId, DockerWorkspace.firstLine(String.valueOf(e.getMessage())));
+        } catch (DockerException e) {
+            LOG.warn("cannot remove image {}: {}", imageId, DockerWorkspace.firstLine(String.valueOf(e.getMessage())));
+        }
+    }
+
+    /**
+     * Removes cache images no entry points to (a provider killed between commit and publish) and checkpoint images
+     * whose workspace is not live; returns how many.
+     */
+    public int collectGarbage() {
+        int removed = store.collectGarbage();
+        try {
+            Set<String> referenced = new HashSet<>();
+            store.list().forEach(s -> referenced.add(s.entry().payload()));
+            for (Image image : client.listImagesCmd()
+                    .withLabelFilter(Map.of(LABEL_CACHE_DIR, store.directory().toString())).exec()) {
+                Map<String, String> labels = image.getLabels() == null ? Map.of() : image.getLabels();
+                if (!referenced.contains(image.getId()) && store.directory().toString().equals(labels.get(LABEL_CACHE_DIR))) {
+                    LOG.info("removing cache image {} that no entry uses", image.getId());
+                    removeImageQuietly(image.getId());
+                    removed++;
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("cannot look for unused cache images: {}", e.getMessage());
+        }
+        return removed;
+    }
+
+    void removeImage(CacheEntry entry) {
+        removeImageQuietly(entry.payload());
+    }
+
+    private boolean imageExists(String imageId) {
+        try {
+            client.inspectImageCmd(imageId).exec();
+            return true;
+        } catch (NotFoundException e) {
+            return false;
+        }
+    }
+
+    private long imageSize(String imageId) {
+        try {
+            Long size = client.inspectImageCmd(imageId).exec().getSize();
+            return size == null ? 0 : size;
+        } catch (DockerException e) {
+            return 0;
+        }
+    }
+
+    /** A docker repository name component from a config name: lowercase, [a-z0-9._-], not empty. */
+    static String imageName(String configName) {
+        String s = configName.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._-]+", "-").replaceAll("^[^a-z0-9]+", "");
+        s = s.length() > 100 ? s.substring(0, 100) : s;
+        return s.isEmpty() ? "workspace" : s;
+    }
+
+    /** Whether a path holds a git work tree (provider side). */
+    static boolean isRepo(Path dir) {
+        return Files.isDirectory(dir.resolve(".git"));
+    }
+}

@@ -1,0 +1,153 @@
+package dev.derrick.local.internal;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Labels workspaces with their owner at birth and reaps those of owners that are gone (a JVM killed with
+ * {@code kill -9} runs no shutdown hook). An owner record {@code <root>/.derrick-owners/<id>} holds the owning JVM's
+ * pid and start time; at the next provider start on the same root, a record whose JVM no longer runs has its
+ * workspace's processes (found by their working directory) killed and its directory removed.
+ */
+public final class Reaper {
+    /** Directory under the root holding owner records; not a workspace. */
+    public static final String OWNERS = ".derrick-owners";
+    private static final Logger LOG = LoggerFactory.getLogger(Reaper.class);
+
+    private final Path root;
+    private final String self;
+
+    public Reaper(Path root) {
+        this.root = root;
+        ProcessHandle me = ProcessHandle.current();
+        this.self = me.pid() + " " + me.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
+    }
+
+    /** Records this JVM as the owner of workspace {@code id}; call before making its directory. */
+    public void claim(String id) throws IOException {
+        Path owners = root.resolve(OWNERS);
+        for (int attempt = 0; ; attempt++) {
+            Files.createDirectories(owners);
+            try {
+                Files.writeString(owners.resolve(id), self, StandardCharsets.US_ASCII);
+                return;
+            } catch (java.nio.file.NoSuchFileException e) {
+                if (attempt >= 5) {
+                    throw e; // removed again and again by concurrent releases
+                }
+            }
+        }
+    }
+
+    /** Forgets the owner record of a workspace that has been removed. */
+    public void release(String id) {
+        Path owners = root.resolve(OWNERS);
+        try {
+            Files.deleteIfExists(owners.resolve(id));
+            Files.deleteIfExists(owners); // only when empty: the root stays clean
+        } catch (java.nio.file.DirectoryNotEmptyException e) {
+            // other workspaces live
+        } catch (IOException e) {
+            LOG.debug("could not remove owner record of {}: {}", id, e.getMessage());
+        }
+    }
+
+    /** Reaps the workspaces of owners that are gone; returns their ids. Best effort, never throws. */
+    public List<String> reapOrphans() {
+        List<String> reaped = new ArrayList<>();
+        Path owners = root.resolve(OWNERS);
+        if (!Files.isDirectory(owners)) {
+            return reaped;
+        }
+        try (DirectoryStream<Path> records = Files.newDirectoryStream(owners)) {
+            for (Path record : records) {
+                String id = record.getFileName().toString();
+                if (id.startsWith(".") || ownerAlive(record)) {
+                    continue;
+                }
+                Path dir = root.resolve(id);
+                int killed = killProcessesIn(dir);
+                TreeDeleter.delete(dir);
+                Files.deleteIfExists(record);
+                LOG.info("reaped workspace {} of a provider that is gone ({} process(es) killed)", id, killed);
+                reaped.add(id);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not reap orphaned workspaces under {}: {}", root, e.getMessage());
+        }
+        return reaped;
+    }
+
+    private static boolean ownerAlive(Path record) {
+        String[] parts;
+        try {
+            parts = Files.readString(record, StandardCharsets.US_ASCII).trim().split(" ");
+        } catch (IOException e) {
+            return true; // unreadable: leave it alone
+        }
+        try {
+            long pid = Long.parseLong(parts[0]);
+            long started = parts.length > 1 ? Long.parseLong(parts[1]) : 0L;
+            Optional<ProcessHandle> owner = ProcessHandle.of(pid);
+            if (owner.isEmpty() || !owner.get().isAlive()) {
+                return false;
+            }
+            Optional<Instant> start = owner.get().info().startInstant();
+            // A different start time means the pid now belongs to another process.
+            return started == 0 || start.isEmpty() || Math.abs(start.get().toEpochMilli() - started) < 2000;
+        } catch (RuntimeException e) {
+            return true;
+        }
+    }
+
+    /** SIGTERM, then SIGKILL, to processes whose working directory is in {@code dir}; returns how many. */
+    static int killProcessesIn(Path dir) {
+        Path real;
+        try {
+            real = dir.toRealPath();
+        } catch (IOException e) {
+            real = dir.toAbsolutePath().normalize(); // already removed: /proc shows "<dir> (deleted)"
+        }
+        String prefix = real.toString();
+        List<ProcessHandle> found = new ArrayList<>();
+        long self = ProcessHandle.current().pid();
+        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"),
+                p -> p.getFileName().toString().chars().allMatch(Character::isDigit))) {
+            for (Path proc : procs) {
+                try {
+                    long pid = Long.parseLong(proc.getFileName().toString());
+                    String cwd = Files.readSymbolicLink(proc.resolve("cwd")).toString();
+                    if (pid != self && (cwd.equals(prefix) || cwd.startsWith(prefix + "/") || cwd.startsWith(prefix + " (deleted)"))) {
+                        ProcessHandle.of(pid).ifPresent(found::add);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // gone, or not ours to look at
+                }
+            }
+        } catch (IOException e) {
+            return 0;
+        }
+        found.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + 500_000_000L;
+        while (found.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        found.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+        return found.size();
+    }
+}

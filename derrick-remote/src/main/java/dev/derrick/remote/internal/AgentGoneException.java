@@ -1,0 +1,19 @@
+package dev.derrick.remote.internal;
+
+import dev.derrick.api.WorkspaceNotFoundException;
+
+/** The agent that owns a workspace stopped heartbeating or stopped answering: its workspaces are gone with it. */
+public final class AgentGoneException extends WorkspaceNotFoundException {
+    private static final long serialVersionUID = 1L;
+    private final String agent;
+
+    public AgentGoneException(String workspaceId, String agent, String message) {
+        super(workspaceId, message);
+        this.agent = agent;
+    }
+
+    /** The id of the agent that is gone. */
+    public String agent() {
+        return agent;
+    }
+}

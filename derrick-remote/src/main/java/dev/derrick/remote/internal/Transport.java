@@ -1,0 +1,24 @@
+package dev.derrick.remote.internal;
+
+import dev.derrick.api.OutputListener;
+
+import java.time.Duration;
+
+/** Carries one operation to an agent and brings back its reply: HTTP or NATS. */
+public interface Transport extends AutoCloseable {
+    /**
+     * Sends an operation and waits for the reply.
+     *
+     * @param workspace the workspace handle, {@code null} for {@link Op#CREATE} and {@link Op#LIST}
+     * @param timeout   how long to wait for the reply at most
+     * @param listener  receives streamed command output where the transport supports it; may be {@code null}
+     * @throws dev.derrick.api.DerrickException when the agent cannot be reached or does not answer in time
+     */
+    Reply call(Op op, RemoteRef workspace, byte[] body, Duration timeout, OutputListener listener);
+
+    /** Where this transport goes, for messages (never with credentials). */
+    String describe();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,86 @@
+package dev.derrick.remote.internal;
+
+import dev.derrick.api.DerrickException;
+import dev.derrick.api.ExecRequest;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.OutputListener;
+import dev.derrick.api.RepositoryFetch;
+import dev.derrick.api.StreamKind;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceInfo;
+import dev.derrick.api.WorkspaceNotFoundException;
+import dev.derrick.core.wire.WireError;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import static dev.derrick.core.wire.Wire.read;
+import static dev.derrick.core.wire.Wire.write;
+
+/** The remote providers' side of the shared wire DTOs ({@link dev.derrick.core.wire.Wire}). */
+final class Wire {
+    static final byte[] EMPTY = "{}".getBytes(StandardCharsets.UTF_8);
+
+    private Wire() {
+    }
+
+    static byte[] createBody(WorkspaceConfig config) {
+        return write(dev.derrick.core.wire.Wire.CreateBody.of(config, null));
+    }
+
+    static String createdId(Reply reply) {
+        return read(reply.body(), dev.derrick.core.wire.Wire.IdReply.class, "create reply").id();
+    }
+
+    static byte[] execBody(ExecRequest request) {
+        return write(dev.derrick.core.wire.Wire.CmdBody.from(request));
+    }
+
+    static ExecResult execResult(Reply reply) {
+        return read(reply.body(), dev.derrick.core.wire.Wire.CmdResult.class, "cmd_with_output reply").toResult();
+    }
+
+    static void replay(ExecResult result, OutputListener listener) {
+        if (!result.stdout().isEmpty()) {
+            listener.onOutput(StreamKind.STDOUT, result.stdout());
+        }
+        if (!result.stderr().isEmpty()) {
+            listener.onOutput(StreamKind.STDERR, result.stderr());
+        }
+    }
+
+    static byte[] pathBody(String path) {
+        return write(new dev.derrick.core.wire.Wire.ReadFileBody(path, null));
+    }
+
+    static byte[] writeBody(String path, byte[] content) {
+        return write(new dev.derrick.core.wire.Wire.WriteFileBody(path, content, null));
+    }
+
+    static List<RepositoryFetch> fetches(Reply reply) {
+        return read(reply.body(), dev.derrick.core.wire.Wire.FetchReply.class, "fetch reply").toFetches();
+    }
+
+    static WorkspaceInfo info(Reply reply) {
+        return read(reply.body(), dev.derrick.core.wire.Wire.WorkspaceInfoBody.class, "workspace info").toInfo();
+    }
+
+    /** Throws the API exception an error reply stands for; returns a successful reply. */
+    static Reply check(Reply reply, Op op, String workspaceId) {
+        if (reply.ok()) {
+            return reply;
+        }
+        WireError.Body body;
+        try {
+            body = read(reply.body(), WireError.Body.class, op.token() + " error");
+        } catch (RuntimeException notJson) {
+            body = new WireError.Body(reply.status() == 404 ? WireError.WORKSPACE_NOT_FOUND : WireError.INTERNAL,
+                    op.token() + " failed with status " + reply.status() + ": " + reply.text(), null, null, null);
+        }
+        if (WireError.WORKSPACE_NOT_FOUND.equals(body.error()) && workspaceId != null) {
+            throw new WorkspaceNotFoundException(workspaceId, body.message());
+        }
+        DerrickException e = new WireError(reply.status(), body).toException();
+        throw e;
+    }
+}
