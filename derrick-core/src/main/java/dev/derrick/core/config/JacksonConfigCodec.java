@@ -14,6 +14,10 @@ import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.spi.ConfigCodec;
 import dev.derrick.core.json.Json;
+import static dev.derrick.core.json.JsonErrors.describe;
+import static dev.derrick.core.json.JsonErrors.firstLine;
+import static dev.derrick.core.json.JsonErrors.location;
+import static dev.derrick.core.json.JsonErrors.path;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -164,46 +168,4 @@ public final class JacksonConfigCodec implements ConfigCodec {
         return parent.isEmpty() ? "" : " in " + parent;
     }
 
-    private static String path(JsonMappingException m) {
-        StringBuilder sb = new StringBuilder();
-        for (JsonMappingException.Reference ref : m.getPath()) {
-            if (ref.getFieldName() != null) {
-                if (sb.length() > 0) {
-                    sb.append('.');
-                }
-                sb.append(ref.getFieldName());
-            } else if (ref.getIndex() >= 0) {
-                sb.append('[').append(ref.getIndex()).append(']');
-            }
-        }
-        return sb.toString();
-    }
-
-    private static String describe(Class<?> type) {
-        if (type == String.class) {
-            return "a string";
-        }
-        if (List.class.isAssignableFrom(type)) {
-            return "an array";
-        }
-        if (Map.class.isAssignableFrom(type) || type.isRecord()) {
-            return "an object";
-        }
-        return type.getSimpleName();
-    }
-
-    private static String location(JsonLocation loc) {
-        if (loc == null || loc.getLineNr() < 0) {
-            return "";
-        }
-        return " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
 }

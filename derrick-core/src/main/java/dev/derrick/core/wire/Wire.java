@@ -17,6 +17,10 @@ import dev.derrick.api.RepositoryState;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceInfo;
 import dev.derrick.core.json.Json;
+import static dev.derrick.core.json.JsonErrors.describe;
+import static dev.derrick.core.json.JsonErrors.firstLine;
+import static dev.derrick.core.json.JsonErrors.location;
+import static dev.derrick.core.json.JsonErrors.path;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -321,49 +325,4 @@ public final class Wire {
         return new InvalidConfigException(what + ": malformed JSON" + at + ": " + firstLine(e.getOriginalMessage()));
     }
 
-    private static String path(JsonMappingException m) {
-        StringBuilder sb = new StringBuilder();
-        for (JsonMappingException.Reference ref : m.getPath()) {
-            if (ref.getFieldName() != null) {
-                if (sb.length() > 0) {
-                    sb.append('.');
-                }
-                sb.append(ref.getFieldName());
-            } else if (ref.getIndex() >= 0) {
-                sb.append('[').append(ref.getIndex()).append(']');
-            }
-        }
-        return sb.toString();
-    }
-
-    private static String describe(Class<?> type) {
-        if (type == String.class) {
-            return "a string";
-        }
-        if (type == byte[].class) {
-            return "a base64 string";
-        }
-        if (Number.class.isAssignableFrom(type) || type.isPrimitive()) {
-            return "a number";
-        }
-        if (List.class.isAssignableFrom(type)) {
-            return "an array";
-        }
-        return "an object";
-    }
-
-    private static String location(JsonLocation loc) {
-        if (loc == null || loc.getLineNr() < 0) {
-            return "";
-        }
-        return " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
 }
