@@ -7,6 +7,7 @@ import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.RepositoryFetch;
 import dev.derrick.api.RepositoryState;
 import dev.derrick.core.Redactor;
+import dev.derrick.core.cache.FileTrees;
 import org.eclipse.jgit.api.CloneCommand;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.api.MergeCommand;
@@ -33,10 +34,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.Map;
 import java.util.Objects;
-import java.util.stream.Stream;
 
 /**
  * Git on the provider side, through JGit. Tokens are resolved from the <em>provider's</em> environment, held in
@@ -106,7 +105,7 @@ public final class GitClient {
             return state;
         } catch (GitAPIException | IOException | RuntimeException e) {
             if (!existed) {
-                deleteQuietly(targetDir);
+                FileTrees.deleteQuietly(targetDir);
             }
             if (e instanceof GitOperationException g) {
                 throw g;
@@ -231,17 +230,6 @@ public final class GitClient {
 
     private static String abbreviate(ObjectId id) {
         return id == null ? "(none)" : id.name().substring(0, 12);
-    }
-
-    private static void deleteQuietly(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException | UncheckedIOException e) {
-            LOG.warn("could not remove {}: {}", dir, e.getMessage());
-        }
     }
 
     /** Adapts JGit's progress to ours, with cancellation. */

@@ -24,6 +24,7 @@ import dev.derrick.api.OperationNotSupportedException;
 import dev.derrick.api.RepositoryFetch;
 import dev.derrick.api.spi.ProviderOptions;
 import dev.derrick.core.Redactor;
+import dev.derrick.core.cache.FileTrees;
 import dev.derrick.core.cache.CacheEntry;
 import dev.derrick.core.cache.CacheKey;
 import dev.derrick.core.cache.CacheKeyFiles;
@@ -41,7 +42,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -349,7 +349,7 @@ public final class DockerProvider implements WorkspaceProvider {
             }
             throw translate(e, config);
         } finally {
-            deleteTree(checkouts);
+            FileTrees.deleteQuietly(checkouts);
         }
     }
 
@@ -684,17 +684,6 @@ public final class DockerProvider implements WorkspaceProvider {
             return Files.createTempDirectory("derrick-docker-");
         } catch (IOException e) {
             throw new DerrickException("cannot create a temporary directory for cloning: " + e.getMessage(), e);
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException | UncheckedIOException e) {
-            LOG.warn("could not remove {}: {}", dir, e.getMessage());
         }
     }
 }
