@@ -17,7 +17,15 @@ import java.util.List;
  * </ol>
  */
 public final class BundleFetch {
-    private static final String GIT = "g() { git -c safe.directory='*' -c core.hooksPath=/dev/null \"$@\"; }; ";
+    /**
+     * git without hooks, for a repository owned by another user, and with the cheap stat check: a container started
+     * from a committed image sees every file with a new ctime and inode (the layer was unpacked), so git's default
+     * check would re-hash the whole work tree on the first status (0.3–0.4 s for 5,000 files / 50 MB). Whole-second
+     * mtime and size still catch every edit; files touched in the second the index was written are compared by
+     * content (git's racy-clean rule).
+     */
+    private static final String GIT = "g() { git -c safe.directory='*' -c core.hooksPath=/dev/null"
+            + " -c core.checkStat=minimal -c core.trustctime=false \"$@\"; }; ";
 
     /** Prints HEAD, branch (or -), upstream branch name without {@code origin/} (or -). */
     public static final String STATE_SCRIPT = GIT

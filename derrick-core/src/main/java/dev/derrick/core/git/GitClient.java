@@ -123,6 +123,7 @@ public final class GitClient {
         try (Git git = Git.open(repoDir.toFile())) {
             Repository repository = git.getRepository();
             ObjectId before = repository.resolve(Constants.HEAD);
+            long start = System.nanoTime();
             git.fetch().setRemote("origin").setCredentialsProvider(credentials).setTimeout(timeoutSeconds)
                     .setProgressMonitor(new Monitor(ProgressListener.orNone(progress), repo.path())).call();
             String branch = repository.getBranch();
@@ -145,14 +146,19 @@ public final class GitClient {
                     return new RepositoryFetch(repo.path(), name(before), name(before), false, "diverged");
                 }
             }
+            long fetched = System.nanoTime();
             if (!git.status().call().isClean()) {
                 return new RepositoryFetch(repo.path(), name(before), name(before), false, "dirty");
             }
+            long checked = System.nanoTime();
             MergeResult merge = git.merge().include(upstream).setFastForward(MergeCommand.FastForwardMode.FF_ONLY)
                     .setCommit(true).call();
             ObjectId after = repository.resolve(Constants.HEAD);
             boolean moved = !after.equals(before);
-            LOG.info("fetched {}: {} -> {} ({})", repo.path(), abbreviate(before), abbreviate(after), merge.getMergeStatus());
+            long done = System.nanoTime();
+            LOG.info("fetched {}: {} -> {} ({}; fetch {} ms, clean check {} ms, merge {} ms)", repo.path(),
+                    abbreviate(before), abbreviate(after), merge.getMergeStatus(), (fetched - start) / 1_000_000,
+                    (checked - fetched) / 1_000_000, (done - checked) / 1_000_000);
             return new RepositoryFetch(repo.path(), name(before), name(after), moved,
                     moved ? "fast-forwarded" : "up-to-date");
         } catch (GitAPIException | IOException | RuntimeException e) {

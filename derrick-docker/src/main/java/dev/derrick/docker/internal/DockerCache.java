@@ -39,6 +39,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -169,6 +171,13 @@ public final class DockerCache {
         List<RepositoryFetch> out = new ArrayList<>();
         for (RepositoryConfig repo : config.repositories()) {
             String path = containerPath.apply(repo.path());
+            // The provider-side mirror fetch (network) and the container's state query (a docker exec) do not depend
+            // on each other: overlap them.
+            long start = System.nanoTime();
+            FutureTask<Path> mirrorUpdate = new FutureTask<>(() -> mirrors.update(repo, progress));
+            Thread mirrorThread = new Thread(mirrorUpdate, "derrick-mirror-fetch");
+            mirrorThread.setDaemon(true);
+            mirrorThread.start();
             ExecResult stateResult = exec.runInternal(List.of("/bin/sh", "-c", BundleFetch.STATE_SCRIPT, "derrick-fetch", path),
                     Duration.ofMinutes(1));
             if (stateResult.exitCode() != 0) {
@@ -184,7 +193,8 @@ public final class DockerCache {
                 out.add(new RepositoryFetch(repo.path(), state.head(), state.head(), false, "detached"));
                 continue;
             }
-            mirrors.update(repo, progress);
+            awaitMirror(mirrorUpdate);
+            long mirrored = System.nanoTime();
             ByteArrayOutputStream bundle = new ByteArrayOutputStream();
             Optional<String> tip = mirrors.writeBundle(repo, state.remoteBranch(), List.of(state.head()), bundle);
             if (tip.isEmpty()) {
@@ -193,16 +203,34 @@ public final class DockerCache {
             }
             String file = "tmp/derrick-fetch-" + UUID.randomUUID().toString().substring(0, 8) + ".bundle";
             uploadTar.accept(Tars.singleFile(file, bundle.toByteArray(), 0644));
+            long uploaded = System.nanoTime();
             ExecResult applied = exec.runInternal(List.of("/bin/sh", "-c", BundleFetch.APPLY_SCRIPT, "derrick-fetch", path,
                     "/" + file, state.remoteBranch()), Duration.ofMinutes(10));
             if (applied.exitCode() != 0) {
                 throw new DerrickException("fetching into " + repo.path() + " failed: " + applied.output().strip());
             }
             RepositoryFetch result = BundleFetch.parseApply(repo.path(), applied.stdout());
-            LOG.info("fetched {} through a {}-byte bundle: {}", repo.path(), bundle.size(), result.status());
+            long done = System.nanoTime();
+            LOG.info("fetched {} through a {}-byte bundle: {} (state + mirror fetch {} ms, bundle upload {} ms,"
+                    + " apply {} ms)", repo.path(), bundle.size(), result.status(), (mirrored - start) / 1_000_000,
+                    (uploaded - mirrored) / 1_000_000, (done - uploaded) / 1_000_000);
             out.add(result);
         }
         return out;
+    }
+
+    private static void awaitMirror(FutureTask<Path> update) {
+        try {
+            update.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DerrickException("interrupted while fetching into a provider-side mirror");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new DerrickException("fetching into a provider-side mirror failed: " + e.getCause(), e.getCause());
+        }
     }
 
     /** Commits a workspace's container as a checkpoint image; returns the image id. */

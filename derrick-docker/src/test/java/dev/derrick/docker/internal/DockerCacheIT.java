@@ -159,6 +159,18 @@ class DockerCacheIT {
         assertThat(packs).isNotEmpty().allMatch(GitTestServer.Request::isNegotiatedFetch);
         assertThat(server.requestLog()).noneMatch(GitTestServer.Request::isFullClone);
 
+        // A task's edit of the same size in a container started from the cache image (every file has a new ctime
+        // and inode there) is still seen: the next fetch reports a dirty tree and keeps the edit.
+        Workspace fromCache = p.create(config);
+        fromCache.writeString("/code/app/README.md", "HELLO\n");
+        String second = server.commit(repo, Map.of("SECOND.md", "2\n"), "upstream again");
+        assertThat(fromCache.fetch()).singleElement().satisfies(f -> {
+            assertThat(f.status()).isEqualTo("dirty");
+            assertThat(f.updated()).isFalse();
+        });
+        assertThat(fromCache.readString("/code/app/README.md")).isEqualTo("HELLO\n");
+        assertThat(fromCache.exec("git -C /code/app rev-parse refs/remotes/origin/main").stdout().strip()).isEqualTo(second);
+
         // Reset of the workspace that had to fetch returns to its own clean state, with the new commit.
         fromOld.writeString("/code/app/NEW.md", "edited");
         fromOld.reset();

@@ -84,7 +84,8 @@ public final class LocalInstance implements AutoCloseable {
                 }
             }
             if (!overlay) {
-                FileTrees.copy(snapshot, root);
+                FileTrees.copyLinkingGitObjects(snapshot, root,
+                        config.repositories().stream().map(RepositoryConfig::path).toList());
             }
             progress.endTask();
             return new LocalInstance(cache, config, lease, root, state, overlay);

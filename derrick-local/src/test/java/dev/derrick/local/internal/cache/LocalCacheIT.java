@@ -9,6 +9,7 @@ import dev.derrick.core.Redactor;
 import dev.derrick.core.cache.CacheEntry;
 import dev.derrick.core.cache.CacheStore;
 import dev.derrick.core.cache.EvictionPolicy;
+import dev.derrick.core.cache.FileTrees;
 import dev.derrick.core.git.GitClient;
 import dev.derrick.tck.GitTestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -120,6 +121,48 @@ class LocalCacheIT {
         Files.writeString(first.root().resolve("code/app/README.md"), "changed");
         assertThat(second.root().resolve("code/app/README.md")).hasContent("hello");
         assertThat(cache.store().list()).singleElement().satisfies(s -> assertThat(s.leases()).isEqualTo(2));
+    }
+
+    @Test
+    void copyModeSharesGitObjectsAndATaskRepackingOrDeletingThemLeavesTheEntryIntact() throws Exception {
+        String repo = newRepo();
+        LocalCache cache = cache(LocalCache.Mode.COPY);
+        WorkspaceConfig config = config(repo, tmp.resolve("c.txt")).build();
+        LocalInstance first = create(cache, config);
+        LocalInstance second = create(cache, config);
+        Path objects = Path.of("code/app/.git/objects");
+        List<Path> shared;
+        try (Stream<Path> files = Files.walk(first.root().resolve(objects))) {
+            shared = files.filter(Files::isRegularFile).map(p -> first.root().resolve(objects).relativize(p)).toList();
+        }
+        assertThat(shared).isNotEmpty();
+        for (Path p : shared) {
+            assertThat(Files.isSameFile(first.root().resolve(objects).resolve(p), second.root().resolve(objects).resolve(p)))
+                    .as("object file %s is shared", p).isTrue();
+        }
+        assertThat(Files.isSameFile(first.root().resolve("code/app/README.md"), second.root().resolve("code/app/README.md")))
+                .isFalse();
+
+        // A task that commits, repacks and prunes, then deletes the object store outright.
+        Path work = first.root().resolve("code/app");
+        Files.writeString(work.resolve("README.md"), "task");
+        git(work, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "task");
+        git(work, "gc", "-q", "--aggressive", "--prune=now");
+        git(work, "fsck", "--full");
+        FileTrees.delete(work.resolve(".git/objects"));
+
+        LocalInstance third = create(cache, config);
+        git(third.root().resolve("code/app"), "fsck", "--full");
+        git(second.root().resolve("code/app"), "fsck", "--full");
+        assertThat(third.root().resolve("code/app/README.md")).hasContent("hello");
+    }
+
+    static void git(Path dir, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("git", "-C", dir.toString()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as("git %s: %s", String.join(" ", args), output).isZero();
     }
 
     @ParameterizedTest
