@@ -133,18 +133,37 @@ class LocalProviderExtensionIT {
         }
     }
 
-    @Test
-    void resetBetweenTestsEitherResetsOrSaysClearlyThatTheProviderCannot() {
-        EngineExecutionResults results = run(ResetSample.class);
-        if (results.testEvents().failed().count() == 0) {
-            results.testEvents().assertStatistics(s -> s.started(2).succeeded(2));
-        } else {
-            Event failed = results.testEvents().failed().list().get(0);
-            Throwable error = failed.getPayload(org.junit.platform.engine.TestExecutionResult.class).orElseThrow()
-                    .getThrowable().orElseThrow();
-            assertThat(error).isInstanceOf(org.junit.jupiter.api.extension.ExtensionConfigurationException.class)
-                    .hasMessageContaining("resetBetweenTests").hasMessageContaining("provider 'local' cannot reset");
-            assertThat(failed.getTestDescriptor().getDisplayName()).startsWith("b_isClean");
+    @DerrickTest
+    @TestMethodOrder(MethodOrderer.MethodName.class)
+    static class ResetWithoutCacheSample {
+        @DerrickWorkspace(config = "classpath:local-workspace.json", resetBetweenTests = true, options = "cache=false")
+        static Workspace shared;
+
+        @Test
+        void a_dirties() {
+            shared.writeString("state.txt", "dirty\n");
         }
+
+        @Test
+        void b_isClean() {
+            assertThat(shared.readString("state.txt")).isEqualTo("clean\n");
+        }
+    }
+
+    @Test
+    void resetBetweenTestsReturnsASharedWorkspaceToItsCleanState() {
+        run(ResetSample.class).testEvents().assertStatistics(s -> s.started(2).succeeded(2));
+    }
+
+    @Test
+    void resetBetweenTestsWithAProviderThatCannotResetFailsTheNextTestClearly() {
+        EngineExecutionResults results = run(ResetWithoutCacheSample.class);
+        results.testEvents().assertStatistics(s -> s.started(2).succeeded(1).failed(1));
+        Event failed = results.testEvents().failed().list().get(0);
+        Throwable error = failed.getPayload(org.junit.platform.engine.TestExecutionResult.class).orElseThrow()
+                .getThrowable().orElseThrow();
+        assertThat(error).isInstanceOf(org.junit.jupiter.api.extension.ExtensionConfigurationException.class)
+                .hasMessageContaining("resetBetweenTests").hasMessageContaining("provider 'local' cannot reset");
+        assertThat(failed.getTestDescriptor().getDisplayName()).startsWith("b_isClean");
     }
 }

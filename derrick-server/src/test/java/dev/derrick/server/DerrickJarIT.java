@@ -122,7 +122,7 @@ class DerrickJarIT {
             assertThat(new String(read.body(), StandardCharsets.UTF_8)).isEqualTo(content);
 
             assertError(api.send("POST", "/workspaces/" + id + "/read_file", "{\"path\": \"no/such.txt\"}"), 404,
-                    "not_found", "such");
+                    "file_not_found", "such");
 
             // fetch: a new upstream commit reaches the clean checkout
             git.commit("swiftide-ask", Map.of("NEW.md", "new\n"), "upstream change");

@@ -98,7 +98,7 @@ class HttpApiServerTest {
         assertError(api.send("POST", "/workspaces/" + id + "/write_file", "{\"path\":\"x\",\"content\":\"%%%\"}"), 400, "invalid_request", "base64");
         assertError(api.send("POST", "/workspaces/nope/cmd_with_output", "{\"cmd\":\"true\"}"), 404, "workspace_not_found", "nope");
         assertError(api.send("GET", "/nowhere", null), 404, "not_found", "/nowhere");
-        assertError(api.send("POST", "/workspaces/" + id + "/read_file", "{\"path\":\"missing/file.txt\"}"), 404, "not_found", "missing");
+        assertError(api.send("POST", "/workspaces/" + id + "/read_file", "{\"path\":\"missing/file.txt\"}"), 404, "file_not_found", "missing");
         assertError(api.send("PUT", "/workspaces", "{}"), 405, "method_not_allowed", "GET, POST");
         assertError(api.send("POST", "/workspaces", "{\"config\":{\"name\":\"x\",\"setup_script\":\"exit 7\"}}"), 422, "setup_failed", "7");
 

@@ -1,6 +1,7 @@
 package dev.derrick.tck;
 
 import dev.derrick.api.DerrickException;
+import dev.derrick.api.WorkspaceFileNotFoundException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.FileEntry;
@@ -421,9 +422,12 @@ public abstract class WorkspaceProviderContract {
     @Test
     void missingFilesAndEscapingPathsAreClearErrors() {
         assertThatThrownBy(() -> shared.readFile("tck-no-such-file.txt"))
-                .isInstanceOf(DerrickException.class).hasMessageContaining("tck-no-such-file.txt");
+                .isInstanceOf(WorkspaceFileNotFoundException.class).hasMessageContaining("tck-no-such-file.txt");
         assertThatThrownBy(() -> shared.listFiles("tck-no-such-dir"))
-                .isInstanceOf(DerrickException.class).hasMessageContaining("tck-no-such-dir");
+                .isInstanceOf(WorkspaceFileNotFoundException.class).hasMessageContaining("tck-no-such-dir");
+        assertThatThrownBy(() -> shared.readFile("code"))
+                .isInstanceOf(DerrickException.class).isNotInstanceOf(WorkspaceFileNotFoundException.class)
+                .hasMessageContaining("code");
         assertThatThrownBy(() -> shared.readFile("../outside.txt"))
                 .isInstanceOf(DerrickException.class).hasMessageContaining("../outside.txt");
         assertThatThrownBy(() -> shared.writeString("code/../../outside.txt", "x"))

@@ -10,6 +10,7 @@ import dev.derrick.api.ProviderNotFoundException;
 import dev.derrick.api.ProviderUnavailableException;
 import dev.derrick.api.SetupFailedException;
 import dev.derrick.api.WorkspaceBusyException;
+import dev.derrick.api.WorkspaceFileNotFoundException;
 import dev.derrick.api.WorkspaceNotFoundException;
 
 import java.util.function.UnaryOperator;
@@ -26,6 +27,7 @@ import java.util.function.UnaryOperator;
  *   <tr><td>invalid_request</td><td>400</td><td>{@link InvalidConfigException}, malformed JSON, missing field</td></tr>
  *   <tr><td>unauthorized</td><td>401</td><td>missing or wrong bearer token</td></tr>
  *   <tr><td>workspace_not_found</td><td>404</td><td>{@link WorkspaceNotFoundException}</td></tr>
+ *   <tr><td>file_not_found</td><td>404</td><td>{@link WorkspaceFileNotFoundException}</td></tr>
  *   <tr><td>not_found</td><td>404</td><td>unknown route or file</td></tr>
  *   <tr><td>method_not_allowed</td><td>405</td><td>known path, wrong method</td></tr>
  *   <tr><td>workspace_busy</td><td>409</td><td>{@link WorkspaceBusyException}</td></tr>
@@ -46,6 +48,7 @@ public record WireError(int status, Body body) {
     public static final String UNAUTHORIZED = "unauthorized";
     public static final String WORKSPACE_NOT_FOUND = "workspace_not_found";
     public static final String NOT_FOUND = "not_found";
+    public static final String FILE_NOT_FOUND = "file_not_found";
     public static final String METHOD_NOT_ALLOWED = "method_not_allowed";
     public static final String WORKSPACE_BUSY = "workspace_busy";
     public static final String PAYLOAD_TOO_LARGE = "payload_too_large";
@@ -95,6 +98,9 @@ public record WireError(int status, Body body) {
         if (e instanceof WorkspaceNotFoundException) {
             return of(404, WORKSPACE_NOT_FOUND, message);
         }
+        if (e instanceof WorkspaceFileNotFoundException) {
+            return of(404, FILE_NOT_FOUND, message);
+        }
         if (e instanceof WorkspaceBusyException) {
             return of(409, WORKSPACE_BUSY, message);
         }
@@ -123,6 +129,7 @@ public record WireError(int status, Body body) {
         return switch (code) {
             case INVALID_REQUEST -> new InvalidConfigException(message);
             case WORKSPACE_NOT_FOUND -> new WorkspaceNotFoundException(null, message);
+            case FILE_NOT_FOUND -> new WorkspaceFileNotFoundException(null, message);
             case WORKSPACE_BUSY -> new WorkspaceBusyException(message);
             case SETUP_FAILED -> new SetupFailedException(message, body.exitCode() == null ? -1 : body.exitCode(),
                     body.output());

@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import dev.derrick.api.DerrickException;
+import dev.derrick.api.WorkspaceFileNotFoundException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.FileEntry;
@@ -218,7 +219,7 @@ public final class DockerWorkspace implements Workspace {
                 }
                 return tar.readAllBytes();
             } catch (NotFoundException e) {
-                throw new DerrickException("cannot read '" + path + "': no such file in the workspace");
+                throw new WorkspaceFileNotFoundException(path, "no such file '" + path + "' in workspace " + id());
             } catch (IOException e) {
                 throw new DerrickException("cannot read '" + path + "': " + e.getMessage(), e);
             } catch (DockerException e) {
@@ -265,7 +266,7 @@ public final class DockerWorkspace implements Workspace {
             r = exec.run("/bin/sh", LIST_SCRIPT, abs, Map.of(), Duration.ofMinutes(2), 64L << 20,
                     OutputListener.NONE);
         } catch (dev.derrick.api.InvalidConfigException e) {
-            throw new DerrickException("cannot list '" + path + "': no such directory in the workspace");
+            throw new WorkspaceFileNotFoundException(path, "no such directory '" + path + "' in workspace " + id());
         } catch (DockerException e) {
             throw failure("listing '" + path + "'", e);
         }

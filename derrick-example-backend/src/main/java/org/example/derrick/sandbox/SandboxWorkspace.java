@@ -1,6 +1,7 @@
 package org.example.derrick.sandbox;
 
 import dev.derrick.api.DerrickException;
+import dev.derrick.api.WorkspaceFileNotFoundException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.FileEntry;
@@ -242,7 +243,7 @@ final class SandboxWorkspace implements Workspace {
             }
             return Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            throw new DerrickException("no file '" + path + "' in workspace " + id);
+            throw new WorkspaceFileNotFoundException(path, "no file '" + path + "' in workspace " + id);
         } catch (IOException e) {
             throw new DerrickException("cannot read '" + path + "': " + e.getMessage(), e);
         } finally {
@@ -286,7 +287,7 @@ final class SandboxWorkspace implements Workspace {
                 return new FileEntry(p.getFileName().toString(), root.relativize(p).toString(), dir, size);
             }).toList();
         } catch (NoSuchFileException e) {
-            throw new DerrickException("no directory '" + path + "' in workspace " + id);
+            throw new WorkspaceFileNotFoundException(path, "no directory '" + path + "' in workspace " + id);
         } catch (IOException e) {
             throw new DerrickException("cannot list '" + path + "': " + e.getMessage(), e);
         } finally {

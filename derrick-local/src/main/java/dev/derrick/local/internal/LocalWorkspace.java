@@ -1,6 +1,7 @@
 package dev.derrick.local.internal;
 
 import dev.derrick.api.DerrickException;
+import dev.derrick.api.WorkspaceFileNotFoundException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.FileEntry;
@@ -179,7 +180,7 @@ public final class LocalWorkspace implements Workspace {
         try {
             return Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            throw new DerrickException("no such file '" + path + "' in workspace " + id);
+            throw new WorkspaceFileNotFoundException(path, "no such file '" + path + "' in workspace " + id);
         } catch (IOException e) {
             throw new DerrickException("cannot read '" + path + "' in workspace " + id + ": " + e.getMessage(), e);
         }
@@ -210,9 +211,10 @@ public final class LocalWorkspace implements Workspace {
         ensureOpen();
         Path dir = resolve(path, "path");
         if (!Files.isDirectory(dir)) {
-            throw new DerrickException(Files.exists(dir)
-                    ? "'" + path + "' is a file in workspace " + id + ", not a directory"
-                    : "no such directory '" + path + "' in workspace " + id);
+            if (!Files.exists(dir)) {
+                throw new WorkspaceFileNotFoundException(path, "no such directory '" + path + "' in workspace " + id);
+            }
+            throw new DerrickException("'" + path + "' is a file in workspace " + id + ", not a directory");
         }
         List<FileEntry> entries = new ArrayList<>();
         try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {

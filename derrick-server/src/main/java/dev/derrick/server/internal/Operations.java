@@ -185,13 +185,17 @@ public final class Operations implements AutoCloseable {
         }
     }
 
-    /** Reads a file; a file that is not there is a 404 {@code not_found}, not a fault. */
+    /**
+     * Reads a file; a file that is not there is a 404 {@code file_not_found}, not a fault. Built-in providers say so
+     * with {@link dev.derrick.api.WorkspaceFileNotFoundException}; for a third-party provider that throws a plain
+     * {@code DerrickException}, the parent directory is listed to tell a missing file from a fault.
+     */
     private Reply readFile(Workspace ws, String path) {
         try {
             return Reply.bytes(ws.readFile(path));
         } catch (dev.derrick.api.DerrickException e) {
             if (e.getClass() == dev.derrick.api.DerrickException.class && !exists(ws, path)) {
-                return Reply.error(WireError.of(404, WireError.NOT_FOUND, redactor.redact(e.getMessage())));
+                return Reply.error(WireError.of(404, WireError.FILE_NOT_FOUND, redactor.redact(e.getMessage())));
             }
             throw e;
         }
