@@ -10,6 +10,10 @@ import dev.derrick.api.WorkspaceProviders;
 import dev.derrick.core.Redactor;
 import dev.derrick.core.cache.FileTrees;
 import dev.derrick.core.git.GitClient;
+import dev.derrick.docker.internal.DockerCache;
+import dev.derrick.docker.internal.DockerEngine;
+import dev.derrick.docker.internal.DockerSettings;
+import com.github.dockerjava.api.model.Image;
 import dev.derrick.tck.GitTestServer;
 
 import java.nio.file.Files;
@@ -143,11 +147,27 @@ public final class CacheBench {
                 }
                 ws.close();
             } finally {
+                if (backend.equals("docker")) {
+                    removeCacheImages(cacheDir);
+                }
                 FileTrees.deleteQuietly(cacheDir);
             }
             System.out.printf(Locale.ROOT, "%s run %d: cold %.0f ms%n", target, i + 1, cold.percentileMillis(100));
         }
         return new Stats[]{cold, warm, fetch, reset};
+    }
+
+    /** Removes the docker cache images of a cache directory (the provider keeps them; the bench's directory goes). */
+    static void removeCacheImages(Path cacheDir) {
+        String label = cacheDir.toAbsolutePath().normalize().resolve("docker").toString();
+        try (DockerEngine engine = DockerEngine.connect(DockerSettings.parse(Map.of(), System.getenv()))) {
+            for (Image image : engine.client().listImagesCmd()
+                    .withLabelFilter(Map.of(DockerCache.LABEL_CACHE_DIR, label)).exec()) {
+                engine.client().removeImageCmd(image.getId()).withForce(true).exec();
+            }
+        } catch (RuntimeException e) {
+            System.err.println("could not remove the cache images of " + cacheDir + ": " + e.getMessage());
+        }
     }
 
     /** FILES files of FILE_BYTES random bytes in directories of 100. */

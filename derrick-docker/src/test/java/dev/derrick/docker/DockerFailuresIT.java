@@ -41,8 +41,8 @@ class DockerFailuresIT {
         DockerTestSupport.requireEngine();
         git = GitTestServer.start(TOKEN);
         git.createRepository("app", Map.of("README.md", "hello\n"));
-        provider = DockerWorkspaceProvider.open(Map.of(), Map.of("GIT_TOKEN", TOKEN, "WRONG_TOKEN", "nope-nope",
-                "DOCKER_HOST", String.valueOf(System.getenv("DOCKER_HOST"))));
+        provider = DockerWorkspaceProvider.open(Map.of(),
+                DockerTestSupport.providerEnv("GIT_TOKEN", TOKEN, "WRONG_TOKEN", "nope-nope"));
         raw = DockerTestSupport.rawEngine();
     }
 

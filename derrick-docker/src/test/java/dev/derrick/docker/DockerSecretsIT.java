@@ -36,8 +36,7 @@ class DockerSecretsIT {
         DockerTestSupport.requireEngine();
         git = GitTestServer.start(TOKEN);
         git.createRepository("app", Map.of("README.md", "hello\n"));
-        provider = DockerWorkspaceProvider.open(Map.of(), Map.of("GIT_TOKEN", TOKEN,
-                "DOCKER_HOST", String.valueOf(System.getenv("DOCKER_HOST"))));
+        provider = DockerWorkspaceProvider.open(Map.of(), DockerTestSupport.providerEnv("GIT_TOKEN", TOKEN));
         viaEnv = provider.create(WorkspaceConfig.builder("secret-env").image(BUSYBOX)
                 .repository(RepositoryConfig.of(git.url("app"), "/code/app").withAuth(GitAuth.fromEnv("GIT_TOKEN")))
                 .setupScript("env > /tmp/setup-env.txt").build());

@@ -40,6 +40,23 @@ final class DockerTestSupport {
         }
     }
 
+    /**
+     * A provider environment of just the given variables plus what the test run itself sets up: DOCKER_HOST and
+     * DERRICK_CACHE_DIR (scripts/test points it at a directory of the run's own) when they are set.
+     */
+    static Map<String, String> providerEnv(String... keyValues) {
+        Map<String, String> env = new HashMap<>();
+        for (String name : List.of("DOCKER_HOST", "DERRICK_CACHE_DIR")) {
+            if (System.getenv(name) != null) {
+                env.put(name, System.getenv(name));
+            }
+        }
+        for (int i = 0; i < keyValues.length; i += 2) {
+            env.put(keyValues[i], keyValues[i + 1]);
+        }
+        return env;
+    }
+
     static Map<String, Object> options(Object... keyValues) {
         Map<String, Object> options = new HashMap<>();
         for (int i = 0; i < keyValues.length; i += 2) {

@@ -47,7 +47,7 @@ class DockerWorkspaceIT {
         git = GitTestServer.start(TOKEN);
         firstCommit = git.createRepository("app", Map.of("README.md", "hello\n", "bin/run.sh", "#!/bin/sh\necho run\n"));
         provider = DockerWorkspaceProvider.open(Map.of("max_output_bytes", 64 * 1024),
-                Map.of("GIT_TOKEN", TOKEN, "DOCKER_HOST", String.valueOf(System.getenv("DOCKER_HOST"))));
+                DockerTestSupport.providerEnv("GIT_TOKEN", TOKEN));
         raw = DockerTestSupport.rawEngine();
         busybox = provider.create(WorkspaceConfig.builder("bb").image(BUSYBOX).env("CONFIG_VAR", "from-config")
                 .env("SHARED", "config").build());
