@@ -53,6 +53,27 @@ class FileTreesTest {
     }
 
     @Test
+    @EnabledOnOs(OS.LINUX)
+    void copyLinkingGitObjectsAcrossFileSystemsCopiesTheObjectsInstead() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        assertThat(Files.getFileStore(shm)).as("/dev/shm must be another file system than " + tmp)
+                .isNotEqualTo(Files.getFileStore(tmp));
+        Path source = tmp.resolve("snapshot");
+        Path pack = write(source.resolve("code/app/.git/objects/pack/pack-1.pack"), "pack bytes");
+        write(source.resolve("code/app/README.md"), "hello");
+        Path target = Files.createTempDirectory(shm, "derrick-filetrees-test");
+        try {
+            FileTrees.copyLinkingGitObjects(source, target, List.of("code/app"));
+            Path copied = target.resolve("code/app/.git/objects/pack/pack-1.pack");
+            assertThat(copied).hasContent("pack bytes");
+            assertThat(Files.isSameFile(pack, copied)).isFalse();
+            assertThat(target.resolve("code/app/README.md")).hasContent("hello");
+        } finally {
+            FileTrees.delete(target);
+        }
+    }
+
+    @Test
     void copyLinkingGitObjectsWithoutRepositoriesIsAPlainCopy() throws Exception {
         Path source = tmp.resolve("snapshot");
         Path file = write(source.resolve("a/b.txt"), "b");
