@@ -190,7 +190,7 @@ public final class Operations implements AutoCloseable {
             case READ_FILE:
                 return readFile(ws, ((Wire.ReadFileBody) request).resolvedPath());
             case LIST_FILES:
-                return Reply.json(Wire.FileList.from(ws.listFiles((String) request)));
+                return listFiles(ws, (String) request);
             case FETCH:
                 return Reply.json(Wire.FetchReply.from(ws.fetch()));
             case CHECKPOINT: {
@@ -229,6 +229,25 @@ public final class Operations implements AutoCloseable {
         } catch (dev.derrick.api.DerrickException e) {
             if (e.getClass() == dev.derrick.api.DerrickException.class && !exists(ws, path)) {
                 return Reply.error(WireError.of(404, WireError.FILE_NOT_FOUND, redactor.redact(e.getMessage())));
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Lists a directory; one that is not there is a 404 {@code file_not_found}, as for {@link #readFile}: built-in
+     * providers throw {@link dev.derrick.api.WorkspaceFileNotFoundException}, and for a third-party provider that
+     * fails otherwise the parent directory is listed to tell a missing directory from a fault.
+     */
+    private Reply listFiles(Workspace ws, String path) {
+        try {
+            return Reply.json(Wire.FileList.from(ws.listFiles(path)));
+        } catch (dev.derrick.api.DerrickException | java.io.UncheckedIOException e) {
+            boolean plain = e.getClass() == dev.derrick.api.DerrickException.class
+                    || e instanceof java.io.UncheckedIOException;
+            if (plain && !dev.derrick.api.WorkspacePaths.normalizeRelative(path, "path").isEmpty() && !exists(ws, path)) {
+                return Reply.error(WireError.of(404, WireError.FILE_NOT_FOUND, "no directory '" + path
+                        + "' in workspace " + ws.id()));
             }
             throw e;
         }
