@@ -19,6 +19,9 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.Optional;
 
 /** The {@code remote_http} transport: the HTTP API of one derrick server, with its bearer token. */
@@ -53,7 +56,7 @@ public final class HttpTransport implements Transport {
         }
         if ((op == Op.CMD || op == Op.CMD_WITH_OUTPUT) && listener != null && listener != OutputListener.NONE) {
             b.setHeader("Accept", NDJSON + ", application/json");
-            return sendStreaming(b.build(), op, listener);
+            return sendStreaming(b.build(), op, listener, timeout);
         }
         return send(b.build(), op);
     }
@@ -64,16 +67,28 @@ public final class HttpTransport implements Transport {
      * stream (an older one, or a command that printed nothing) answers as usual; the reply's stream count is then
      * {@code -1}, so the output is handed to the listener from the result.
      */
-    private Reply sendStreaming(HttpRequest request, Op op, OutputListener listener) {
+    private Reply sendStreaming(HttpRequest request, Op op, OutputListener listener, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         HttpResponse<InputStream> r = exchange(request, op, HttpResponse.BodyHandlers.ofInputStream());
         String type = r.headers().firstValue("Content-Type").orElse("");
-        try (InputStream in = r.body()) {
+        // the request timeout covers the wait for the headers only: the rest of a streamed reply gets what is left
+        AtomicBoolean late = new AtomicBoolean();
+        InputStream body = r.body();
+        CompletableFuture<Void> watchdog = CompletableFuture.runAsync(() -> {
+            late.set(true);
+            try {
+                body.close();
+            } catch (IOException ignored) {
+                // closing is all we want
+            }
+        }, CompletableFuture.delayedExecutor(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+        int count = 0;
+        try (InputStream in = body) {
             if (r.statusCode() != 200 || !type.toLowerCase(java.util.Locale.ROOT).startsWith(NDJSON)) {
                 Reply plain = plain(r.statusCode(), in.readAllBytes());
                 return new Reply(plain.status(), plain.body(), null, -1);
             }
             BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-            int count = 0;
             for (String line = lines.readLine(); line != null; line = lines.readLine()) {
                 if (line.isBlank()) {
                     continue;
@@ -94,12 +109,23 @@ public final class HttpTransport implements Transport {
                             null, count);
                 }
             }
-            throw new ProviderUnavailableException("derrick server at " + base + " ended the streamed reply of "
-                    + op.token() + " without a result (after " + count + " output chunks)");
+            throw late.get() ? late(op, count) : new ProviderUnavailableException("derrick server at " + base
+                    + " ended the streamed reply of " + op.token() + " without a result (after " + count
+                    + " output chunks)");
         } catch (IOException e) {
+            if (late.get()) {
+                throw late(op, count);
+            }
             throw new ProviderUnavailableException("derrick server at " + base + " failed while streaming "
                     + op.token() + ": " + e, e);
+        } finally {
+            watchdog.cancel(false);
         }
+    }
+
+    private ProviderUnavailableException late(Op op, int chunks) {
+        return new ProviderUnavailableException("no complete reply to " + op.token() + " from the derrick server at "
+                + base + " in time" + (chunks > 0 ? " (" + chunks + " output chunks arrived)" : ""));
     }
 
     private Reply send(HttpRequest request, Op op) {
