@@ -108,6 +108,100 @@ class HttpApiServerTest {
     }
 
     @Test
+    void listFilesCheckpointAndRestoreAnswerJsonAndClearErrors() throws Exception {
+        ApiClient api = start(null, HttpApiServer.DEFAULT_MAX_BODY_BYTES);
+        String id = api.create("{}");
+        api.cmd(id, "mkdir -p d/sub && printf abc > d/a.txt");
+        JsonNode entries = api.ok("POST", "/workspaces/" + id + "/list_files", "{\"path\": \"d\"}").get("entries");
+        assertThat(entries).hasSize(2);
+        assertThat(entries.get(0).get("name").asText()).isEqualTo("a.txt");
+        assertThat(entries.get(0).get("path").asText()).isEqualTo("d/a.txt");
+        assertThat(entries.get(0).get("directory").asBoolean()).isFalse();
+        assertThat(entries.get(0).get("size").asLong()).isEqualTo(3);
+        assertThat(entries.get(1).get("directory").asBoolean()).isTrue();
+        JsonNode root = api.ok("POST", "/workspaces/" + id + "/list_files", "{}").get("entries");
+        assertThat(root.findValuesAsText("name")).contains("d", "setup.txt");
+        assertThat(api.ok("POST", "/workspaces/" + id + "/list_files", "{\"path\": \"sub\", \"working_dir\": \"d\"}")
+                .get("entries")).isEmpty();
+
+        // a third-party provider's own failure for a missing directory still comes out as file_not_found
+        HttpResponse<byte[]> missing = api.send("POST", "/workspaces/" + id + "/list_files", "{\"path\": \"nope\"}");
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(ApiClient.json(missing).get("error").asText()).isEqualTo("file_not_found");
+        assertThat(ApiClient.json(missing).get("message").asText()).contains("nope");
+        HttpResponse<byte[]> unknownField = api.send("POST", "/workspaces/" + id + "/list_files", "{\"dir\": \"d\"}");
+        assertThat(unknownField.statusCode()).isEqualTo(400);
+        assertThat(ApiClient.json(unknownField).get("message").asText()).contains("'dir'");
+
+        // the test backend has no checkpoints: 501, and a restore body is checked before that
+        HttpResponse<byte[]> checkpoint = api.send("POST", "/workspaces/" + id + "/checkpoint", "{}");
+        assertThat(checkpoint.statusCode()).isEqualTo(501);
+        assertThat(ApiClient.json(checkpoint).get("error").asText()).isEqualTo("not_supported");
+        HttpResponse<byte[]> noId = api.send("POST", "/workspaces/" + id + "/restore", "{}");
+        assertThat(noId.statusCode()).isEqualTo(400);
+        assertThat(ApiClient.json(noId).get("message").asText()).contains("'checkpoint'");
+        assertThat(api.send("POST", "/workspaces/" + id + "/restore", "{\"checkpoint\": \"cp-1\"}").statusCode())
+                .isEqualTo(501);
+        HttpResponse<byte[]> gone = api.send("POST", "/workspaces/no-such-ws/checkpoint", "{}");
+        assertThat(gone.statusCode()).isEqualTo(404);
+        assertThat(ApiClient.json(gone).get("error").asText()).isEqualTo("workspace_not_found");
+    }
+
+    @Test
+    void commandOutputStreamsAsNdjsonWhenAskedFor() throws Exception {
+        ApiClient api = start(null, HttpApiServer.DEFAULT_MAX_BODY_BYTES);
+        String id = api.create("{}");
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.util.function.BiFunction<String, String, HttpResponse<java.util.stream.Stream<String>>> streamed = (op, body) -> {
+            try {
+                return http.send(java.net.http.HttpRequest.newBuilder(api.base().resolve("/workspaces/" + id + "/" + op))
+                        .header("Accept", "application/x-ndjson").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                        .build(), HttpResponse.BodyHandlers.ofLines());
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+
+        HttpResponse<java.util.stream.Stream<String>> ok = streamed.apply("cmd_with_output", "{\"cmd\": \"echo one; sleep 0.3; echo two\"}");
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(ok.headers().firstValue("Content-Type")).hasValue("application/x-ndjson");
+        java.util.List<JsonNode> lines = ok.body().map(l -> {
+            try {
+                return ApiClient.JSON.readTree(l);
+            } catch (java.io.IOException e) {
+                throw new AssertionError(l, e);
+            }
+        }).toList();
+        JsonNode last = lines.get(lines.size() - 1);
+        StringBuilder chunks = new StringBuilder();
+        lines.subList(0, lines.size() - 1).forEach(l -> {
+            assertThat(l.get("stream").asText()).isEqualTo("stdout");
+            chunks.append(l.get("chunk").asText());
+        });
+        assertThat(chunks.toString()).isEqualTo("one\ntwo\n");
+        assertThat(lines.size()).isGreaterThanOrEqualTo(3);
+        assertThat(last.get("result").get("output").asText()).isEqualTo("one\ntwo\n");
+        assertThat(last.get("result").get("exit_code").asInt()).isZero();
+
+        // cmd that fails after printing: the last line carries the error and its status
+        HttpResponse<java.util.stream.Stream<String>> failed = streamed.apply("cmd", "{\"cmd\": \"echo no; exit 3\"}");
+        assertThat(failed.statusCode()).isEqualTo(200);
+        java.util.List<String> failedLines = failed.body().toList();
+        JsonNode end = ApiClient.JSON.readTree(failedLines.get(failedLines.size() - 1));
+        assertThat(end.get("status").asInt()).isEqualTo(422);
+        assertThat(end.get("error").get("error").asText()).isEqualTo("command_failed");
+        assertThat(end.get("error").get("exit_code").asInt()).isEqualTo(3);
+
+        // nothing printed, or an error before the command runs: the ordinary reply
+        HttpResponse<java.util.stream.Stream<String>> quiet = streamed.apply("cmd_with_output", "{\"cmd\": \"true\"}");
+        assertThat(quiet.headers().firstValue("Content-Type")).hasValue("application/json");
+        assertThat(ApiClient.JSON.readTree(String.join("", quiet.body().toList())).get("exit_code").asInt()).isZero();
+        HttpResponse<java.util.stream.Stream<String>> bad = streamed.apply("cmd_with_output", "{\"command\": \"true\"}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        bad.body().close();
+    }
+
+    @Test
     void timeoutAnswersQuickly() throws Exception {
         ApiClient api = start(null, HttpApiServer.DEFAULT_MAX_BODY_BYTES);
         String id = api.create("{}");

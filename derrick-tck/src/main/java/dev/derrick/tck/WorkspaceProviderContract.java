@@ -109,6 +109,17 @@ public abstract class WorkspaceProviderContract {
     }
 
     /**
+     * Whether {@code exec(request, listener)} hands output to the listener while the command still runs. Every
+     * built-in provider does, and so should a new one. A provider whose transport can only bring the output back with
+     * the result (request/reply without streaming) overrides this to return {@code false}, stating the limitation
+     * where it is tested; {@link #outputReachesTheListenerWhileTheCommandRuns()} then still demands that the
+     * listener gets the whole output, in order, before {@code exec} returns.
+     */
+    protected boolean streamsOutputWhileRunning() {
+        return true;
+    }
+
+    /**
      * Asserts that no process whose environment holds {@code marker} is left after a timeout. The default looks
      * through {@code /proc} from inside the workspace, which works for local directories and containers alike.
      */
@@ -328,6 +339,29 @@ public abstract class WorkspaceProviderContract {
                 (stream, chunk) -> chunks.add(stream + ":" + chunk));
         assertThat(String.join("", chunks)).contains("STDOUT:streamed-out\n", "STDERR:streamed-err\n");
         assertThat(r.stdout()).isEqualTo("streamed-out\n");
+    }
+
+    @Test
+    void outputReachesTheListenerWhileTheCommandRuns() {
+        List<String> chunks = new CopyOnWriteArrayList<>();
+        long[] earlyAt = {0};
+        ExecResult r = shared.exec(ExecRequest.of("echo early; sleep 1.5; echo late"), (stream, chunk) -> {
+            synchronized (earlyAt) {
+                if (earlyAt[0] == 0 && String.join("", chunks).concat(chunk).contains("early")) {
+                    earlyAt[0] = System.nanoTime();
+                }
+            }
+            chunks.add(chunk);
+        });
+        long returnedAt = System.nanoTime();
+        assertThat(r.stdout()).isEqualTo("early\nlate\n");
+        assertThat(String.join("", chunks)).as("everything the listener got").isEqualTo("early\nlate\n");
+        if (streamsOutputWhileRunning()) {
+            assertThat(Duration.ofNanos(returnedAt - earlyAt[0]))
+                    .as("time from the first line reaching the listener to exec returning (the command sleeps 1.5 s "
+                            + "after it); a provider that cannot stream overrides streamsOutputWhileRunning()")
+                    .isGreaterThan(Duration.ofMillis(700));
+        }
     }
 
     @Test

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
+import dev.derrick.api.FileEntry;
 import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.RepositoryFetch;
 import dev.derrick.api.RepositoryState;
@@ -150,6 +151,39 @@ public final class Wire {
         }
     }
 
+    /**
+     * Body of {@code list_files}: {@code {"path"?, "working_dir"?}}. A missing or empty {@code path} lists the
+     * directory {@code working_dir} names, or the root.
+     *
+     * @param path       directory path (see {@link WriteFileBody})
+     * @param workingDir directory {@code path} is relative to, or {@code null}
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ListFilesBody(String path, String workingDir) {
+        /** The directory relative to the workspace root; {@code ""} is the root. */
+        public String resolvedPath() {
+            if (path == null || path.isEmpty()) {
+                return workingDir == null ? "" : workingDir;
+            }
+            return resolve(path, workingDir);
+        }
+    }
+
+    /**
+     * Body of {@code restore}: {@code {"checkpoint": id}}, an id a {@code checkpoint} reply gave.
+     *
+     * @param checkpoint the checkpoint id
+     */
+    public record RestoreBody(String checkpoint) {
+        /** The id; throws {@link InvalidConfigException} when it is missing or blank. */
+        public String checkpointId() {
+            if (checkpoint == null || checkpoint.isBlank()) {
+                throw new InvalidConfigException("restore request: 'checkpoint' is missing or empty");
+            }
+            return checkpoint;
+        }
+    }
+
     // ----------------------------------------------------------------------------------------------- replies
 
     /**
@@ -233,7 +267,41 @@ public final class Wire {
         }
     }
 
-    /** {@code {"success": true}}, the reply of {@code write_file} and {@code reset}. */
+    /** Reply of {@code list_files}: {@code {"entries": [{name, path, directory, size}]}}, sorted by name. */
+    public record FileList(List<FileEntryBody> entries) {
+        public static FileList from(List<FileEntry> entries) {
+            return new FileList(entries.stream().map(FileEntryBody::from).collect(Collectors.toList()));
+        }
+
+        public List<FileEntry> toEntries() {
+            return entries == null ? List.of()
+                    : entries.stream().map(FileEntryBody::toEntry).collect(Collectors.toList());
+        }
+    }
+
+    /**
+     * One directory entry, as {@link FileEntry}.
+     *
+     * @param name      file name
+     * @param path      path relative to the workspace root
+     * @param directory whether it is a directory
+     * @param size      size in bytes (0 for directories)
+     */
+    public record FileEntryBody(String name, String path, boolean directory, long size) {
+        public static FileEntryBody from(FileEntry e) {
+            return new FileEntryBody(e.name(), e.path(), e.directory(), e.size());
+        }
+
+        public FileEntry toEntry() {
+            return new FileEntry(name, path, directory, size);
+        }
+    }
+
+    /** Reply of {@code checkpoint}: {@code {"checkpoint": id}}, the id {@code restore} takes. */
+    public record CheckpointReply(String checkpoint) {
+    }
+
+    /** {@code {"success": true}}, the reply of {@code write_file}, {@code reset} and {@code restore}. */
     public record Success(boolean success) {
         public static final Success TRUE = new Success(true);
     }

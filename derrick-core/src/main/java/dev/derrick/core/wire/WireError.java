@@ -1,6 +1,7 @@
 package dev.derrick.core.wire;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.derrick.api.CheckpointNotFoundException;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.GitOperationException;
@@ -28,14 +29,16 @@ import java.util.function.UnaryOperator;
  *   <tr><td>unauthorized</td><td>401</td><td>missing or wrong bearer token</td></tr>
  *   <tr><td>workspace_not_found</td><td>404</td><td>{@link WorkspaceNotFoundException}</td></tr>
  *   <tr><td>file_not_found</td><td>404</td><td>{@link WorkspaceFileNotFoundException}</td></tr>
- *   <tr><td>not_found</td><td>404</td><td>unknown route or file</td></tr>
+ *   <tr><td>checkpoint_not_found</td><td>404</td><td>{@link CheckpointNotFoundException}</td></tr>
+ *   <tr><td>not_found</td><td>404</td><td>unknown route</td></tr>
  *   <tr><td>method_not_allowed</td><td>405</td><td>known path, wrong method</td></tr>
  *   <tr><td>workspace_busy</td><td>409</td><td>{@link WorkspaceBusyException}</td></tr>
  *   <tr><td>payload_too_large</td><td>413</td><td>request body over the limit</td></tr>
  *   <tr><td>setup_failed</td><td>422</td><td>{@link SetupFailedException}, with exit_code and output</td></tr>
  *   <tr><td>command_failed</td><td>422</td><td>{@code cmd} exited non-zero or timed out, with exit_code and output</td></tr>
  *   <tr><td>not_supported</td><td>501</td><td>{@link OperationNotSupportedException}</td></tr>
- *   <tr><td>git_failed</td><td>502</td><td>{@link GitOperationException}</td></tr>
+ *   <tr><td>git_failed</td><td>502</td><td>{@link GitOperationException}, with {@code authentication_failed: true}
+ *       when the git server rejected or demanded credentials</td></tr>
  *   <tr><td>provider_unavailable</td><td>503</td><td>{@link ProviderUnavailableException}</td></tr>
  *   <tr><td>internal</td><td>500</td><td>anything else (a real fault; the server logs it)</td></tr>
  * </table>
@@ -49,6 +52,7 @@ public record WireError(int status, Body body) {
     public static final String WORKSPACE_NOT_FOUND = "workspace_not_found";
     public static final String NOT_FOUND = "not_found";
     public static final String FILE_NOT_FOUND = "file_not_found";
+    public static final String CHECKPOINT_NOT_FOUND = "checkpoint_not_found";
     public static final String METHOD_NOT_ALLOWED = "method_not_allowed";
     public static final String WORKSPACE_BUSY = "workspace_busy";
     public static final String PAYLOAD_TOO_LARGE = "payload_too_large";
@@ -67,9 +71,16 @@ public record WireError(int status, Body body) {
      * @param exitCode the command's or setup script's exit code, when one ran
      * @param output   its interleaved output, when one ran
      * @param timedOut whether the command was killed by its timeout ({@code command_failed} only)
+     * @param authenticationFailed whether the git server rejected or demanded credentials ({@code git_failed} only;
+     *                 {@link GitOperationException#authenticationFailed()})
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Body(String error, String message, Integer exitCode, String output, Boolean timedOut) {
+    public record Body(String error, String message, Integer exitCode, String output, Boolean timedOut,
+                       Boolean authenticationFailed) {
+        /** A body without {@code authentication_failed}. */
+        public Body(String error, String message, Integer exitCode, String output, Boolean timedOut) {
+            this(error, message, exitCode, output, timedOut, null);
+        }
     }
 
     /** An error with just a code and message. */
@@ -101,6 +112,9 @@ public record WireError(int status, Body body) {
         if (e instanceof WorkspaceFileNotFoundException) {
             return of(404, FILE_NOT_FOUND, message);
         }
+        if (e instanceof CheckpointNotFoundException) {
+            return of(404, CHECKPOINT_NOT_FOUND, message);
+        }
         if (e instanceof WorkspaceBusyException) {
             return of(409, WORKSPACE_BUSY, message);
         }
@@ -110,8 +124,9 @@ public record WireError(int status, Body body) {
         if (e instanceof OperationNotSupportedException) {
             return of(501, NOT_SUPPORTED, message);
         }
-        if (e instanceof GitOperationException) {
-            return of(502, GIT_FAILED, message);
+        if (e instanceof GitOperationException g) {
+            return new WireError(502, new Body(GIT_FAILED, message, null, null, null,
+                    g.authenticationFailed() ? Boolean.TRUE : null));
         }
         if (e instanceof ProviderUnavailableException || e instanceof ProviderNotFoundException) {
             return of(503, PROVIDER_UNAVAILABLE, message);
@@ -130,11 +145,12 @@ public record WireError(int status, Body body) {
             case INVALID_REQUEST -> new InvalidConfigException(message);
             case WORKSPACE_NOT_FOUND -> new WorkspaceNotFoundException(null, message);
             case FILE_NOT_FOUND -> new WorkspaceFileNotFoundException(null, message);
+            case CHECKPOINT_NOT_FOUND -> new CheckpointNotFoundException(null, message);
             case WORKSPACE_BUSY -> new WorkspaceBusyException(message);
             case SETUP_FAILED -> new SetupFailedException(message, body.exitCode() == null ? -1 : body.exitCode(),
                     body.output());
             case NOT_SUPPORTED -> new OperationNotSupportedException(message);
-            case GIT_FAILED -> new GitOperationException(message, false, null);
+            case GIT_FAILED -> new GitOperationException(message, Boolean.TRUE.equals(body.authenticationFailed()), null);
             case PROVIDER_UNAVAILABLE -> new ProviderUnavailableException(message);
             default -> new DerrickException(message + " (" + code + ", status " + status + ")");
         };

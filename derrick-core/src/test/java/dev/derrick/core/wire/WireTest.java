@@ -1,7 +1,10 @@
 package dev.derrick.core.wire;
 
+import dev.derrick.api.CheckpointNotFoundException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
+import dev.derrick.api.FileEntry;
+import dev.derrick.api.GitOperationException;
 import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.OperationNotSupportedException;
 import dev.derrick.api.SetupFailedException;
@@ -13,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -111,5 +115,45 @@ class WireTest {
         WireError internal = WireError.from(new NullPointerException("x"), null);
         assertThat(internal.status()).isEqualTo(500);
         assertThat(internal.body().message()).contains("NullPointerException");
+    }
+
+    @Test
+    void listFilesCheckpointAndRestoreBodies() {
+        assertThat(Wire.read(utf8("{}"), Wire.ListFilesBody.class, "list_files request").resolvedPath()).isEmpty();
+        assertThat(Wire.read(utf8("{\"path\": \"src\", \"working_dir\": \"code/app\"}"), Wire.ListFilesBody.class,
+                "list_files request").resolvedPath()).isEqualTo("code/app/src");
+        assertThat(Wire.read(utf8("{\"working_dir\": \"code\"}"), Wire.ListFilesBody.class, "list_files request")
+                .resolvedPath()).isEqualTo("code");
+        byte[] list = Wire.write(Wire.FileList.from(List.of(new FileEntry("a.txt", "d/a.txt", false, 3))));
+        assertThat(new String(list, StandardCharsets.UTF_8))
+                .isEqualTo("{\"entries\":[{\"name\":\"a.txt\",\"path\":\"d/a.txt\",\"directory\":false,\"size\":3}]}");
+        assertThat(Wire.read(list, Wire.FileList.class, "reply").toEntries())
+                .containsExactly(new FileEntry("a.txt", "d/a.txt", false, 3));
+        assertThat(new String(Wire.write(new Wire.CheckpointReply("cp-1")), StandardCharsets.UTF_8))
+                .isEqualTo("{\"checkpoint\":\"cp-1\"}");
+        assertThat(Wire.read(utf8("{\"checkpoint\": \"cp-1\"}"), Wire.RestoreBody.class, "restore request")
+                .checkpointId()).isEqualTo("cp-1");
+        assertThatThrownBy(() -> Wire.read(utf8("{}"), Wire.RestoreBody.class, "restore request").checkpointId())
+                .isInstanceOf(InvalidConfigException.class).hasMessageContaining("'checkpoint'");
+        assertThatThrownBy(() -> Wire.read(utf8("{\"id\": \"cp\"}"), Wire.RestoreBody.class, "restore request"))
+                .isInstanceOf(InvalidConfigException.class).hasMessageContaining("'id'");
+    }
+
+    @Test
+    void checkpointAndGitAuthenticationErrorsSurviveTheWire() {
+        WireError missing = WireError.from(new CheckpointNotFoundException("cp-9", "no checkpoint 'cp-9'"), null);
+        assertThat(missing.status()).isEqualTo(404);
+        assertThat(missing.body().error()).isEqualTo("checkpoint_not_found");
+        assertThat(new WireError(404, Wire.read(missing.toJson(), WireError.Body.class, "error")).toException())
+                .isInstanceOf(CheckpointNotFoundException.class).hasMessageContaining("cp-9");
+
+        WireError auth = WireError.from(new GitOperationException("authentication failed", true, null), null);
+        assertThat(new String(auth.toJson(), StandardCharsets.UTF_8)).contains("\"authentication_failed\":true");
+        assertThat(new WireError(502, Wire.read(auth.toJson(), WireError.Body.class, "error")).toException())
+                .isInstanceOfSatisfying(GitOperationException.class, e -> assertThat(e.authenticationFailed()).isTrue());
+        WireError other = WireError.from(new GitOperationException("repository not found", false, null), null);
+        assertThat(new String(other.toJson(), StandardCharsets.UTF_8)).doesNotContain("authentication_failed");
+        assertThat(new WireError(502, Wire.read(other.toJson(), WireError.Body.class, "error")).toException())
+                .isInstanceOfSatisfying(GitOperationException.class, e -> assertThat(e.authenticationFailed()).isFalse());
     }
 }

@@ -1,6 +1,6 @@
 package dev.derrick.docker.internal;
 
-import dev.derrick.api.DerrickException;
+import dev.derrick.api.CheckpointNotFoundException;
 import dev.derrick.api.OperationNotSupportedException;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryFetch;
@@ -87,7 +87,7 @@ final class CachedState {
     synchronized void restore(DockerWorkspace workspace, String checkpointId) {
         String image = checkpoints.get(checkpointId);
         if (image == null) {
-            throw new DerrickException("no checkpoint '" + checkpointId + "' in workspace '" + workspace.id()
+            throw new CheckpointNotFoundException(checkpointId, "no checkpoint '" + checkpointId + "' in workspace '" + workspace.id()
                     + "'; known: " + checkpoints.keySet());
         }
         workspace.swapContainer(starter.start(workspace, image));

@@ -59,7 +59,7 @@ public final class RemoteHttpProviderFactory implements WorkspaceProviderFactory
         }
         return new RemoteProvider(NAME, transport, o.duration("request_timeout", Duration.ofSeconds(30)),
                 o.duration("create_timeout", Duration.ofMinutes(15)), o.duration("exec_timeout", Duration.ofMinutes(10)),
-                false, transport::locate);
+                true, transport::locate);
     }
 
     private static HttpTransport transport(ProviderOptions o) {

@@ -158,9 +158,24 @@ public final class NatsTransport implements Transport {
         return directory;
     }
 
-    /** Locates a workspace some controller created, from the agents' heartbeats. */
-    public Optional<RemoteRef> locate(String workspaceId) {
-        return directory.agentOf(workspaceId).map(agent -> new RemoteRef(workspaceId, agent));
+    /**
+     * Locates a workspace some controller created: the agents' heartbeats say which agent holds it, and that agent
+     * confirms it (a heartbeat may still list a workspace deleted a moment ago). An agent that cannot be asked keeps
+     * the workspace: using it then reports why it is unreachable.
+     */
+    public Optional<RemoteRef> locate(String workspaceId, Duration timeout) {
+        Optional<RemoteRef> ref = directory.agentOf(workspaceId).map(agent -> new RemoteRef(workspaceId, agent));
+        if (ref.isEmpty()) {
+            return ref;
+        }
+        try {
+            Reply info = call(Op.INFO, ref.get(), Wire.EMPTY, timeout, null);
+            return info.status() == 404 ? Optional.empty() : ref;
+        } catch (DerrickException unreachable) {
+            LOG.debug("cannot confirm workspace {} on agent {}: {}", workspaceId, ref.get().agent(),
+                    unreachable.getMessage());
+            return ref;
+        }
     }
 
     @Override
@@ -455,12 +470,12 @@ public final class NatsTransport implements Transport {
     private static Reply reply(Message m) {
         String status = header(m, NatsProtocol.STATUS);
         String streamed = header(m, NatsProtocol.STREAMED);
-        int count = 0;
+        int count = -1;
         if (streamed != null) {
             try {
                 count = Integer.parseInt(streamed);
             } catch (NumberFormatException ignored) {
-                count = 0;
+                count = -1;
             }
         }
         return new Reply(status == null ? 200 : Integer.parseInt(status), m.getData(), header(m, NatsProtocol.AGENT),

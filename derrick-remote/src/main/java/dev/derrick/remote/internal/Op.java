@@ -15,8 +15,11 @@ public enum Op {
     CMD_WITH_OUTPUT("POST", "/workspaces/{id}/cmd_with_output"),
     WRITE_FILE("POST", "/workspaces/{id}/write_file"),
     READ_FILE("POST", "/workspaces/{id}/read_file"),
+    LIST_FILES("POST", "/workspaces/{id}/list_files"),
     FETCH("POST", "/workspaces/{id}/fetch"),
-    RESET("POST", "/workspaces/{id}/reset");
+    RESET("POST", "/workspaces/{id}/reset"),
+    CHECKPOINT("POST", "/workspaces/{id}/checkpoint"),
+    RESTORE("POST", "/workspaces/{id}/restore");
 
     private final String method;
     private final String pathTemplate;

@@ -1,5 +1,6 @@
 package dev.derrick.remote.internal;
 
+import dev.derrick.api.DerrickException;
 import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryConfig;
@@ -139,7 +140,7 @@ public final class RemoteProvider implements WorkspaceProvider {
 
     private void ensureOpen() {
         if (closed.get()) {
-            throw new IllegalStateException("provider " + name + " is closed");
+            throw new DerrickException("provider " + name + " is closed");
         }
     }
 

@@ -3,7 +3,7 @@ package dev.derrick.remote.internal;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.FileEntry;
-import dev.derrick.api.OperationNotSupportedException;
+import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.OutputListener;
 import dev.derrick.api.RepositoryFetch;
 import dev.derrick.api.Workspace;
@@ -35,8 +35,24 @@ public final class RemoteWorkspace implements Workspace {
         return ref;
     }
 
+    /**
+     * The workspace's details with {@link WorkspaceInfo#provider()} naming the provider it was opened with
+     * ({@code remote_http} or {@code remote_nats}), as for every provider. The backend the agent runs it on
+     * ({@code local}, {@code docker}, …) is in {@link #agentInfo()}.
+     */
     @Override
     public WorkspaceInfo info() {
+        WorkspaceInfo agent = agentInfo();
+        return new WorkspaceInfo(agent.id(), provider.name(), agent.configName(), agent.root(), agent.created(),
+                agent.repositories(), agent.cacheEntry());
+    }
+
+    /**
+     * The details exactly as the agent reports them ({@code GET /workspaces/{id}}): {@link WorkspaceInfo#provider()}
+     * is the agent's own backend, e.g. {@code local} or {@code docker}, and {@link WorkspaceInfo#root()} a path on
+     * the agent's machine.
+     */
+    public WorkspaceInfo agentInfo() {
         return Wire.info(call(Op.INFO, Wire.EMPTY, provider.requestTimeout(), null));
     }
 
@@ -45,7 +61,9 @@ public final class RemoteWorkspace implements Workspace {
         Duration wait = provider.execWait(request.timeout());
         Reply reply = call(Op.CMD_WITH_OUTPUT, Wire.execBody(request), wait, listener);
         ExecResult result = Wire.execResult(reply);
-        if (listener != null && listener != OutputListener.NONE && !provider.transportStreams()) {
+        // an agent that streamed says how many chunks it sent; without that, the output arrives with the result
+        if (listener != null && listener != OutputListener.NONE
+                && (!provider.transportStreams() || reply.streamCount() < 0)) {
             Wire.replay(result, listener);
         }
         return result;
@@ -63,8 +81,8 @@ public final class RemoteWorkspace implements Workspace {
 
     @Override
     public List<FileEntry> listFiles(String path) {
-        throw new OperationNotSupportedException("listFiles is not part of derrick's wire protocol (HTTP/NATS) yet; "
-                + "run 'ls' with exec instead");
+        return Wire.fileEntries(call(Op.LIST_FILES, Wire.listFilesBody(path == null ? "" : path),
+                provider.requestTimeout(), null));
     }
 
     @Override
@@ -75,6 +93,21 @@ public final class RemoteWorkspace implements Workspace {
     @Override
     public void reset() {
         call(Op.RESET, Wire.EMPTY, provider.createTimeout(), null);
+    }
+
+    /** Records the current state on the agent; may copy the whole tree, so it waits as long as a reset. */
+    @Override
+    public String checkpoint() {
+        return Wire.checkpointId(call(Op.CHECKPOINT, Wire.EMPTY, provider.createTimeout(), null));
+    }
+
+    @Override
+    public void restore(String checkpointId) {
+        if (checkpointId == null || checkpointId.isBlank()) {
+            throw new InvalidConfigException("restore needs the id a checkpoint() of workspace '" + ref.id()
+                    + "' returned, got " + (checkpointId == null ? "null" : "'" + checkpointId + "'"));
+        }
+        call(Op.RESTORE, Wire.restoreBody(checkpointId), provider.createTimeout(), null);
     }
 
     @Override

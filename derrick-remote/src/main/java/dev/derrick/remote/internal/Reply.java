@@ -8,7 +8,8 @@ import java.nio.charset.StandardCharsets;
  * @param status HTTP status code; 2xx is success
  * @param body   the body, never {@code null}
  * @param agent  the agent that answered, when the transport knows ({@code null} for HTTP)
- * @param streamCount how many output messages the agent streamed before this reply (NATS)
+ * @param streamCount how many output messages the agent streamed before this reply (NATS); negative when the agent
+ *                    streamed nothing because it does not stream (the output then arrives with the result only)
  */
 public record Reply(int status, byte[] body, String agent, int streamCount) {
     public Reply {

@@ -3,6 +3,7 @@ package dev.derrick.remote.internal;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
+import dev.derrick.api.FileEntry;
 import dev.derrick.api.OutputListener;
 import dev.derrick.api.RepositoryFetch;
 import dev.derrick.api.StreamKind;
@@ -55,6 +56,26 @@ final class Wire {
 
     static byte[] writeBody(String path, byte[] content) {
         return write(new dev.derrick.core.wire.Wire.WriteFileBody(path, content, null));
+    }
+
+    static byte[] listFilesBody(String path) {
+        return write(new dev.derrick.core.wire.Wire.ListFilesBody(path, null));
+    }
+
+    static List<FileEntry> fileEntries(Reply reply) {
+        return read(reply.body(), dev.derrick.core.wire.Wire.FileList.class, "list_files reply").toEntries();
+    }
+
+    static String checkpointId(Reply reply) {
+        String id = read(reply.body(), dev.derrick.core.wire.Wire.CheckpointReply.class, "checkpoint reply").checkpoint();
+        if (id == null || id.isBlank()) {
+            throw new DerrickException("the agent's checkpoint reply carries no checkpoint id: " + reply.text());
+        }
+        return id;
+    }
+
+    static byte[] restoreBody(String checkpointId) {
+        return write(new dev.derrick.core.wire.Wire.RestoreBody(checkpointId));
     }
 
     static List<RepositoryFetch> fetches(Reply reply) {

@@ -75,7 +75,7 @@ public final class RemoteNatsProviderFactory implements WorkspaceProviderFactory
         Duration connect = positive(o, "connect_timeout", Duration.ofSeconds(5));
         Duration claim = positive(o, "claim_timeout", Duration.ofSeconds(5));
         NatsTransport transport = NatsTransport.connect(url, prefix, connect, claim);
-        return new RemoteProvider(NAME, transport, request, create, exec, false, transport::locate);
+        return new RemoteProvider(NAME, transport, request, create, exec, true, id -> transport.locate(id, request));
     }
 
     static String url(ProviderOptions o) {

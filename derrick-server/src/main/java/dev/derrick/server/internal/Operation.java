@@ -17,8 +17,11 @@ public enum Operation {
     CMD_WITH_OUTPUT(true),
     WRITE_FILE(true),
     READ_FILE(true),
+    LIST_FILES(true),
     FETCH(true),
-    RESET(true);
+    RESET(true),
+    CHECKPOINT(true),
+    RESTORE(true);
 
     private final boolean needsWorkspace;
 

@@ -4,6 +4,7 @@ import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.GitAuth;
 import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.OutputListener;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceBusyException;
@@ -32,8 +33,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * workspace id and a JSON body in; a {@link Reply} (status, content type, bytes) out. The HTTP server and the NATS
  * agent both call {@link #handle}; neither knows what a workspace is.
  *
- * <p>Concurrency: each workspace has a read-write lock. Commands, file reads and writes and info take it shared
- * (a {@link Workspace} is thread-safe, so they run side by side); {@code reset} and {@code fetch} take it exclusive,
+ * <p>Concurrency: each workspace has a read-write lock. Commands, file reads, writes and listings and info take it
+ * shared (a {@link Workspace} is thread-safe, so they run side by side); {@code reset}, {@code fetch},
+ * {@code checkpoint} and {@code restore} take it exclusive (a checkpoint records a state no command is changing),
  * waiting at most {@link #EXCLUSIVE_WAIT} for running operations before answering 409. {@code delete} takes no lock:
  * it closes the workspace at once, which kills whatever runs in it. Nothing is shared between workspaces, so a slow
  * operation on one never delays another.
@@ -80,11 +82,22 @@ public final class Operations implements AutoCloseable {
      * @param body        the request body (JSON; may be empty); read at most once, not closed
      */
     public Reply handle(Operation op, String workspaceId, InputStream body) {
+        return handle(op, workspaceId, body, OutputListener.NONE);
+    }
+
+    /**
+     * Runs one operation, streaming a command's output to {@code output} while it runs ({@code cmd} and
+     * {@code cmd_with_output}; other operations ignore it). The reply still carries the whole result.
+     *
+     * @param output receives output chunks as the command writes them; {@code null} for none
+     */
+    public Reply handle(Operation op, String workspaceId, InputStream body, OutputListener output) {
         try {
             if (closed.get() && op != Operation.HEALTH) {
                 return Reply.error(WireError.of(503, WireError.PROVIDER_UNAVAILABLE, "the server is shutting down"));
             }
-            return dispatch(op, workspaceId, body == null ? InputStream.nullInputStream() : body);
+            return dispatch(op, workspaceId, body == null ? InputStream.nullInputStream() : body,
+                    output == null ? OutputListener.NONE : output);
         } catch (BodyTooLargeException e) {
             return Reply.error(WireError.of(413, WireError.PAYLOAD_TOO_LARGE, e.getMessage()));
         } catch (IOException e) {
@@ -103,7 +116,8 @@ public final class Operations implements AutoCloseable {
         }
     }
 
-    private Reply dispatch(Operation op, String id, InputStream body) throws IOException, InterruptedException {
+    private Reply dispatch(Operation op, String id, InputStream body, OutputListener output)
+            throws IOException, InterruptedException {
         switch (op) {
             case HEALTH:
                 return Reply.json(new Wire.Health(true));
@@ -124,12 +138,15 @@ public final class Operations implements AutoCloseable {
         }
         Workspace ws = provider.get(id);
         ReentrantReadWriteLock rw = locks.computeIfAbsent(id, k -> new ReentrantReadWriteLock(true));
-        boolean exclusive = op == Operation.RESET || op == Operation.FETCH;
+        boolean exclusive = op == Operation.RESET || op == Operation.FETCH || op == Operation.CHECKPOINT
+                || op == Operation.RESTORE;
         // Parse the body before locking, so a slow upload never holds the workspace.
         Object request = switch (op) {
             case CMD, CMD_WITH_OUTPUT -> Wire.read(body, Wire.CmdBody.class, op.wireName() + " request").toRequest();
             case WRITE_FILE -> Wire.read(body, Wire.WriteFileBody.class, "write_file request");
             case READ_FILE -> Wire.read(body, Wire.ReadFileBody.class, "read_file request");
+            case LIST_FILES -> Wire.read(body, Wire.ListFilesBody.class, "list_files request").resolvedPath();
+            case RESTORE -> Wire.read(body, Wire.RestoreBody.class, "restore request").checkpointId();
             default -> {
                 drain(body);
                 yield null;
@@ -145,20 +162,20 @@ public final class Operations implements AutoCloseable {
             lock.lockInterruptibly();
         }
         try {
-            return run(op, ws, request);
+            return run(op, ws, request, output);
         } finally {
             lock.unlock();
         }
     }
 
-    private Reply run(Operation op, Workspace ws, Object request) {
+    private Reply run(Operation op, Workspace ws, Object request, OutputListener output) {
         switch (op) {
             case INFO:
                 return Reply.json(Wire.WorkspaceInfoBody.from(ws.info()));
             case CMD_WITH_OUTPUT:
-                return Reply.json(Wire.CmdResult.from(ws.exec((ExecRequest) request)));
+                return Reply.json(Wire.CmdResult.from(ws.exec((ExecRequest) request, output)));
             case CMD: {
-                ExecResult result = ws.exec((ExecRequest) request);
+                ExecResult result = ws.exec((ExecRequest) request, output);
                 return result.succeeded() ? Reply.json(Wire.CmdResult.from(result))
                         : Reply.error(WireError.commandFailed(result));
             }
@@ -172,8 +189,24 @@ public final class Operations implements AutoCloseable {
             }
             case READ_FILE:
                 return readFile(ws, ((Wire.ReadFileBody) request).resolvedPath());
+            case LIST_FILES:
+                return listFiles(ws, (String) request);
             case FETCH:
                 return Reply.json(Wire.FetchReply.from(ws.fetch()));
+            case CHECKPOINT: {
+                long start = System.nanoTime();
+                String checkpoint = ws.checkpoint();
+                log.info("workspace {} checkpoint {} in {} ms", ws.id(), checkpoint,
+                        (System.nanoTime() - start) / 1_000_000);
+                return Reply.json(new Wire.CheckpointReply(checkpoint));
+            }
+            case RESTORE: {
+                long start = System.nanoTime();
+                ws.restore((String) request);
+                log.info("workspace {} restored to {} in {} ms", ws.id(), request,
+                        (System.nanoTime() - start) / 1_000_000);
+                return Reply.json(Wire.Success.TRUE);
+            }
             case RESET: {
                 long start = System.nanoTime();
                 ws.reset();
@@ -196,6 +229,25 @@ public final class Operations implements AutoCloseable {
         } catch (dev.derrick.api.DerrickException e) {
             if (e.getClass() == dev.derrick.api.DerrickException.class && !exists(ws, path)) {
                 return Reply.error(WireError.of(404, WireError.FILE_NOT_FOUND, redactor.redact(e.getMessage())));
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Lists a directory; one that is not there is a 404 {@code file_not_found}, as for {@link #readFile}: built-in
+     * providers throw {@link dev.derrick.api.WorkspaceFileNotFoundException}, and for a third-party provider that
+     * fails otherwise the parent directory is listed to tell a missing directory from a fault.
+     */
+    private Reply listFiles(Workspace ws, String path) {
+        try {
+            return Reply.json(Wire.FileList.from(ws.listFiles(path)));
+        } catch (dev.derrick.api.DerrickException | java.io.UncheckedIOException e) {
+            boolean plain = e.getClass() == dev.derrick.api.DerrickException.class
+                    || e instanceof java.io.UncheckedIOException;
+            if (plain && !dev.derrick.api.WorkspacePaths.normalizeRelative(path, "path").isEmpty() && !exists(ws, path)) {
+                return Reply.error(WireError.of(404, WireError.FILE_NOT_FOUND, "no directory '" + path
+                        + "' in workspace " + ws.id()));
             }
             throw e;
         }

@@ -6,6 +6,7 @@ import dev.derrick.api.ExecResult;
 import dev.derrick.api.FileEntry;
 import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.OutputListener;
+import dev.derrick.api.StreamKind;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.SetupFailedException;
 import dev.derrick.api.Workspace;
@@ -15,6 +16,7 @@ import dev.derrick.api.WorkspacePaths;
 import dev.derrick.api.WorkspaceProvider;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -123,8 +125,12 @@ final class DirProvider implements WorkspaceProvider {
                 try {
                     var out = new java.io.ByteArrayOutputStream();
                     Thread pump = new Thread(() -> {
-                        try {
-                            p.getInputStream().transferTo(out);
+                        byte[] buffer = new byte[8192];
+                        try (InputStream in = p.getInputStream()) {
+                            for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+                                out.write(buffer, 0, n);
+                                (listener == null ? OutputListener.NONE : listener).onOutput(StreamKind.STDOUT, new String(buffer, 0, n, StandardCharsets.UTF_8));
+                            }
                         } catch (IOException ignored) {
                             // process killed
                         }

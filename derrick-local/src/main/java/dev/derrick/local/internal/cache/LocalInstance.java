@@ -1,5 +1,6 @@
 package dev.derrick.local.internal.cache;
 
+import dev.derrick.api.CheckpointNotFoundException;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryConfig;
@@ -227,7 +228,7 @@ public final class LocalInstance implements AutoCloseable {
         checkOpen();
         Path source = checkpoints.get(checkpointId);
         if (source == null) {
-            throw new DerrickException("no checkpoint '" + checkpointId + "' in this workspace; known: "
+            throw new CheckpointNotFoundException(checkpointId, "no checkpoint '" + checkpointId + "' in this workspace; known: "
                     + checkpoints.keySet());
         }
         if (overlay) {

@@ -120,22 +120,29 @@ public final class HttpApiServer implements AutoCloseable {
         long start = System.nanoTime();
         String method = exchange.getRequestMethod();
         String path = exchange.getRequestURI().getRawPath();
+        OutputStreamer streamer = OutputStreamer.wants(exchange) ? new OutputStreamer(exchange) : null;
         Reply reply;
         try {
-            reply = route(exchange, method, path);
+            reply = route(exchange, method, path, streamer);
         } catch (RuntimeException e) {
             log.error("unexpected failure for {} {}", method, redactor.redact(path), e);
             reply = Reply.error(WireError.of(500, WireError.INTERNAL, "internal error: " + redactor.redact(String.valueOf(e))));
         }
+        boolean streamed = streamer != null && streamer.started();
         try {
-            send(exchange, reply);
+            if (streamed) {
+                streamer.finish(reply);
+            } else {
+                send(exchange, reply);
+            }
         } catch (IOException e) {
             log.debug("could not send the reply of {} {}: {}", method, redactor.redact(path), e.toString());
         } finally {
             exchange.close();
             long ms = (System.nanoTime() - start) / 1_000_000;
             String line = method + " " + redactor.redact(path) + " " + reply.status() + " " + ms + " ms"
-                    + (reply.isError() ? " (" + reply.errorCode() + ")" : "");
+                    + (reply.isError() ? " (" + reply.errorCode() + ")" : "")
+                    + (streamed ? " (streamed " + streamer.count() + " chunks)" : "");
             if (reply.status() >= 500 && reply.status() != 501) {
                 log.warn(line);
             } else {
@@ -144,7 +151,7 @@ public final class HttpApiServer implements AutoCloseable {
         }
     }
 
-    private Reply route(HttpExchange exchange, String method, String path) {
+    private Reply route(HttpExchange exchange, String method, String path, OutputStreamer streamer) {
         Route matched = null;
         String id = null;
         List<String> allowed = new ArrayList<>();
@@ -191,7 +198,8 @@ public final class HttpApiServer implements AutoCloseable {
             return new Reply(200, Reply.JSON, openApiDocument(), null);
         }
         InputStream body = new LimitedInputStream(exchange.getRequestBody(), maxBodyBytes);
-        Reply reply = operations.handle(matched.operation(), matched.operation().needsWorkspace() ? id : null, body);
+        Reply reply = operations.handle(matched.operation(), matched.operation().needsWorkspace() ? id : null, body,
+                streamer != null && OutputStreamer.streams(matched.operation()) ? streamer : null);
         if (reply.status() == 413) {
             exchange.getResponseHeaders().set("Connection", "close");
         }

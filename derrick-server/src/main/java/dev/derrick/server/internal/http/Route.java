@@ -23,8 +23,11 @@ public record Route(String method, String template, Operation operation) {
             new Route("POST", "/workspaces/{id}/cmd_with_output", Operation.CMD_WITH_OUTPUT),
             new Route("POST", "/workspaces/{id}/write_file", Operation.WRITE_FILE),
             new Route("POST", "/workspaces/{id}/read_file", Operation.READ_FILE),
+            new Route("POST", "/workspaces/{id}/list_files", Operation.LIST_FILES),
             new Route("POST", "/workspaces/{id}/fetch", Operation.FETCH),
             new Route("POST", "/workspaces/{id}/reset", Operation.RESET),
+            new Route("POST", "/workspaces/{id}/checkpoint", Operation.CHECKPOINT),
+            new Route("POST", "/workspaces/{id}/restore", Operation.RESTORE),
             new Route("GET", "/openapi.json", null));
 
     /** The route's path matched against a request path: the {@code {id}} segment's value, or empty for no match. */

@@ -304,12 +304,15 @@ public final class NatsAgent implements AutoCloseable {
                 respond(msg, create(msg, body), agentId);
                 return;
             }
-            Reply reply = operations.handle(op, workspace, new ByteArrayInputStream(body));
+            String streamTo = header(msg, NatsProtocol.STREAM);
+            OutputPublisher output = streamTo != null && (op == Operation.CMD || op == Operation.CMD_WITH_OUTPUT)
+                    ? new OutputPublisher(streamTo) : null;
+            Reply reply = operations.handle(op, workspace, new ByteArrayInputStream(body), output);
             if (op == Operation.DELETE) {
                 updateClaimSubscription();
                 workers.execute(this::heartbeat);
             }
-            respond(msg, reply, null);
+            respond(msg, reply, null, output == null ? -1 : output.count());
         } catch (RuntimeException | Error e) {
             LOG.error("NATS request on {} failed: {}", msg.getSubject(), e.toString(), e);
             respond(msg, Reply.error(WireError.from(e, null)), null);
@@ -393,6 +396,11 @@ public final class NatsAgent implements AutoCloseable {
     }
 
     private void respond(Message msg, Reply reply, String agent) {
+        respond(msg, reply, agent, -1);
+    }
+
+    /** Answers a request; {@code streamed} ≥ 0 is how many output messages went to its stream subject before. */
+    private void respond(Message msg, Reply reply, String agent, int streamed) {
         if (msg.getReplyTo() == null) {
             return;
         }
@@ -401,6 +409,9 @@ public final class NatsAgent implements AutoCloseable {
         h.put("Content-Type", reply.contentType());
         if (agent != null) {
             h.put(NatsProtocol.AGENT, agent);
+        }
+        if (streamed >= 0) {
+            h.put(NatsProtocol.STREAMED, String.valueOf(streamed));
         }
         byte[] body = reply.body();
         int chunk = NatsProtocol.chunkSize(conn.getServerInfo().getMaxPayload());
@@ -421,6 +432,49 @@ public final class NatsAgent implements AutoCloseable {
             conn.publish(msg.getReplyTo(), h, body);
         } catch (RuntimeException e) {
             LOG.warn("could not answer {} on {}: {}", msg.getSubject(), msg.getReplyTo(), e.toString());
+        }
+    }
+
+    /**
+     * Publishes a command's output while it runs to the subject a controller named in {@value NatsProtocol#STREAM}:
+     * {@code {"stream": "stdout"|"stderr", "chunk": text}} per message, in the order the provider reports it. A chunk
+     * larger than fits in one message goes as several. The count goes into the reply's {@value NatsProtocol#STREAMED}
+     * header, so the controller knows when it has them all.
+     */
+    private final class OutputPublisher implements dev.derrick.api.OutputListener {
+        private final String subject;
+        private final AtomicInteger published = new AtomicInteger();
+
+        OutputPublisher(String subject) {
+            this.subject = subject;
+        }
+
+        @Override
+        public void onOutput(dev.derrick.api.StreamKind stream, String chunk) {
+            String name = stream == dev.derrick.api.StreamKind.STDERR ? "stderr" : "stdout";
+            // escaped JSON needs at most 6 bytes per char: stay well inside the server's max payload
+            int max = Math.max(1024, NatsProtocol.chunkSize(conn.getServerInfo().getMaxPayload()) / 8);
+            for (int from = 0; from < chunk.length(); ) {
+                int to = Math.min(chunk.length(), from + max);
+                if (to < chunk.length() && Character.isHighSurrogate(chunk.charAt(to - 1))) {
+                    to--;
+                }
+                publish(name, chunk.substring(from, to));
+                from = to;
+            }
+        }
+
+        private synchronized void publish(String stream, String part) {
+            try {
+                conn.publish(subject, Wire.write(Map.of("stream", stream, "chunk", part)));
+                published.incrementAndGet();
+            } catch (RuntimeException e) {
+                LOG.debug("could not stream output to {}: {}", subject, e.toString());
+            }
+        }
+
+        synchronized int count() {
+            return published.get();
         }
     }
 

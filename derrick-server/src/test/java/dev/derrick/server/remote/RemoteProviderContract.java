@@ -1,0 +1,122 @@
+package dev.derrick.server.remote;
+
+import dev.derrick.api.CheckpointNotFoundException;
+import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.Workspace;
+import dev.derrick.api.WorkspaceFileNotFoundException;
+import dev.derrick.api.WorkspaceProvider;
+import dev.derrick.api.WorkspaceProviders;
+import dev.derrick.core.Redactor;
+import dev.derrick.core.cache.FileTrees;
+import dev.derrick.remote.internal.RemoteWorkspace;
+import dev.derrick.server.internal.Operations;
+import dev.derrick.tck.WorkspaceProviderContract;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The TCK against a remote client provider talking to a real derrick agent in this JVM, whose backend is
+ * {@code local} on temporary directories (workspaces and cache). The agent gets the contract's provider environment,
+ * so git tokens stay on the agent's side as in production. Subclasses start the transport (HTTP server or NATS
+ * agent) around {@link #agentOperations(Map)} and stop it in {@link #stopAgent()}.
+ *
+ * <p>Adds what only a remote provider shows: checkpoints travelling over the wire, and the agent's backend staying
+ * visible through {@link RemoteWorkspace#agentInfo()} while {@code info().provider()} names the client provider.
+ */
+abstract class RemoteProviderContract extends WorkspaceProviderContract {
+    private final Path root = tempDir("derrick-remote-tck-root-");
+    private final Path cache = tempDir("derrick-remote-tck-cache-");
+    private Operations operations;
+
+    /** The agent side: a {@code local} provider seeing {@code environment} as its own, created once. */
+    protected synchronized Operations agentOperations(Map<String, String> environment) {
+        if (operations == null) {
+            WorkspaceProvider local = WorkspaceProviders.open("local", Map.of("environment", environment,
+                    "root", root.toString(), "cache_dir", cache.toString()));
+            Redactor redactor = new Redactor();
+            redactor.add(token);
+            redactor.add(wrongToken);
+            redactor.add(decoy);
+            operations = new Operations(local, null, redactor);
+        }
+        return operations;
+    }
+
+    /** Stops the transport started around {@link #agentOperations(Map)}. */
+    protected abstract void stopAgent();
+
+    @AfterAll
+    void stopAgentAndBackend() {
+        try {
+            if (provider != null) {
+                provider.close();   // before the agent goes: closes the shared workspace over the wire
+            }
+            stopAgent();
+        } finally {
+            if (operations != null) {
+                operations.close();
+            }
+            FileTrees.deleteQuietly(root);
+            FileTrees.deleteQuietly(cache);
+        }
+    }
+
+    @Test
+    void checkpointsAreTakenAndRestoredOverTheWire() {
+        try (Workspace ws = provider.create(config("remote-checkpoint").build())) {
+            ws.writeString("notes/a.txt", "first");
+            String checkpoint = ws.checkpoint();
+            assertThat(checkpoint).isNotBlank();
+            ws.writeString("notes/a.txt", "changed");
+            ws.writeString("notes/b.txt", "new");
+            assertThat(ws.listFiles("notes")).hasSize(2);
+
+            ws.restore(checkpoint);
+            assertThat(ws.readString("notes/a.txt")).isEqualTo("first");
+            assertThatThrownBy(() -> ws.readFile("notes/b.txt")).isInstanceOf(WorkspaceFileNotFoundException.class);
+            assertThat(ws.readString(REPO_PATH + "/README.md")).isEqualTo(README);
+            ws.restore(checkpoint);   // a checkpoint can be returned to again
+
+            assertThatThrownBy(() -> ws.restore("no-such-checkpoint"))
+                    .isInstanceOf(CheckpointNotFoundException.class).hasMessageContaining("no-such-checkpoint");
+            assertThatThrownBy(() -> ws.restore(" ")).isInstanceOf(InvalidConfigException.class)
+                    .hasMessageContaining("checkpoint");
+            assertThat(ws.exec("cat notes/a.txt").stdout()).isEqualTo("first");
+        }
+    }
+
+    @Test
+    void infoNamesTheClientProviderAndAgentInfoTheAgentsBackend() {
+        RemoteWorkspace remote = (RemoteWorkspace) shared();
+        assertThat(remote.info().provider()).isEqualTo(providerName());
+        assertThat(remote.agentInfo().provider()).isEqualTo("local");
+        assertThat(remote.agentInfo().id()).isEqualTo(remote.info().id());
+        assertThat(remote.agentInfo().repositories()).isEqualTo(remote.info().repositories());
+    }
+
+    @Test
+    void listingARegularFileIsAClearErrorNamingIt() {
+        shared().writeString("remote-list/file.txt", "x");
+        assertThat(shared().listFiles("remote-list")).singleElement()
+                .satisfies(e -> assertThat(e.path()).isEqualTo("remote-list/file.txt"));
+        assertThatThrownBy(() -> shared().listFiles("remote-list/file.txt"))
+                .hasMessageContaining("remote-list/file.txt");
+    }
+
+    private static Path tempDir(String prefix) {
+        try {
+            return Files.createTempDirectory(prefix);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
