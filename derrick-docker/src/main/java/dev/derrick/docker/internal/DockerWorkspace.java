@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import dev.derrick.api.DerrickException;
+import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.WorkspaceFileNotFoundException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
@@ -209,7 +210,7 @@ public final class DockerWorkspace implements Workspace {
                     throw new DerrickException("cannot read '" + path + "': the engine returned an empty archive");
                 }
                 if (entry.isDirectory()) {
-                    throw new DerrickException("cannot read '" + path + "': it is a directory");
+                    throw new InvalidConfigException("cannot read '" + path + "': it is a directory");
                 }
                 if (entry.isSymbolicLink()) {
                     String target = entry.getLinkName();
@@ -234,7 +235,7 @@ public final class DockerWorkspace implements Workspace {
         ensureOpen();
         String abs = resolve(path, "path");
         if (abs.equals("/")) {
-            throw new DerrickException("cannot write '" + path + "': it is a directory");
+            throw new InvalidConfigException("cannot write '" + path + "': it is a directory");
         }
         byte[] tar = Tars.singleFile(abs.substring(1), content, 0644);
         try {
@@ -246,7 +247,7 @@ public final class DockerWorkspace implements Workspace {
         } catch (DockerException e) {
             String message = e.getMessage() == null ? "" : e.getMessage();
             if (message.contains("cannot overwrite") || message.contains("directory")) {
-                throw new DerrickException("cannot write '" + path + "': " + firstLine(message));
+                throw new InvalidConfigException("cannot write '" + path + "': " + firstLine(message));
             }
             throw failure("writing '" + path + "'", e);
         }

@@ -1,6 +1,7 @@
 package org.example.derrick.sandbox;
 
 import dev.derrick.api.DerrickException;
+import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.WorkspaceFileNotFoundException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
@@ -239,7 +240,7 @@ final class SandboxWorkspace implements Workspace {
             ensureOpen();
             Path file = resolve(path);
             if (Files.isDirectory(file)) {
-                throw new DerrickException("'" + path + "' is a directory in workspace " + id);
+                throw new InvalidConfigException("'" + path + "' is a directory in workspace " + id);
             }
             return Files.readAllBytes(file);
         } catch (NoSuchFileException e) {

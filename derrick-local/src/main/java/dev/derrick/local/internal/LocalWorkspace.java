@@ -175,7 +175,7 @@ public final class LocalWorkspace implements Workspace {
         ensureOpen();
         Path file = resolve(path, "path");
         if (Files.isDirectory(file)) {
-            throw new DerrickException("'" + path + "' is a directory in workspace " + id + ", not a file");
+            throw new InvalidConfigException("'" + path + "' is a directory in workspace " + id + ", not a file");
         }
         try {
             return Files.readAllBytes(file);
@@ -198,7 +198,7 @@ public final class LocalWorkspace implements Workspace {
             Files.createDirectories(file.getParent());
             checkInside(file, path, "path"); // again, now that the parents exist
             if (Files.isDirectory(file)) {
-                throw new DerrickException("'" + path + "' is a directory in workspace " + id + ", not a file");
+                throw new InvalidConfigException("'" + path + "' is a directory in workspace " + id + ", not a file");
             }
             Files.write(file, content);
         } catch (IOException e) {
@@ -214,7 +214,7 @@ public final class LocalWorkspace implements Workspace {
             if (!Files.exists(dir)) {
                 throw new WorkspaceFileNotFoundException(path, "no such directory '" + path + "' in workspace " + id);
             }
-            throw new DerrickException("'" + path + "' is a file in workspace " + id + ", not a directory");
+            throw new InvalidConfigException("'" + path + "' is a file in workspace " + id + ", not a directory");
         }
         List<FileEntry> entries = new ArrayList<>();
         try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {

@@ -108,9 +108,14 @@ public final class Operations implements AutoCloseable {
             return Reply.error(WireError.of(503, WireError.PROVIDER_UNAVAILABLE, "interrupted: the server is shutting down"));
         } catch (RuntimeException | Error e) {
             WireError error = WireError.from(e, redactor::redact);
-            if (error.status() >= 500 && error.status() != 501) {
+            if (error.status() == 500) {
+                // A fault of derrick's or the provider's: the stack trace is for the operator.
                 log.error("{} {} failed: {}", op.wireName(), workspaceId == null ? "" : workspaceId,
                         redactor.redact(String.valueOf(e)), e);
+            } else if (error.status() > 501) {
+                // Something outside (git server, engine, agent) failed: the message says what; no stack trace.
+                log.warn("{} {} failed: {}", op.wireName(), workspaceId == null ? "" : workspaceId,
+                        error.body().message());
             }
             return Reply.error(error);
         }

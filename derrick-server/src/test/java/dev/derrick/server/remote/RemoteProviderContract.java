@@ -109,7 +109,7 @@ abstract class RemoteProviderContract extends WorkspaceProviderContract {
         assertThat(shared().listFiles("remote-list")).singleElement()
                 .satisfies(e -> assertThat(e.path()).isEqualTo("remote-list/file.txt"));
         assertThatThrownBy(() -> shared().listFiles("remote-list/file.txt"))
-                .hasMessageContaining("remote-list/file.txt");
+                .isInstanceOf(InvalidConfigException.class).hasMessageContaining("remote-list/file.txt");
     }
 
     private static Path tempDir(String prefix) {

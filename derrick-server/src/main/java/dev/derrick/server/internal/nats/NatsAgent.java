@@ -310,7 +310,7 @@ public final class NatsAgent implements AutoCloseable {
             Reply reply = operations.handle(op, workspace, new ByteArrayInputStream(body), output);
             if (op == Operation.DELETE) {
                 updateClaimSubscription();
-                workers.execute(this::heartbeat);
+                heartbeat(); // before the reply: a controller that sees the reply also has the new count
             }
             respond(msg, reply, null, output == null ? -1 : output.count());
         } catch (RuntimeException | Error e) {
@@ -334,7 +334,9 @@ public final class NatsAgent implements AutoCloseable {
         } finally {
             creating.decrementAndGet();
             updateClaimSubscription();
-            workers.execute(this::heartbeat);
+            // Published before the reply (heartbeat() only publishes; the KV write is off-thread), so a controller
+            // that has the reply also has the agent's new count, e.g. for a "no capacity" message naming it.
+            heartbeat();
         }
     }
 
