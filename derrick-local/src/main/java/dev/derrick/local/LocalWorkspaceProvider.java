@@ -150,7 +150,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
             return createFromCache(ws, config, listener, start);
         }
         try {
-            LOG.info("creating workspace {} from config '{}' in {}", id, config.name(), dir);
+            LOG.debug("creating workspace {} from config '{}' in {}", id, config.name(), dir);
             List<RepositoryState> states = new ArrayList<>();
             for (RepositoryConfig repo : config.repositories()) {
                 checkCancelled(listener, id);
@@ -161,7 +161,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
             if (!config.setupScript().isBlank()) {
                 checkCancelled(listener, id);
                 listener.beginTask("setup script", ProgressListener.UNKNOWN);
-                LOG.info("workspace {}: running setup script", id);
+                LOG.debug("workspace {}: running setup script", id);
                 long setupStart = System.nanoTime();
                 ExecResult result = ws.runSetup(config.setupScript(), settings.setupTimeout());
                 listener.endTask();
@@ -183,7 +183,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
                 ws.close();
                 throw new DerrickException("the local provider was closed while workspace " + id + " was being created");
             }
-            LOG.info("workspace {} ready in {} ms", id, millisSince(start));
+            LOG.info("workspace {} ready in {} ms from config '{}' in {}", id, millisSince(start), config.name(), dir);
             return ws;
         } catch (RuntimeException e) {
             LOG.info("creating workspace {} failed: {}", id, redactor.redact(String.valueOf(e.getMessage())));
@@ -198,7 +198,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private Workspace createFromCache(LocalWorkspace ws, WorkspaceConfig config, ProgressListener listener, long start) {
         String id = ws.id();
         try {
-            LOG.info("creating workspace {} from config '{}' in {} (cache)", id, config.name(), ws.root());
+            LOG.debug("creating workspace {} from config '{}' in {} (cache)", id, config.name(), ws.root());
             LocalInstance instance = cache.create(config, ws.root(), this::runScript, listener);
             ws.attachCache(instance);
             ws.ready(instance.repositories());
@@ -208,8 +208,8 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
                 ws.close();
                 throw new DerrickException("the local provider was closed while workspace " + id + " was being created");
             }
-            LOG.info("workspace {} ready in {} ms ({} of cache entry {})", id, millisSince(start), instance.mode(),
-                    instance.cacheEntry().id());
+            LOG.info("workspace {} ready in {} ms from config '{}' in {} ({} of cache entry {})", id, millisSince(start),
+                    config.name(), ws.root(), instance.mode(), instance.cacheEntry().id());
             return ws;
         } catch (SetupFailedException e) {
             ws.close();
