@@ -1,5 +1,6 @@
 package dev.derrick.tck;
 
+import dev.derrick.api.CheckpointNotFoundException;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.WorkspaceFileNotFoundException;
@@ -8,6 +9,7 @@ import dev.derrick.api.ExecResult;
 import dev.derrick.api.FileEntry;
 import dev.derrick.api.GitAuth;
 import dev.derrick.api.GitOperationException;
+import dev.derrick.api.OperationNotSupportedException;
 import dev.derrick.api.ProviderNotFoundException;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.RepositoryState;
@@ -117,6 +119,24 @@ public abstract class WorkspaceProviderContract {
      * listener gets the whole output, in order, before {@code exec} returns.
      */
     protected boolean streamsOutputWhileRunning() {
+        return true;
+    }
+
+    /**
+     * Whether the provider implements {@link Workspace#reset()}. When it does not, the TCK demands a clear
+     * {@link OperationNotSupportedException} instead of a state change.
+     */
+    protected boolean supportsReset() {
+        return true;
+    }
+
+    /** Whether the provider implements {@link Workspace#checkpoint()} / {@link Workspace#restore(String)}. */
+    protected boolean supportsCheckpoints() {
+        return true;
+    }
+
+    /** Whether the provider implements {@link Workspace#fetch()}. */
+    protected boolean supportsFetch() {
         return true;
     }
 
@@ -467,6 +487,99 @@ public abstract class WorkspaceProviderContract {
                 .isInstanceOf(DerrickException.class).hasMessageContaining("../outside.txt");
         assertThatThrownBy(() -> shared.writeString("code/../../outside.txt", "x"))
                 .isInstanceOf(DerrickException.class).hasMessageContaining("outside.txt");
+    }
+
+    // ---- clean state: fetch, reset, checkpoints -------------------------------------------------------------------
+
+    @Test
+    void fetchBringsANewUpstreamCommitIntoACleanCheckoutAndLeavesADirtyOneAlone() {
+        String repo = "tck-fetch-" + UUID.randomUUID().toString().substring(0, 8);
+        String before = git.createRepository(repo, Map.of("README.md", "v1\n"));
+        WorkspaceConfig config = customize(WorkspaceConfig.builder("tck-fetch")
+                .repository(RepositoryConfig.of(git.url(repo), "code/fetch").withAuth(GitAuth.fromEnv(TOKEN_ENV))))
+                .build();
+        try (Workspace clean = provider.create(config); Workspace dirty = provider.create(config)) {
+            if (!supportsFetch()) {
+                assertThatThrownBy(clean::fetch).isInstanceOf(OperationNotSupportedException.class);
+                return;
+            }
+            assertThat(clean.fetch()).singleElement().satisfies(f -> {
+                assertThat(f.updated()).isFalse();
+                assertThat(f.after()).isEqualTo(before);
+            });
+            String pushed = git.commit(repo, Map.of("NEW.md", "new\n"), "upstream change");
+            dirty.writeString("code/fetch/README.md", "a task's edit\n");
+
+            assertThat(clean.fetch()).singleElement().satisfies(f -> {
+                assertThat(f.path()).isEqualTo("code/fetch");
+                assertThat(f.before()).isEqualTo(before);
+                assertThat(f.after()).isEqualTo(pushed);
+                assertThat(f.updated()).isTrue();
+            });
+            assertThat(clean.readString("code/fetch/NEW.md")).isEqualTo("new\n");
+            assertThat(clean.info().repositories()).singleElement()
+                    .satisfies(r -> assertThat(r.commit()).isEqualTo(pushed));
+
+            assertThat(dirty.fetch()).singleElement().satisfies(f -> {
+                assertThat(f.updated()).isFalse();
+                assertThat(f.status()).isEqualTo("dirty");
+            });
+            assertThat(dirty.readString("code/fetch/README.md")).isEqualTo("a task's edit\n");
+        }
+    }
+
+    @Test
+    void resetUndoesEveryChangeInAndOutsideTheRepositoryAndKeepsTheId() {
+        try (Workspace ws = provider.create(config("tck-reset").setupScript("echo built > tck-setup.txt").build())) {
+            if (!supportsReset()) {
+                assertThatThrownBy(ws::reset).isInstanceOf(OperationNotSupportedException.class);
+                return;
+            }
+            String id = ws.id();
+            ws.writeString(REPO_PATH + "/README.md", "edited by a task");
+            ws.writeString(REPO_PATH + "/added.txt", "added by a task");
+            ws.writeString("tck-task/out.txt", "outside the repository");
+            ws.writeString("tck-setup.txt", "overwritten");
+            assertThat(ws.exec("rm " + REPO_PATH + "/src/Main.java").succeeded()).isTrue();
+
+            ws.reset();
+
+            assertThat(ws.id()).isEqualTo(id);
+            assertThat(provider.find(id)).isPresent();
+            assertThat(ws.readString(REPO_PATH + "/README.md")).isEqualTo(README);
+            assertThat(ws.readString(REPO_PATH + "/src/Main.java")).isEqualTo("class Main {}\n");
+            assertThat(ws.readString("tck-setup.txt")).isEqualTo("built\n");
+            assertThatThrownBy(() -> ws.readFile(REPO_PATH + "/added.txt")).isInstanceOf(WorkspaceFileNotFoundException.class);
+            assertThatThrownBy(() -> ws.listFiles("tck-task")).isInstanceOf(WorkspaceFileNotFoundException.class);
+            assertThat(ws.exec("cat " + REPO_PATH + "/README.md").stdout()).isEqualTo(README);
+        }
+    }
+
+    @Test
+    void restoreReturnsToTheCheckpointNotToTheCleanState() {
+        try (Workspace ws = provider.create(config("tck-checkpoint").build())) {
+            if (!supportsCheckpoints()) {
+                assertThatThrownBy(ws::checkpoint).isInstanceOf(OperationNotSupportedException.class);
+                return;
+            }
+            ws.writeString("tck-notes/a.txt", "first");
+            String checkpoint = ws.checkpoint();
+            assertThat(checkpoint).isNotBlank();
+            ws.writeString("tck-notes/a.txt", "changed");
+            ws.writeString("tck-notes/b.txt", "new");
+            ws.writeString(REPO_PATH + "/README.md", "edited after the checkpoint");
+
+            ws.restore(checkpoint);
+            assertThat(ws.readString("tck-notes/a.txt")).isEqualTo("first");
+            assertThatThrownBy(() -> ws.readFile("tck-notes/b.txt")).isInstanceOf(WorkspaceFileNotFoundException.class);
+            assertThat(ws.readString(REPO_PATH + "/README.md")).isEqualTo(README);
+            ws.writeString("tck-notes/a.txt", "again");
+            ws.restore(checkpoint);   // a checkpoint can be returned to more than once
+            assertThat(ws.exec("cat tck-notes/a.txt").stdout()).isEqualTo("first");
+
+            assertThatThrownBy(() -> ws.restore("tck-no-such-checkpoint"))
+                    .isInstanceOf(CheckpointNotFoundException.class).hasMessageContaining("tck-no-such-checkpoint");
+        }
     }
 
     // ---- lifecycle ----------------------------------------------------------------------------------------------

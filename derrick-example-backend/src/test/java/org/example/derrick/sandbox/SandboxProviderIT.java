@@ -29,6 +29,11 @@ class SandboxProviderIT extends WorkspaceProviderContract {
     }
 
     @Override
+    protected boolean supportsCheckpoints() {
+        return false;   // the sandbox keeps one clean copy for reset, no checkpoints
+    }
+
+    @Override
     protected Map<String, Object> providerOptions(Map<String, String> environment) {
         return Map.of("environment", environment, "root", root.toString());
     }
