@@ -91,7 +91,7 @@ public interface Workspace extends AutoCloseable {
      * <ul>
      *   <li>Commands still running in it are ended, as by {@link #close()}: nothing keeps running unattended.</li>
      *   <li>Its files ({@code local}: the directory named by {@link WorkspaceInfo#root()}) or its container
-     *       ({@code docker}, running, named {@code derrick-<id>}) stay as they are. Closing the provider and the end
+     *       ({@code docker}, left running, labelled {@code derrick.workspace=<id>}) stay as they are. Closing the provider and the end
      *       of the JVM leave them alone.</li>
      *   <li>The provider forgets it: {@link WorkspaceProvider#list()} and {@code find} no longer return it, and this
      *       object refuses further use with {@link WorkspaceNotFoundException}; {@link #close()} afterwards does

@@ -377,8 +377,8 @@ public final class DockerWorkspace implements Workspace {
             LOG.warn("workspace {}: could not end the commands running in container {}: {}", id, shortId(),
                     firstLine(String.valueOf(e.getMessage())));
         }
-        LOG.info("workspace {} detached: container derrick-{} ({}) stays until a docker provider starts after this JVM"
-                + " has ended", id, id, shortId());
+        LOG.info("workspace {} detached: container {} stays until a docker provider starts after this JVM has ended",
+                id, shortId());
     }
 
     /** Whether {@link #detach()} released it. */
@@ -412,7 +412,7 @@ public final class DockerWorkspace implements Workspace {
     private void ensureOpen() {
         if (closed.get()) {
             throw new WorkspaceNotFoundException(id, detached
-                    ? "workspace '" + id + "' was detached; its container derrick-" + id + " stays until the next provider start"
+                    ? "workspace '" + id + "' was detached; its container " + shortId() + " stays until the next provider start"
                     : "workspace '" + id + "' was closed");
         }
     }

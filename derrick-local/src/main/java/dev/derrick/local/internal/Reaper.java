@@ -90,6 +90,13 @@ public final class Reaper {
         } catch (IOException | RuntimeException e) {
             LOG.warn("could not reap orphaned workspaces under {}: {}", root, e.getMessage());
         }
+        if (!reaped.isEmpty()) {
+            try {
+                Files.deleteIfExists(owners); // only when empty: the root stays clean
+            } catch (IOException e) {
+                // other workspaces live
+            }
+        }
         return reaped;
     }
 
