@@ -84,7 +84,36 @@ public interface Workspace extends AutoCloseable {
         throw new OperationNotSupportedException("restore is not supported by this provider");
     }
 
-    /** Tears the workspace down: ends its processes and removes its directory or container. Idempotent. */
+    /**
+     * Releases this workspace from its provider without tearing it down, so that it can be inspected after the
+     * program ends (what {@code derrick-junit}'s {@code CleanupMode.ON_SUCCESS} does with a failed test's workspace).
+     *
+     * <ul>
+     *   <li>Commands still running in it are ended, as by {@link #close()}: nothing keeps running unattended.</li>
+     *   <li>Its files ({@code local}: the directory named by {@link WorkspaceInfo#root()}) or its container
+     *       ({@code docker}, left running, labelled {@code derrick.workspace=<id>}) stay as they are. Closing the provider and the end
+     *       of the JVM leave them alone.</li>
+     *   <li>The provider forgets it: {@link WorkspaceProvider#list()} and {@code find} no longer return it, and this
+     *       object refuses further use with {@link WorkspaceNotFoundException}; {@link #close()} afterwards does
+     *       nothing (so {@code detach()} inside a try-with-resources block keeps the workspace), and so does a
+     *       second {@code detach()}.</li>
+     *   <li>It is not kept forever: it still carries its owner (this process), and once this process has ended, the
+     *       next start of the same provider (same {@code local} root, same Docker engine) reaps it as an orphan.
+     *       So a detached workspace lasts until the next run, not before — a provider started again in this same
+     *       process leaves it alone.</li>
+     * </ul>
+     *
+     * @throws WorkspaceNotFoundException     when the workspace was already closed (there is nothing left to keep)
+     * @throws OperationNotSupportedException when the provider cannot keep a workspace beyond itself (the default)
+     */
+    default void detach() {
+        throw new OperationNotSupportedException("detach is not supported by this provider: its workspaces end with it");
+    }
+
+    /**
+     * Tears the workspace down: ends its processes and removes its directory or container. Idempotent; does nothing
+     * after {@link #detach()}.
+     */
     @Override
     void close();
 }

@@ -86,6 +86,73 @@ class DockerReaperIT {
     }
 
     @Test
+    void aDetachedWorkspacesContainerOutlivesItsJvmAndTheNextProviderRemovesIt(@TempDir Path tmp) throws Exception {
+        Process child = startChild("detach", tmp);
+        try {
+            List<String> ids = readIds(child, tmp);
+            assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            String kept = ids.get(0);
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                    DockerTestSupport.containersWithLabel(raw.client(), "derrick.workspace", ids.get(1))).isEmpty());
+            List<com.github.dockerjava.api.model.Container> containers =
+                    DockerTestSupport.containersWithLabel(raw.client(), "derrick.workspace", kept);
+            assertThat(containers).as("neither provider close nor the shutdown hook removed it").singleElement()
+                    .satisfies(c -> assertThat(c.getState()).isEqualTo("running"));
+            String container = containers.get(0).getId();
+            assertThat(execIn(container, "cat /evidence.txt"))
+                    .isEqualTo("kept by detach");
+            assertThat(execIn(container, "ps -o args | grep -c '[s]leep 600' || true")).as("detach ended its commands")
+                    .isEqualTo("0");
+            assertThat(checkpointImages(kept)).as("its checkpoint stays with it").isNotEmpty();
+
+            try (DockerWorkspaceProvider next = DockerWorkspaceProvider.open(Map.of())) {
+                assertThat(DockerTestSupport.containersWithLabel(raw.client(), "derrick.workspace", kept))
+                        .as("reaped as an orphan, its JVM being gone").isEmpty();
+                assertThat(checkpointImages(kept)).isEmpty();
+                assertThat(next.list()).isEmpty();
+            }
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aDetachedWorkspaceIsLeftAloneByProviderCloseAndByProvidersOfTheSameJvm() {
+        String id;
+        try (DockerWorkspaceProvider first = DockerWorkspaceProvider.open(Map.of("cache", "false"))) {
+            var ws = first.create(dev.derrick.api.WorkspaceConfig.builder("detached").image(BUSYBOX).build());
+            id = ws.id();
+            ws.detach();
+            ws.detach(); // idempotent
+            assertThat(first.list()).isEmpty();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> ws.exec("true"))
+                    .isInstanceOf(dev.derrick.api.WorkspaceNotFoundException.class).hasMessageContaining("detached");
+            ws.close(); // a no-op now
+        }
+        try {
+            assertThat(DockerTestSupport.containersWithLabel(raw.client(), "derrick.workspace", id)).hasSize(1);
+            try (DockerWorkspaceProvider second = DockerWorkspaceProvider.open(Map.of("cache", "false"))) {
+                assertThat(DockerTestSupport.containersWithLabel(raw.client(), "derrick.workspace", id))
+                        .as("its owner, this JVM, still runs").hasSize(1);
+            }
+        } finally {
+            for (var c : DockerTestSupport.containersWithLabel(raw.client(), "derrick.workspace", id)) {
+                raw.client().removeContainerCmd(c.getId()).withForce(true).exec();
+            }
+        }
+    }
+
+    private static String execIn(String container, String command) {
+        var result = new dev.derrick.docker.internal.ContainerExec(raw.client(), container)
+                .runInternal(List.of("/bin/sh", "-c", command), Duration.ofSeconds(30));
+        return result.stdout().strip();
+    }
+
+    private static List<com.github.dockerjava.api.model.Image> checkpointImages(String workspace) {
+        return raw.client().listImagesCmd().withLabelFilter(Map.of("derrick.checkpoint", workspace)).exec();
+    }
+
+    @Test
     void containersOfALiveOwnerAreLeftAlone() {
         try (DockerWorkspaceProvider first = DockerWorkspaceProvider.open(Map.of());
              var ws = first.create(dev.derrick.api.WorkspaceConfig.builder("alive").image(BUSYBOX).build());

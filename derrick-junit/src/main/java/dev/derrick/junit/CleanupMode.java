@@ -8,10 +8,13 @@ package dev.derrick.junit;
  * Workspace workspace;   // kept for inspection when the test fails; its id and root are logged
  * }</pre>
  *
- * <p>A kept workspace is not closed, and neither is the provider that made it (closing a provider ends all of its
- * workspaces), so it survives until the JVM ends; what the provider does then (e.g. a shutdown hook, or reaping at
- * the next start) is up to the provider. Where it is is logged through {@link System.Logger} and published as a
- * JUnit report entry named {@code derrick.kept}.
+ * <p>A kept workspace is {@linkplain dev.derrick.api.Workspace#detach() detached}: its commands are ended, its
+ * directory ({@code local}) or container ({@code docker}) stays after the provider is closed and after the JVM ends,
+ * and the next start of the same provider (same {@code local} root, same Docker engine) in a later JVM removes it.
+ * So it lasts until the next test run. With a provider that cannot detach (the default of
+ * {@link dev.derrick.api.Workspace#detach()}), the workspace and its provider are left open instead and the workspace
+ * lasts until the JVM ends. Where it is, and which of the two happened, is logged through {@link System.Logger}
+ * ({@code dev.derrick.junit}, level WARNING) and published as a JUnit report entry named {@code derrick.kept}.
  */
 public enum CleanupMode {
     /** Always tear the workspace down, also after a failure (the default). */

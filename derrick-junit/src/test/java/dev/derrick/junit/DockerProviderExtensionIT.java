@@ -122,6 +122,59 @@ class DockerProviderExtensionIT {
         }
     }
 
+    @DerrickTest
+    static class DockerKeepSample {
+        @DerrickWorkspace(config = "target/junit-docker-workspace.json", provider = "docker",
+                cleanup = CleanupMode.ON_SUCCESS)
+        Workspace ws;
+
+        @Test
+        void fails() {
+            IDS.put("kept", ws.id());
+            ws.writeString("evidence.txt", "look here");
+            throw new AssertionError("deliberate failure");
+        }
+    }
+
+    @Test
+    void theContainerOfAFailedOnSuccessTestOutlivesTheProvider() throws Exception {
+        Availability docker = WorkspaceProviders.probe("docker", Map.of());
+        if (!docker.available()) {
+            assertThat(System.getenv("DERRICK_REQUIRE_DOCKER")).as("DERRICK_REQUIRE_DOCKER=true but " + docker.reason())
+                    .isNotEqualToIgnoringCase("true");
+            Assumptions.abort("no Docker engine: " + docker.reason());
+        }
+        EngineExecutionResults results = run(DockerKeepSample.class, Map.of());
+        results.testEvents().assertStatistics(s -> s.started(1).failed(1));
+        String id = IDS.get("kept");
+        String container = containersLabelled("derrick.workspace=" + id);
+        try {
+            assertThat(container).as("kept after the extension closed its provider").isNotEmpty();
+            assertThat(dockerCli("exec", container, "cat", "/evidence.txt")).isEqualTo("look here");
+            assertThat(results.allEvents().reportingEntryPublished().stream()
+                    .flatMap(e -> e.getPayload(org.junit.platform.engine.reporting.ReportEntry.class).stream())
+                    .map(r -> r.getKeyValuePairs().get("derrick.kept")))
+                    .anySatisfy(v -> assertThat(v).contains(id).contains("detached")
+                            .contains("next start of provider 'docker'"));
+        } finally {
+            // its owner is this JVM, so no provider started here would reap it: remove it by hand
+            if (!container.isEmpty()) {
+                dockerCli("rm", "-f", container);
+            }
+        }
+    }
+
+    private static String dockerCli(String... args) throws Exception {
+        String host = System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock");
+        List<String> command = new java.util.ArrayList<>(List.of("docker", "-H", host));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return out.strip();
+    }
+
     private static String containersLabelled(String label) throws Exception {
         String host = System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock");
         Process p = new ProcessBuilder(List.of("docker", "-H", host, "ps", "-aq", "--filter", "label=" + label))

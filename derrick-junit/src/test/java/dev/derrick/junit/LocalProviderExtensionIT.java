@@ -166,4 +166,61 @@ class LocalProviderExtensionIT {
                 .hasMessageContaining("resetBetweenTests").hasMessageContaining("provider 'local' cannot reset");
         assertThat(failed.getTestDescriptor().getDisplayName()).startsWith("b_isClean");
     }
+
+    /** Where {@link KeepSample}'s provider puts its workspaces (relative to the module directory, as the child's). */
+    static final String KEEP_ROOT = "target/junit-keep-root";
+
+    @DerrickTest
+    @TestMethodOrder(MethodOrderer.MethodName.class)
+    static class KeepSample {
+        @DerrickWorkspace(config = "classpath:local-workspace.json", cleanup = CleanupMode.ON_SUCCESS,
+                options = "root=" + KEEP_ROOT)
+        Workspace ws;
+
+        @Test
+        void a_fails() {
+            record("fails", ws);
+            ws.writeString("evidence.txt", "look here");
+            throw new AssertionError("deliberate failure");
+        }
+
+        @Test
+        void b_passes() {
+            record("passes", ws);
+        }
+    }
+
+    @Test
+    void aFailedTestsKeptWorkspaceOutlivesTheJvmAndTheNextProviderStartRemovesIt() throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), KeepChild.class.getName())
+                .redirectErrorStream(true).start();
+        String output = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(child.waitFor(2, TimeUnit.MINUTES)).isTrue();
+        assertThat(child.exitValue()).as(output).isZero();
+        Map<String, String> seen = new java.util.HashMap<>();
+        java.util.List<String> kept = new java.util.ArrayList<>();
+        for (String line : output.split("\n")) {
+            String[] f = line.split(" ", 3);
+            if ((f[0].equals("ROOT") || f[0].equals("ID")) && f.length == 3) {
+                seen.put(f[0] + "." + f[1], f[2]);
+            } else if (f[0].equals("KEPT")) {
+                kept.add(line.substring(5));
+            }
+        }
+        assertThat(output).contains("STATS started=2 succeeded=1 failed=1");
+        Path failed = Path.of(seen.get("ROOT.fails"));
+        assertThat(Path.of(seen.get("ROOT.passes"))).doesNotExist();
+        assertThat(failed.resolve("evidence.txt")).as("kept past the provider's close and the JVM's end")
+                .hasContent("look here");
+        assertThat(failed.resolve("state.txt")).hasContent("clean");
+        assertThat(kept).singleElement().satisfies(v -> assertThat(v).contains(seen.get("ID.fails"))
+                .contains(failed.toString()).contains("detached").contains("next start of provider 'local'"));
+
+        try (dev.derrick.api.WorkspaceProvider next = dev.derrick.api.WorkspaceProviders.open("local",
+                Map.of("root", KEEP_ROOT))) {
+            assertThat(failed).as("reaped by the next provider start").doesNotExist();
+            assertThat(next.list()).isEmpty();
+        }
+    }
 }

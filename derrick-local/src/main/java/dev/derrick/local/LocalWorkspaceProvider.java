@@ -45,8 +45,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * confined to the workspace root (symbolic links included).
  *
  * <p>{@link #close()} ends every workspace and process; a JVM shutdown hook does the same if the provider is never
- * closed. Workspaces of a JVM that died without either ({@code kill -9}) are reaped when the next provider opens on
- * the same root: each workspace is labelled with its owner at birth. Open one with {@code WorkspaceProviders.open("local", options)} (see {@link LocalProviderFactory}).
+ * closed. Workspaces of a JVM that died without either ({@code kill -9}), and {@linkplain Workspace#detach() detached}
+ * ones once their JVM has ended, are reaped when the next provider opens on the same root: each workspace is labelled
+ * with its owner at birth. Open one with {@code WorkspaceProviders.open("local", options)} (see {@link LocalProviderFactory}).
  */
 public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private static final Logger LOG = LoggerFactory.getLogger(LocalWorkspaceProvider.class);
@@ -143,7 +144,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
             throw new DerrickException("cannot create workspace directory " + dir + ": " + e.getMessage(), e);
         }
         LocalWorkspace ws = new LocalWorkspace(id, config, dir, commandEnvironment, settings.maxOutputBytes(),
-                settings.defaultTimeout(), redactor, this::forget);
+                settings.defaultTimeout(), redactor, this::forget, this::detached);
         creating.add(ws);
         long start = System.nanoTime();
         if (cache != null) {
@@ -282,6 +283,11 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private void forget(LocalWorkspace ws) {
         workspaces.remove(ws.id(), ws);
         reaper.release(ws.id());
+    }
+
+    /** A detached workspace leaves the list but keeps its owner record: the next start reaps it once this JVM ends. */
+    private void detached(LocalWorkspace ws) {
+        workspaces.remove(ws.id(), ws);
     }
 
     private void ensureOpen() {

@@ -356,4 +356,57 @@ class LocalProviderIT extends WorkspaceProviderContract {
         }
         assertThat(shared().exec("true").succeeded()).as("live workspaces are not reaped").isTrue();
     }
+
+    @Test
+    void aDetachedWorkspaceOutlivesItsJvmAndIsReapedByTheNextProviderOnTheRoot() throws Exception {
+        String marker = marker();
+        String[] dir = new String[1];
+        Process child = child(marker, "detach", dir);
+        assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(child.exitValue()).isZero();
+        assertThat(Path.of(dir[0]).resolve("evidence.txt")).as("neither provider close nor the shutdown hook removed it")
+                .hasContent("kept by detach");
+        awaitNoProcessWith(marker); // detach ended the workspace's processes
+
+        try (WorkspaceProvider next = openProvider(providerEnvironment())) {
+            assertThat(Path.of(dir[0])).as("reaped at the next start, its JVM being gone").doesNotExist();
+            assertThat(next.list()).isEmpty();
+        }
+    }
+
+    @Test
+    void aDetachedWorkspaceLeavesTheProviderAndIsNotReapedWhileItsJvmLives() throws Exception {
+        Path detachRoot = Files.createTempDirectory("derrick-detach-it");
+        Map<String, Object> options = Map.of("root", detachRoot.toString(), "cache", "false");
+        try {
+            Path dir;
+            String marker = marker();
+            try (WorkspaceProvider provider = WorkspaceProviders.open("local", options)) {
+                Workspace ws = provider.create(WorkspaceConfig.builder("detach").build());
+                ws.writeString("evidence.txt", "look here");
+                ws.exec(ExecRequest.of("nohup sleep 60 >/dev/null 2>&1 &").withEnv("M", marker));
+                dir = Path.of(ws.info().root());
+
+                ws.detach();
+                ws.detach(); // idempotent
+                awaitNoProcessWith(marker);
+                assertThat(provider.list()).isEmpty();
+                assertThat(provider.find(ws.id())).isEmpty();
+                assertThatThrownBy(() -> ws.exec("true")).isInstanceOf(dev.derrick.api.WorkspaceNotFoundException.class)
+                        .hasMessageContaining("detached").hasMessageContaining(dir.toString());
+                ws.close(); // a no-op now
+                assertThat(dir.resolve("evidence.txt")).hasContent("look here");
+            }
+            assertThat(dir.resolve("evidence.txt")).as("provider close leaves it").hasContent("look here");
+            try (WorkspaceProvider again = WorkspaceProviders.open("local", options)) {
+                assertThat(dir).as("its owner, this JVM, still runs").isDirectory();
+                Workspace closed = again.create(WorkspaceConfig.builder("closed").build());
+                closed.close();
+                assertThatThrownBy(closed::detach).isInstanceOf(dev.derrick.api.WorkspaceNotFoundException.class)
+                        .hasMessageContaining("closed");
+            }
+        } finally {
+            dev.derrick.local.internal.TreeDeleter.delete(detachRoot);
+        }
+    }
 }

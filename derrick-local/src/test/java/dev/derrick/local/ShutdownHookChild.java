@@ -8,7 +8,7 @@ import dev.derrick.api.WorkspaceProviders;
 
 import java.util.Map;
 
-/** Run in a child JVM by {@link LocalProviderIT}: creates a workspace with running processes and exits without closing (or waits to be killed, with "hold"). */
+/** Run in a child JVM by {@link LocalProviderIT}: creates a workspace with running processes and exits without closing (or waits to be killed, with "hold"; or detaches it and closes the provider, with "detach"). */
 public final class ShutdownHookChild {
     private ShutdownHookChild() {
     }
@@ -21,9 +21,15 @@ public final class ShutdownHookChild {
         running.setDaemon(true);
         running.start();
         Thread.sleep(300);
+        String mode = args.length > 2 ? args[2] : "exit";
+        if (mode.equals("detach")) {
+            ws.writeString("evidence.txt", "kept by detach");
+            ws.detach();
+            provider.close(); // leaves a detached workspace alone, as the shutdown hook does
+        }
         System.out.println("READY " + ws.info().root());
         System.out.flush();
-        if (args.length > 2 && args[2].equals("hold")) {
+        if (mode.equals("hold")) {
             Thread.sleep(60_000); // to be killed with SIGKILL by the test: no shutdown hook runs
         }
         System.exit(0);

@@ -76,6 +76,8 @@ public final class DockerProvider implements WorkspaceProvider {
     private final String session = UUID.randomUUID().toString();
     private final Owner owner = Owner.current();
     private final Map<String, DockerWorkspace> workspaces = new LinkedHashMap<>();
+    /** Workspace ids of detached workspaces: their containers carry this session but are not removed with it. */
+    private final java.util.Set<String> detached = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Thread shutdownHook;
     private final CacheOptions cacheOptions;
@@ -504,7 +506,8 @@ public final class DockerProvider implements WorkspaceProvider {
 
     private DockerWorkspace startContainer(String id, String image, WorkspaceConfig config) {
         CreateContainerResponse created = createContainer(id, "derrick-" + id, image, config);
-        DockerWorkspace workspace = new DockerWorkspace(id, created.getId(), client, settings, config, this::forget);
+        DockerWorkspace workspace = new DockerWorkspace(id, created.getId(), client, settings, config, this::forget,
+                this::detached);
         synchronized (workspaces) {
             workspaces.put(id, workspace);
         }
@@ -596,7 +599,16 @@ public final class DockerProvider implements WorkspaceProvider {
         }
     }
 
-    /** Removes containers of derrick sessions whose owner process is gone. Returns how many. */
+    /** Forgets a detached workspace and keeps its containers out of {@link #removeSessionContainers()}. */
+    private void detached(DockerWorkspace workspace) {
+        detached.add(workspace.id());
+        forget(workspace);
+    }
+
+    /**
+     * Removes containers of derrick sessions whose owner process is gone (killed, or ended with detached workspaces),
+     * and the checkpoint images of their workspaces. Returns how many containers.
+     */
     public int reapOrphans() {
         int removed = 0;
         try {
@@ -611,6 +623,10 @@ public final class DockerProvider implements WorkspaceProvider {
                         c.getId().substring(0, 12), labels.get(LABEL_WORKSPACE), labels.get(Owner.LABEL_PID),
                         labels.get(Owner.LABEL_HOST));
                 DockerWorkspace.removeContainer(client, c.getId());
+                String workspace = labels.get(LABEL_WORKSPACE);
+                if (workspace != null) {
+                    removeCheckpointImages(workspace);
+                }
                 removed++;
             }
         } catch (RuntimeException e) {
@@ -619,12 +635,26 @@ public final class DockerProvider implements WorkspaceProvider {
         return removed;
     }
 
-    /** Removes every container labelled with this session. */
+    private void removeCheckpointImages(String workspaceId) {
+        try {
+            for (var image : client.listImagesCmd().withLabelFilter(Map.of(DockerCache.LABEL_CHECKPOINT, workspaceId)).exec()) {
+                cache.removeImageQuietly(image.getId());
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("could not remove the checkpoint images of workspace {}: {}", workspaceId, DockerEngine.reason(e));
+        }
+    }
+
+    /** Removes every container labelled with this session, except those of detached workspaces. */
     void removeSessionContainers() {
         try {
             List<Container> containers = client.listContainersCmd().withShowAll(true)
                     .withLabelFilter(Map.of(LABEL_SESSION, session)).exec();
             for (Container c : containers) {
+                Map<String, String> labels = c.getLabels() == null ? Map.of() : c.getLabels();
+                if (detached.contains(labels.get(LABEL_WORKSPACE))) {
+                    continue;
+                }
                 DockerWorkspace.removeContainer(client, c.getId());
             }
         } catch (RuntimeException e) {

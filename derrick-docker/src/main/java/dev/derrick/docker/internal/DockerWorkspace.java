@@ -57,11 +57,13 @@ public final class DockerWorkspace implements Workspace {
     private final Instant created = Instant.now();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Consumer<DockerWorkspace> onClose;
+    private final Consumer<DockerWorkspace> onDetach;
+    private volatile boolean detached;
     private final String shell = ContainerExec.AUTO_SHELL;
     private volatile List<RepositoryState> repositories = List.of();
 
     public DockerWorkspace(String id, String containerId, DockerClient client, DockerSettings settings,
-                           WorkspaceConfig config, Consumer<DockerWorkspace> onClose) {
+                           WorkspaceConfig config, Consumer<DockerWorkspace> onClose, Consumer<DockerWorkspace> onDetach) {
         this.id = id;
         this.containerId = containerId;
         this.client = client;
@@ -69,6 +71,7 @@ public final class DockerWorkspace implements Workspace {
         this.config = config;
         this.exec = new ContainerExec(client, containerId);
         this.onClose = onClose;
+        this.onDetach = onDetach;
     }
 
     @Override
@@ -350,6 +353,44 @@ public final class DockerWorkspace implements Workspace {
         }
     }
 
+    /**
+     * Kills what runs in the container besides its keep-alive process, and leaves the container running with its
+     * checkpoint images and its lease on the cache entry (which stops counting when this JVM ends). The provider's
+     * close and shutdown hook skip it; the next provider start after this JVM has ended removes it and its
+     * checkpoint images as an orphan.
+     */
+    @Override
+    public synchronized void detach() {
+        if (!closed.compareAndSet(false, true)) {
+            if (detached) {
+                return;
+            }
+            throw new WorkspaceNotFoundException(id, "workspace '" + id + "' was closed; there is nothing left to detach");
+        }
+        detached = true;
+        onDetach.accept(this);
+        try {
+            // PID 1 is the keep-alive loop; kill -1 spares it and the caller.
+            exec.runInternal(java.util.List.of("/bin/sh", "-c", "kill -KILL -1 2>/dev/null; exit 0"),
+                    Duration.ofSeconds(30));
+        } catch (RuntimeException e) {
+            LOG.warn("workspace {}: could not end the commands running in container {}: {}", id, shortId(),
+                    firstLine(String.valueOf(e.getMessage())));
+        }
+        LOG.info("workspace {} detached: container {} stays until a docker provider starts after this JVM has ended",
+                id, shortId());
+    }
+
+    /** Whether {@link #detach()} released it. */
+    public boolean isDetached() {
+        return detached;
+    }
+
+    private String shortId() {
+        String c = containerId;
+        return c.substring(0, Math.min(12, c.length()));
+    }
+
     public boolean isClosed() {
         return closed.get();
     }
@@ -370,7 +411,9 @@ public final class DockerWorkspace implements Workspace {
 
     private void ensureOpen() {
         if (closed.get()) {
-            throw new WorkspaceNotFoundException(id, "workspace '" + id + "' was closed");
+            throw new WorkspaceNotFoundException(id, detached
+                    ? "workspace '" + id + "' was detached; its container " + shortId() + " stays until the next provider start"
+                    : "workspace '" + id + "' was closed");
         }
     }
 

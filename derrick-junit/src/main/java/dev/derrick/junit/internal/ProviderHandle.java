@@ -13,7 +13,7 @@ import java.util.List;
 
 /**
  * A provider opened on first use and closed with the test class's store. It is left open when it holds a workspace
- * kept for debugging, because closing a provider ends every workspace it made.
+ * kept for debugging that it could not detach, because closing a provider ends every workspace it made.
  */
 public final class ProviderHandle implements ExtensionContext.Store.CloseableResource {
     private static final System.Logger LOG = System.getLogger("dev.derrick.junit");
@@ -44,7 +44,7 @@ public final class ProviderHandle implements ExtensionContext.Store.CloseableRes
         return provider;
     }
 
-    /** Remembers that {@code workspace} is kept on purpose, so this provider stays open. */
+    /** Remembers that {@code workspace} is kept on purpose and could not be detached, so this provider stays open. */
     public synchronized void keep(Workspace workspace, String where) {
         kept.add(where);
     }

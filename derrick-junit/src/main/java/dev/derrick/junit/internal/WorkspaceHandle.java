@@ -13,7 +13,8 @@ import java.util.function.BooleanSupplier;
 
 /**
  * A workspace the extension made, closed with the store of the test (or class) it belongs to, unless its
- * {@link CleanupMode} says to keep it.
+ * {@link CleanupMode} says to keep it: then it is {@linkplain Workspace#detach() detached}, or, with a provider that
+ * cannot detach, left open together with its provider.
  */
 public final class WorkspaceHandle implements ExtensionContext.Store.CloseableResource {
     private static final System.Logger LOG = System.getLogger("dev.derrick.junit");
@@ -71,18 +72,34 @@ public final class WorkspaceHandle implements ExtensionContext.Store.CloseableRe
             return;
         }
         String root = "?";
+        String providerName = "provider";
         try {
             WorkspaceInfo info = workspace.info();
             root = info.root();
+            providerName = "provider '" + info.provider() + "'";
         } catch (RuntimeException e) {
             root = "(unknown: " + e.getMessage() + ")";
         }
         String what = "workspace " + workspace.id() + " at " + root;
-        provider.keep(workspace, what);
-        String message = "derrick: kept " + what + " of " + where + " (cleanup = " + cleanup + ")";
+        String until;
+        try {
+            workspace.detach();
+            until = "detached: it outlives this JVM, and the next start of " + providerName
+                    + " in a later JVM removes it";
+        } catch (OperationNotSupportedException e) {
+            // The provider can only keep it while it is open: leave the provider open until the JVM ends.
+            provider.keep(workspace, what);
+            until = "the provider cannot detach it, so it is left open and the workspace lasts until the JVM ends";
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "derrick: could not detach " + what + " of " + where
+                    + "; closing it: " + e.getMessage(), e);
+            workspace.close();
+            return;
+        }
+        String message = "derrick: kept " + what + " of " + where + " (cleanup = " + cleanup + "); " + until;
         LOG.log(System.Logger.Level.WARNING, message);
         try {
-            owner.publishReportEntry("derrick.kept", what);
+            owner.publishReportEntry("derrick.kept", what + "; " + until);
         } catch (RuntimeException ignored) {
             // reporting is best effort; the log line above already says where it is
         }

@@ -52,14 +52,17 @@ public final class LocalWorkspace implements Workspace {
     private final Duration defaultTimeout;
     private final Redactor redactor;
     private final Consumer<LocalWorkspace> onClose;
+    private final Consumer<LocalWorkspace> onDetach;
     private final ProcessRunner runner = new ProcessRunner();
     private final Instant created = Instant.now();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile List<RepositoryState> repositories = List.of();
     private volatile LocalInstance cached;
+    private volatile boolean detached;
 
     public LocalWorkspace(String id, WorkspaceConfig config, Path root, CommandEnvironment environment, long maxOutputBytes,
-                          Duration defaultTimeout, Redactor redactor, Consumer<LocalWorkspace> onClose) {
+                          Duration defaultTimeout, Redactor redactor, Consumer<LocalWorkspace> onClose,
+                          Consumer<LocalWorkspace> onDetach) {
         this.id = Objects.requireNonNull(id, "id");
         this.config = Objects.requireNonNull(config, "config");
         try {
@@ -72,6 +75,7 @@ public final class LocalWorkspace implements Workspace {
         this.defaultTimeout = defaultTimeout;
         this.redactor = redactor;
         this.onClose = onClose;
+        this.onDetach = onDetach;
     }
 
     @Override
@@ -249,6 +253,35 @@ public final class LocalWorkspace implements Workspace {
         onClose.accept(this);
     }
 
+    /**
+     * Ends the workspace's processes and leaves its directory (an overlay mount stays mounted) to whoever wants to
+     * look at it. Its owner record stays, so the next provider on the root reaps it once this JVM is gone; its cache
+     * lease stays too and stops counting when this JVM ends.
+     */
+    @Override
+    public synchronized void detach() {
+        if (!closed.compareAndSet(false, true)) {
+            if (detached) {
+                return;
+            }
+            throw new WorkspaceNotFoundException(id, "workspace " + id + " is closed; there is nothing left to detach");
+        }
+        detached = true;
+        runner.close();
+        LocalInstance c = cached;
+        if (c != null) {
+            c.detach();
+        }
+        onDetach.accept(this);
+        LOG.info("workspace {} detached: {} stays until a local provider starts on its root after this JVM has ended",
+                id, root);
+    }
+
+    /** Whether {@link #detach()} released it. */
+    public boolean isDetached() {
+        return detached;
+    }
+
     public boolean isClosed() {
         return closed.get();
     }
@@ -292,7 +325,9 @@ public final class LocalWorkspace implements Workspace {
 
     private void ensureOpen() {
         if (closed.get()) {
-            throw new WorkspaceNotFoundException(id, "workspace " + id + " is closed");
+            throw new WorkspaceNotFoundException(id, detached
+                    ? "workspace " + id + " was detached; its files are at " + root + " until the next provider start"
+                    : "workspace " + id + " is closed");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.derrick.local.internal;
 
+import dev.derrick.local.internal.cache.Overlay;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,7 +18,8 @@ import java.util.Optional;
  * Labels workspaces with their owner at birth and reaps those of owners that are gone (a JVM killed with
  * {@code kill -9} runs no shutdown hook). An owner record {@code <root>/.derrick-owners/<id>} holds the owning JVM's
  * pid and start time; at the next provider start on the same root, a record whose JVM no longer runs has its
- * workspace's processes (found by their working directory) killed and its directory removed.
+ * workspace's processes (found by their working directory) killed and its directory removed. A detached workspace
+ * keeps its record, so it is reaped the same way once its JVM has ended.
  */
 public final class Reaper {
     /** Directory under the root holding owner records; not a workspace. */
@@ -77,6 +79,9 @@ public final class Reaper {
                 }
                 Path dir = root.resolve(id);
                 int killed = killProcessesIn(dir);
+                if (Overlay.isMounted(dir)) {
+                    Overlay.unmount(dir); // a detached or killed cache workspace: its bookkeeping goes with the cache's reaping
+                }
                 TreeDeleter.delete(dir);
                 Files.deleteIfExists(record);
                 LOG.info("reaped workspace {} of a provider that is gone ({} process(es) killed)", id, killed);
@@ -84,6 +89,13 @@ public final class Reaper {
             }
         } catch (IOException | RuntimeException e) {
             LOG.warn("could not reap orphaned workspaces under {}: {}", root, e.getMessage());
+        }
+        if (!reaped.isEmpty()) {
+            try {
+                Files.deleteIfExists(owners); // only when empty: the root stays clean
+            } catch (IOException e) {
+                // other workspaces live
+            }
         }
         return reaped;
     }

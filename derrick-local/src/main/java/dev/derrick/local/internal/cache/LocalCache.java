@@ -92,7 +92,9 @@ public final class LocalCache implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        int collected = store.collectGarbage() + LocalInstance.reapStale(instancesDir);
+        // Instances first: an overlay mount of a dead process must be gone before its entry's snapshot can go.
+        int collected = LocalInstance.reapStale(instancesDir);
+        collected += store.collectGarbage();
         if (collected > 0) {
             LOG.info("removed {} leftover(s) of interrupted work from {}", collected, store.directory());
         }

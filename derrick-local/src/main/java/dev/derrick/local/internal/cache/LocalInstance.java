@@ -256,6 +256,15 @@ public final class LocalInstance implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops using the instance but leaves it in place: the root (mounted or copied) and the bookkeeping stay, and so
+     * does the lease on the cache entry, which stops counting when this process ends. {@link #reapStale} removes it
+     * all once this process is gone.
+     */
+    public synchronized void detach() {
+        closed = true;
+    }
+
     private void remount(Path upperSource) {
         Path upper = state.resolve("upper");
         Path work = state.resolve("work");

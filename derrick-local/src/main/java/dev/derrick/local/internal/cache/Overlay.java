@@ -13,7 +13,7 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /** Linux overlayfs mounts through {@code mount(8)}: a read-only snapshot below, a per-workspace upper layer. */
-final class Overlay {
+public final class Overlay {
     private static final Logger LOG = LoggerFactory.getLogger(Overlay.class);
 
     private Overlay() {
@@ -43,7 +43,7 @@ final class Overlay {
                 "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work, target.toString()));
     }
 
-    static void unmount(Path target) {
+    public static void unmount(Path target) {
         try {
             run(List.of("umount", target.toString()));
         } catch (IOException e) {
@@ -56,7 +56,7 @@ final class Overlay {
         }
     }
 
-    static boolean isMounted(Path target) {
+    public static boolean isMounted(Path target) {
         try {
             String mine = target.toAbsolutePath().normalize().toString();
             for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
