@@ -253,8 +253,10 @@ public final class DockerCache {
     }
 
     /**
-     * Removes cache images no entry points to (a provider killed between commit and publish) and checkpoint images
-     * whose workspace is not live; returns how many.
+     * Removes cache images no entry points to (a provider killed between commit and publish); returns how many.
+     * Checkpoint images go with their workspace: on close, or when the provider's orphan reaper removes the container
+     * of a dead derrick process. One whose container was removed by other means stays (another process's workspace
+     * may be between two containers during a reset, so "no container" alone does not prove it unused).
      */
     public int collectGarbage() {
         int removed = store.collectGarbage();
