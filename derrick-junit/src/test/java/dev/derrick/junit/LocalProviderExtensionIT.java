@@ -116,37 +116,41 @@ class LocalProviderExtensionIT {
         assertThat(Path.of(ROOTS.get("git"))).doesNotExist();
     }
 
-    @DerrickTest
+    /** The tests of the reset samples; each sample declares its own shared workspace. */
     @TestMethodOrder(MethodOrderer.MethodName.class)
-    static class ResetSample {
-        @DerrickWorkspace(config = "classpath:local-workspace.json", resetBetweenTests = true)
-        static Workspace shared;
+    abstract static class ResetTests {
+        abstract Workspace shared();
 
         @Test
         void a_dirties() {
-            shared.writeString("state.txt", "dirty\n");
+            shared().writeString("state.txt", "dirty\n");
         }
 
         @Test
         void b_isClean() {
-            assertThat(shared.readString("state.txt")).isEqualTo("clean\n");
+            assertThat(shared().readString("state.txt")).isEqualTo("clean\n");
         }
     }
 
     @DerrickTest
-    @TestMethodOrder(MethodOrderer.MethodName.class)
-    static class ResetWithoutCacheSample {
+    static class ResetSample extends ResetTests {
+        @DerrickWorkspace(config = "classpath:local-workspace.json", resetBetweenTests = true)
+        static Workspace shared;
+
+        @Override
+        Workspace shared() {
+            return shared;
+        }
+    }
+
+    @DerrickTest
+    static class ResetWithoutCacheSample extends ResetTests {
         @DerrickWorkspace(config = "classpath:local-workspace.json", resetBetweenTests = true, options = "cache=false")
         static Workspace shared;
 
-        @Test
-        void a_dirties() {
-            shared.writeString("state.txt", "dirty\n");
-        }
-
-        @Test
-        void b_isClean() {
-            assertThat(shared.readString("state.txt")).isEqualTo("clean\n");
+        @Override
+        Workspace shared() {
+            return shared;
         }
     }
 
