@@ -7,6 +7,8 @@ import dev.derrick.api.WorkspaceProviders;
 import dev.derrick.api.spi.Availability;
 import dev.derrick.api.spi.WorkspaceProviderFactory;
 import dev.derrick.core.Redactor;
+import dev.derrick.core.git.TokenHosts;
+import dev.derrick.server.internal.ApiConfigPolicy;
 import dev.derrick.server.internal.Operations;
 import dev.derrick.server.internal.ServerMode;
 import dev.derrick.server.internal.ServerModes;
@@ -83,6 +85,17 @@ public final class DerrickCli implements Callable<Integer> {
     @Option(names = "--cache-dir", paramLabel = "<dir>",
             description = "Where the provider keeps its setup cache (providers that have one).")
     Path cacheDir;
+
+    @Option(names = "--token-host", paramLabel = "<VAR=host>",
+            description = "Also let create requests send the token in $VAR to host (repeatable). By default a token"
+                    + " variable goes only to the hosts of the -w config's repositories that use it; a create request"
+                    + " naming any other variable, or another host, is refused with 400.")
+    java.util.List<String> tokenHosts = new java.util.ArrayList<>();
+
+    @Option(names = "--allow-local-repos",
+            description = "Let create requests clone file:// URLs and paths on this machine (the -w config always"
+                    + " may). Off by default: an API caller could otherwise copy any repository on the server's disk.")
+    boolean allowLocalRepos;
 
     @Option(names = "--log-level", paramLabel = "<level>", defaultValue = "info",
             description = "error, warn, info, debug or trace (default: ${DEFAULT-VALUE}).")
@@ -204,8 +217,11 @@ public final class DerrickCli implements Callable<Integer> {
             throw new java.io.IOException("provider '" + factory.name() + "' is not available: " + availability.reason());
         }
         org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("dev.derrick.server");
+        ApiConfigPolicy policy = apiConfigPolicy(config);
+        // Every credential derrick hands to git in this process obeys the same host policy.
+        TokenHosts.installProcessWide(policy.tokenHosts());
         WorkspaceProvider provider = factory.open(options);
-        Operations operations = new Operations(provider, config, redactor);
+        Operations operations = new Operations(provider, config, redactor, policy);
         AutoCloseable server;
         try {
             server = mode.start(settings, operations);
@@ -230,6 +246,8 @@ public final class DerrickCli implements Callable<Integer> {
             log.info("workspace config '{}' from {} ({} repositories)", config.name(), workspaceConfigPath,
                     config.repositories().size());
         }
+        log.info("create requests may send tokens only to: {}{}", policy.tokenHosts().asMap().isEmpty() ? "nowhere"
+                : policy.tokenHosts().asMap(), policy.allowLocalRepos() ? "; local repositories allowed" : "");
         Thread hook = new Thread(shutdown, "derrick-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         boolean signals = handleSignals();
@@ -255,6 +273,18 @@ public final class DerrickCli implements Callable<Integer> {
         } catch (Throwable e) {
             return false;
         }
+    }
+
+    private ApiConfigPolicy apiConfigPolicy(WorkspaceConfig config) {
+        TokenHosts hosts = TokenHosts.fromConfig(config);
+        for (String assignment : tokenHosts) {
+            try {
+                hosts = hosts.plus(assignment);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+        return new ApiConfigPolicy(hosts, allowLocalRepos);
     }
 
     private Map<String, Object> providerOptions(WorkspaceProviderFactory factory) {

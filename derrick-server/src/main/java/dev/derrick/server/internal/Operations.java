@@ -2,10 +2,8 @@ package dev.derrick.server.internal;
 
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
-import dev.derrick.api.GitAuth;
 import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.OutputListener;
-import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceBusyException;
 import dev.derrick.api.WorkspaceConfig;
@@ -21,7 +19,6 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -46,14 +43,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class Operations implements AutoCloseable {
     /** How long reset/fetch wait for running operations on the same workspace. */
     public static final Duration EXCLUSIVE_WAIT = Duration.ofSeconds(30);
-    /** Token variables a create request's config may not name: the server's own secrets. */
-    private static final Set<String> FORBIDDEN_TOKEN_ENV = Set.of("DERRICK_API_TOKEN");
 
     private static final Logger log = LoggerFactory.getLogger(Operations.class);
 
     private final WorkspaceProvider provider;
     private final WorkspaceConfig defaultConfig;
     private final Redactor redactor;
+    private final ApiConfigPolicy policy;
     private final Map<String, ReentrantReadWriteLock> locks = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -64,9 +60,24 @@ public final class Operations implements AutoCloseable {
      * @param redactor      scrubs secrets from error messages
      */
     public Operations(WorkspaceProvider provider, WorkspaceConfig defaultConfig, Redactor redactor) {
+        this(provider, defaultConfig, redactor, ApiConfigPolicy.forServerConfig(defaultConfig));
+    }
+
+    /**
+     * @param policy what configs received in create requests may do (token hosts, local repositories); the
+     *               {@code defaultConfig} is trusted
+     */
+    public Operations(WorkspaceProvider provider, WorkspaceConfig defaultConfig, Redactor redactor,
+                      ApiConfigPolicy policy) {
         this.provider = Objects.requireNonNull(provider, "provider");
         this.defaultConfig = defaultConfig;
         this.redactor = redactor == null ? new Redactor() : redactor;
+        this.policy = Objects.requireNonNull(policy, "policy");
+    }
+
+    /** What configs received in create requests may do. */
+    public ApiConfigPolicy policy() {
+        return policy;
     }
 
     /** The provider being served. */
@@ -274,13 +285,7 @@ public final class Operations implements AutoCloseable {
     private Reply create(Wire.CreateBody body) {
         WorkspaceConfig config = body.configOr(defaultConfig);
         if (body.config() != null && !body.config().isNull()) {
-            for (RepositoryConfig repo : config.repositories()) {
-                String variable = repo.authIfSet().flatMap(GitAuth::tokenEnvironmentVariable).orElse(null);
-                if (variable != null && FORBIDDEN_TOKEN_ENV.contains(variable)) {
-                    throw new InvalidConfigException("repository " + repo.path() + ": auth.token_env may not name "
-                            + variable + ", the server's own secret");
-                }
-            }
+            policy.check(config);
         }
         long start = System.nanoTime();
         log.info("[{}] creating workspace ({} repositories, setup script: {})", config.name(),
