@@ -312,6 +312,43 @@ class HttpApiServerTest {
         assertThat(api.ok("GET", "/health", null).get("healthy").asBoolean()).isTrue();
     }
 
+    @Test
+    void badInputsAre400sNamingTheField() throws Exception {
+        ApiClient api = start(null, HttpApiServer.DEFAULT_MAX_BODY_BYTES);
+        String id = api.create("{}");
+        String cmd = "/workspaces/" + id + "/cmd_with_output";
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"timeout\":1e308}"), 400, "invalid_request", "'timeout'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"timeout\":9223372036854775808}"), 400, "invalid_request", "'timeout'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"timeout\":-1}"), 400, "invalid_request", "'timeout'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"timeout\":\"5\"}"), 400, "invalid_request", "'timeout'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"echo a\\u0000b\"}"), 400, "invalid_request", "'cmd'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"env\":{\"A\":\"x\\u0000\"}}"), 400, "invalid_request", "'env'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"working_dir\":\"a\\u0000\"}"), 400, "invalid_request", "working");
+        assertError(api.send("POST", cmd, "{\"cmd\":5}"), 400, "invalid_request", "'cmd'");
+        assertError(api.send("POST", cmd, "{\"cmd\":true}"), 400, "invalid_request", "'cmd'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\"} xyz"), 400, "invalid_request", "malformed");
+        assertError(api.send("POST", cmd, "[]"), 400, "invalid_request", "wrong type");
+        String name = "n".repeat(300);
+        assertError(api.send("POST", "/workspaces/" + id + "/write_file", "{\"path\":\"" + name + "\",\"content\":\"\"}"),
+                400, "invalid_request", "255");
+        assertError(api.send("POST", "/workspaces/" + id + "/read_file", "{\"path\":\"" + "d/".repeat(2100) + "\"}"),
+                400, "invalid_request", "4095");
+        assertError(api.send("POST", "/workspaces/" + id + "/list_files", "{\"path\":\"a\\u0000\"}"), 400, "invalid_request", "NUL");
+        // invalid and overlong UTF-8: C0 AF would be '/' to a lenient decoder
+        byte[] overlong = "{\"path\":\"..\u00c0\u00af..\u00c0\u00afetc/passwd\"}".getBytes(StandardCharsets.ISO_8859_1);
+        assertError(api.sendWith("POST", "/workspaces/" + id + "/read_file",
+                java.net.http.HttpRequest.BodyPublishers.ofByteArray(overlong)), 400, "invalid_request", "UTF-8");
+        byte[] invalid = "{\"cmd\":\"echo \u00ff\"}".getBytes(StandardCharsets.ISO_8859_1);
+        assertError(api.sendWith("POST", cmd, java.net.http.HttpRequest.BodyPublishers.ofByteArray(invalid)), 400,
+                "invalid_request", "UTF-8");
+        // configs: wrong types and trailing garbage
+        assertError(api.send("POST", "/workspaces", "{\"config\":{\"name\":5}}"), 400, "invalid_request", "name");
+        assertError(api.send("POST", "/workspaces", "{\"config\":{\"name\":\"x\"}} {}"), 400, "invalid_request", "malformed");
+        assertError(api.send("POST", "/workspaces", "{\"config\":{\"name\":\"x\",\"setup_script\":[1]}}"), 400,
+                "invalid_request", "setup_script");
+        assertThat(api.cmd(id, "echo still-fine").get("output").asText()).isEqualTo("still-fine\n");
+    }
+
     /** Sends {@code request} as is on a fresh connection; everything the server answers until it closes. */
     private String raw(String request) throws java.io.IOException {
         try (Socket socket = new Socket(server.address().getAddress(), server.address().getPort())) {
