@@ -85,7 +85,9 @@ public final class UserModeNetwork implements AutoCloseable {
         if (!allowHostLoopback) {
             command.add("--disable-host-loopback");
         }
-        command.add(Long.toString(pid));
+        // by path: with a pid, slirp4netns's setns fails (EPERM) for a namespace owned by an unprivileged user namespace
+        command.add("--netns-type=path");
+        command.add("/proc/" + pid + "/ns/net");
         command.add(DEVICE);
         Process process;
         try {

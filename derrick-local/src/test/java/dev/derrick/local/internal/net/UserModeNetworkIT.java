@@ -17,8 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * slirp4netns against the real kernel, in a network namespace this test makes ({@code unshare -n}); the only server
- * is one on the host's 127.0.0.1.
+ * slirp4netns against the real kernel, in a network namespace this test makes (owned by a user namespace of an
+ * unprivileged uid, as a sandbox's is); the only server is one on the host's 127.0.0.1.
  */
 class UserModeNetworkIT {
     private Process namespace;
@@ -27,7 +27,9 @@ class UserModeNetworkIT {
 
     @BeforeEach
     void setUp() throws IOException {
-        namespace = new ProcessBuilder("unshare", "-n", "sleep", "600").start();
+        // like a sandbox holder: a user namespace of an unprivileged uid owns the network namespace
+        namespace = new ProcessBuilder("setpriv", "--reuid", "64999", "--regid", "64999", "--clear-groups",
+                "unshare", "--user", "--net", "sleep", "600").start();
         server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread t = new Thread(() -> {
             while (!server.isClosed()) {
