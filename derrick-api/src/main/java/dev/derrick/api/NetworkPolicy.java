@@ -6,9 +6,9 @@ import java.util.Locale;
  * Whether a workspace has a network, per phase: the {@code network} field of a workspace config, {@code "on"} (the
  * default), {@code "off"}, or {@code {"setup": "on", "commands": "off"}}.
  *
- * <p>The <em>setup</em> phase is the setup script (and the update script after a cache entry had to fetch new
- * commits): it runs when a clean state is built. The <em>commands</em> phase is every command an agent runs in the
- * workspace. "Off" means a network namespace with only the loopback interface; "on" is the provider's network (for
+ * <p>The <em>setup</em> phase is the setup script: it runs when a clean state is built (at cache-build time). The
+ * <em>commands</em> phase is everything that runs in the workspace itself: every command of the agent, and the update
+ * script after a create from a cache entry had to fetch new commits (it runs in the new workspace). "Off" means a network namespace with only the loopback interface; "on" is the provider's network (for
  * the local sandbox a user-mode stack that cannot reach the host's own loopback unless the operator allows it; for
  * docker the {@code network_mode} option). Cloning is not part of either phase: JGit runs in the provider.
  *
@@ -23,9 +23,9 @@ public record NetworkPolicy(boolean setup, boolean commands) {
 
     /** A phase of a workspace's life. */
     public enum Phase {
-        /** the setup and update scripts */
+        /** the setup script, while the clean state is built */
         SETUP,
-        /** the agent's commands */
+        /** the workspace's own processes: the agent's commands and the update script */
         COMMANDS;
 
         /** {@code setup} or {@code commands}, as in the config. */
