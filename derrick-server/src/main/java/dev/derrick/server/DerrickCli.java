@@ -192,6 +192,16 @@ public final class DerrickCli implements Callable<Integer> {
             token = null;
         }
         Redactor redactor = new Redactor().add(token);
+        // credentials in the NATS URL (nats://token@host, nats://user:password@host) are secrets too
+        java.util.regex.Matcher userInfo = java.util.regex.Pattern.compile("://([^/@,\\s]+)@").matcher(
+                natsUrl == null ? "" : natsUrl);
+        while (userInfo.find()) {
+            for (String part : userInfo.group(1).split(":")) {
+                if (part.length() >= 4) {
+                    redactor.add(part);
+                }
+            }
+        }
         if (maxBodyMib < 1 || httpThreads < 1 || httpPerClient < 1 || httpMaxConnections < 1
                 || httpIdleTimeoutSeconds < 1) {
             throw new UsageException("--max-body-mib, --http-threads, --http-max-requests-per-client,"
@@ -345,10 +355,12 @@ public final class DerrickCli implements Callable<Integer> {
         // Libraries stay quiet unless asked for debug.
         String libraries = level.equals("debug") || level.equals("trace") ? level : "warn";
         setIfAbsent("org.slf4j.simpleLogger.log.org.eclipse.jgit", libraries);
-        setIfAbsent("org.slf4j.simpleLogger.log.org.apache", libraries);
+        // HTTP stacks log request headers (Authorization) and wire bytes at debug: never below info
+        String http = libraries.equals("warn") ? "warn" : "info";
+        setIfAbsent("org.slf4j.simpleLogger.log.org.apache", http);
         setIfAbsent("org.slf4j.simpleLogger.log.com.github.dockerjava", libraries);
         setIfAbsent("org.slf4j.simpleLogger.log.io.nats", libraries);
-        setIfAbsent("org.slf4j.simpleLogger.log.org.eclipse.jetty", libraries);
+        setIfAbsent("org.slf4j.simpleLogger.log.org.eclipse.jetty", http);
     }
 
     private static void setIfAbsent(String key, String value) {

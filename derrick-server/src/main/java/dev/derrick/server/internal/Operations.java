@@ -118,6 +118,14 @@ public final class Operations implements AutoCloseable {
             Thread.currentThread().interrupt();
             return Reply.error(WireError.of(503, WireError.PROVIDER_UNAVAILABLE, "interrupted: the server is shutting down"));
         } catch (RuntimeException | Error e) {
+            String storage = storageFault(e);
+            if (storage != null && storage.startsWith("413:")) {
+                return Reply.error(WireError.of(413, WireError.PAYLOAD_TOO_LARGE, redactor.redact(storage.substring(4))));
+            }
+            if (storage != null) {
+                log.warn("{} {} failed: {}", op.wireName(), workspaceId == null ? "" : workspaceId, storage);
+                return Reply.error(WireError.of(503, WireError.PROVIDER_UNAVAILABLE, redactor.redact(storage)));
+            }
             WireError error = WireError.from(e, redactor::redact);
             if (error.status() == 500) {
                 // A fault of derrick's or the provider's: the stack trace is for the operator.
@@ -294,6 +302,36 @@ public final class Operations implements AutoCloseable {
                 LoggerFactory.getLogger("dev.derrick.server.progress"), config.name()));
         log.info("[{}] workspace {} ready in {} ms", config.name(), ws.id(), (System.nanoTime() - start) / 1_000_000);
         return Reply.json(new Wire.IdReply(ws.id()));
+    }
+
+    /**
+     * A failure caused by the server's storage (disk full, file system read-only): a 503 saying so, not a 500; an
+     * input too large for the kernel to pass to a process: {@code "413:"} and the message; {@code null} for anything
+     * else.
+     */
+    static String storageFault(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            String m = c instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason()
+                    : c.getMessage();
+            if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) {
+                return "the server's disk is full (" + firstLine(String.valueOf(e.getMessage()))
+                        + "); nothing was kept, retry once space is freed";
+            }
+            if (m != null && (m.contains("Argument list too long") || m.contains("error=7,"))) {
+                return "413:the command, its environment or the setup script is too large for this provider to pass"
+                        + " to a process (" + firstLine(String.valueOf(e.getMessage())) + ")";
+            }
+            if (m != null && m.contains("Read-only file system")) {
+                return "the server's storage is read-only (" + firstLine(String.valueOf(e.getMessage()))
+                        + "); retry once it can be written";
+            }
+        }
+        return null;
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
     }
 
     private static void drain(InputStream body) throws IOException {

@@ -150,6 +150,7 @@ public final class HttpApiServer implements AutoCloseable {
         List<Handler> handlers = new ArrayList<>();
         for (Map.Entry<String, Servlet> m : b.mounts.entrySet()) {
             ServletContextHandler context = new ServletContextHandler(m.getKey());
+            context.setAllowNullPathInContext(true);   // /mcp itself, not a redirect to /mcp/
             context.addServlet(new ServletHolder(m.getValue()), "/*");
             context.setErrorHandler(new JsonErrorHandler());
             handlers.add(new Guard(context));
@@ -237,6 +238,14 @@ public final class HttpApiServer implements AutoCloseable {
         void begin() {
             try {
                 Reply early = route();
+                if (early != null || matched.operation() == null || matched.operation() == Operation.HEALTH) {
+                    // answered without reading the body: a client must not reuse the connection (Jetty closes it
+                    // when it cannot skip the unread rest)
+                    if (request.getLength() != 0 && request.getHeaders().contains(HttpHeader.CONTENT_LENGTH)
+                            || request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)) {
+                        response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
+                    }
+                }
                 if (early != null) {
                     send(early);
                 } else if (matched.operation() == null) {
@@ -455,6 +464,12 @@ public final class HttpApiServer implements AutoCloseable {
 
     /** Jetty's own error replies (malformed request line or headers, headers too large, …) as derrick's JSON errors. */
     private static final class JsonErrorHandler extends ErrorHandler {
+        /** Jetty writes error bodies only for GET, POST and HEAD by default; a DELETE or PUT gets the JSON too. */
+        @Override
+        public boolean errorPageForMethod(String method) {
+            return true;
+        }
+
         @Override
         protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
                                         Callback callback) {
