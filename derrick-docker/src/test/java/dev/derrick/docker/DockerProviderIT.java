@@ -52,6 +52,12 @@ class DockerProviderIT extends WorkspaceProviderContract {
         return false;
     }
 
+    /** busybox has no git: diff must say so. Diff in a docker workspace is tested with the Debian image in DockerDiffIT. */
+    @Override
+    protected boolean supportsDiff() {
+        return false;
+    }
+
     @Override
     protected long outputLimitBytes() {
         return 256 * 1024;

@@ -159,7 +159,8 @@ public final class ContainerExec {
         Thread waiter = new Thread(() -> {
             long deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
             try {
-                while (!sink.awaitCompletion(200, TimeUnit.MILLISECONDS)) {
+                // not sink.awaitCompletion(timeout): that closes the stream when the timeout passes
+                while (!sink.ended.await(200, TimeUnit.MILLISECONDS)) {
                     if (System.nanoTime() >= deadline) {
                         deadline = Long.MAX_VALUE;
                         process.timeout();
@@ -255,6 +256,8 @@ public final class ContainerExec {
         private final OutputStream stdout;
         private final OutputStream stderr;
         private volatile Throwable error;
+        /** Counted down when the stream ends (completed, failed or closed). */
+        final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
 
         FrameSink(OutputStream stdout, OutputStream stderr) {
             this.stdout = stdout;
@@ -275,8 +278,24 @@ public final class ContainerExec {
         }
 
         @Override
+        public void onComplete() {
+            super.onComplete();
+            ended.countDown();
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                super.close();
+            } finally {
+                ended.countDown();
+            }
+        }
+
+        @Override
         public void onError(Throwable throwable) {
             error = throwable;
+            ended.countDown();
             try {
                 close();
             } catch (IOException ignored) {
