@@ -317,8 +317,8 @@ public final class DockerWorkspace implements Workspace {
         return entries;
     }
 
-    private DockerFiles files() {
-        return new DockerFiles((script, env) -> {
+    private dev.derrick.core.files.ShellFiles files() {
+        return new dev.derrick.core.files.ShellFiles((script, env) -> {
             try {
                 return exec.run("/bin/sh", script, "/", env, Duration.ofMinutes(2), 64L << 20, OutputListener.NONE);
             } catch (DockerException e) {

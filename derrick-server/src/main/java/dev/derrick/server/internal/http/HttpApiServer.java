@@ -154,14 +154,16 @@ public final class HttpApiServer implements AutoCloseable {
     private Reply route(HttpExchange exchange, String method, String path, OutputStreamer streamer) {
         Route matched = null;
         String id = null;
+        String pid = null;
         List<String> allowed = new ArrayList<>();
         for (Route r : Route.ALL) {
-            Optional<String> m = r.match(path);
+            Optional<Route.Params> m = r.params(path);
             if (m.isPresent()) {
                 allowed.add(r.method());
                 if (r.method().equals(method)) {
                     matched = r;
-                    id = m.get();
+                    id = m.get().id();
+                    pid = m.get().pid();
                     break;
                 }
             }
@@ -198,7 +200,7 @@ public final class HttpApiServer implements AutoCloseable {
             return new Reply(200, Reply.JSON, openApiDocument(), null);
         }
         InputStream body = new LimitedInputStream(exchange.getRequestBody(), maxBodyBytes);
-        Reply reply = operations.handle(matched.operation(), matched.operation().needsWorkspace() ? id : null, body,
+        Reply reply = operations.handle(matched.operation(), matched.operation().needsWorkspace() ? id : null, pid, body,
                 streamer != null && OutputStreamer.streams(matched.operation()) ? streamer : null);
         if (reply.status() == 413) {
             exchange.getResponseHeaders().set("Connection", "close");

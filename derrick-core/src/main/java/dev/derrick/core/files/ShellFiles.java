@@ -1,4 +1,4 @@
-package dev.derrick.docker.internal;
+package dev.derrick.core.files;
 
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecResult;
@@ -18,14 +18,20 @@ import java.util.function.BiFunction;
 import java.util.function.UnaryOperator;
 
 /**
- * The file operations of a docker workspace beyond read and write, as small POSIX shell scripts run in the container
- * (they work with busybox as well as coreutils). Paths travel as environment variables, never inside the script.
- * The container is the workspace, so every path in it is the workspace's; links are never followed
- * ({@code stat} without {@code -L}, {@code find} without {@code -L}).
+ * File operations beyond read and write (stat, recursive list, delete, move, mkdirs) as small POSIX shell scripts
+ * run inside the workspace — a docker container, a local sandbox — so that they see exactly what commands see and
+ * can reach nothing else: confinement by construction, no check-then-open race on the provider's side. They work
+ * with busybox as well as coreutils. Paths travel as environment variables, never inside the script. Links are
+ * never followed ({@code stat} without {@code -L}, {@code find} without {@code -L}).
+ *
+ * <pre>{@code
+ * ShellFiles files = new ShellFiles((script, env) -> runInWorkspace(script, env), this::displayPath, id);
+ * Optional<FileStat> s = files.stat("/workspace/code/app/README.md");
+ * }</pre>
  */
-final class DockerFiles {
+public final class ShellFiles {
     /** Entries a recursive listing collects at most before sorting and cutting to the caller's limit. */
-    static final int MAX_COLLECT = 200_000;
+    public static final int MAX_COLLECT = 200_000;
     private static final String STAT_FORMAT = "%F|%s|%a|%Y|%n";
     private static final String STAT = ""
             + "[ -e \"$P\" ] || [ -L \"$P\" ] || exit 3\n"
@@ -59,14 +65,14 @@ final class DockerFiles {
      * @param display     container path → the path shown to users (relative to the root when under it)
      * @param workspaceId for messages
      */
-    DockerFiles(BiFunction<String, Map<String, String>, ExecResult> run, UnaryOperator<String> display,
+    public ShellFiles(BiFunction<String, Map<String, String>, ExecResult> run, UnaryOperator<String> display,
                 String workspaceId) {
         this.run = run;
         this.display = display;
         this.workspaceId = workspaceId;
     }
 
-    Optional<FileStat> stat(String abs) {
+    public Optional<FileStat> stat(String abs) {
         ExecResult r = run.apply(STAT, Map.of("P", abs));
         if (r.exitCode() == 3) {
             return Optional.empty();
@@ -86,7 +92,7 @@ final class DockerFiles {
         return Optional.of(new FileStat(s.path(), s.type(), s.size(), s.mode(), s.modified(), target));
     }
 
-    FileListing list(String abs, int maxDepth, int maxEntries) {
+    public FileListing list(String abs, int maxDepth, int maxEntries) {
         if (maxDepth < 1 || maxEntries < 1) {
             throw new InvalidConfigException("list: max_depth and max_entries must be at least 1, got " + maxDepth
                     + " and " + maxEntries);
@@ -109,12 +115,12 @@ final class DockerFiles {
                 all.add(s);
             }
         }
-        all.sort(Comparator.comparing(FileStat::path, DockerFiles::depthFirst));
+        all.sort(Comparator.comparing(FileStat::path, ShellFiles::depthFirst));
         boolean truncated = all.size() > maxEntries || all.size() >= collect;
         return new FileListing(all.size() > maxEntries ? all.subList(0, maxEntries) : all, truncated);
     }
 
-    void delete(String abs, boolean recursive) {
+    public void delete(String abs, boolean recursive) {
         ExecResult r = run.apply(DELETE, Map.of("P", abs, "R", recursive ? "1" : "0"));
         if (r.exitCode() == 3) {
             throw new WorkspaceFileNotFoundException(display.apply(abs), "nothing to delete at '" + display.apply(abs)
@@ -127,7 +133,7 @@ final class DockerFiles {
         check(r, "delete", abs);
     }
 
-    void move(String from, String to) {
+    public void move(String from, String to) {
         ExecResult r = run.apply(MOVE, Map.of("F", from, "T", to));
         switch (r.exitCode()) {
             case 3 -> throw new WorkspaceFileNotFoundException(display.apply(from), "nothing to move at '"
@@ -142,7 +148,7 @@ final class DockerFiles {
         }
     }
 
-    void mkdirs(String abs) {
+    public void mkdirs(String abs) {
         ExecResult r = run.apply(MKDIRS, Map.of("P", abs));
         if (r.exitCode() == 4) {
             throw new InvalidConfigException("cannot create directory '" + display.apply(abs)
@@ -177,7 +183,7 @@ final class DockerFiles {
     }
 
     /** Orders paths so that a directory comes right before its contents, siblings by name. */
-    static int depthFirst(String a, String b) {
+    public static int depthFirst(String a, String b) {
         String[] x = a.split("/");
         String[] y = b.split("/");
         for (int i = 0; i < Math.min(x.length, y.length); i++) {
