@@ -15,6 +15,7 @@ public final class ServerModes {
     static {
         register(new HttpMode());
         register(new dev.derrick.server.internal.nats.NatsMode());
+        register(new dev.derrick.server.internal.mcp.McpStdioMode());
     }
 
     private ServerModes() {
