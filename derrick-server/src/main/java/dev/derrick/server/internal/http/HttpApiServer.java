@@ -150,7 +150,10 @@ public final class HttpApiServer implements AutoCloseable {
         List<Handler> handlers = new ArrayList<>();
         for (Map.Entry<String, Servlet> m : b.mounts.entrySet()) {
             ServletContextHandler context = new ServletContextHandler(m.getKey());
-            context.addServlet(new ServletHolder(m.getValue()), "/*");
+            context.setAllowNullPathInContext(true); // "/mcp" itself, not a redirect to "/mcp/"
+            ServletHolder holder = new ServletHolder(m.getValue());
+            holder.setAsyncSupported(true); // the MCP transport answers with server-sent events
+            context.addServlet(holder, "/*");
             context.setErrorHandler(new JsonErrorHandler());
             handlers.add(new Guard(context));
         }

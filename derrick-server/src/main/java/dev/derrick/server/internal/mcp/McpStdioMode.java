@@ -78,14 +78,19 @@ public final class McpStdioMode implements ServerMode {
     /** The MCP server with derrick's tools on a transport. */
     static McpSyncServer server(io.modelcontextprotocol.spec.McpServerTransportProvider transport,
                                 Operations operations, ServerSettings settings) {
-        return McpServer.sync(transport)
+        return configure(McpServer.sync(transport), operations, settings).build();
+    }
+
+    /** derrick's server info, instructions and tools on an MCP server spec (stdio or streamable HTTP). */
+    static <S extends McpServer.SyncSpecification<S>> McpServer.SyncSpecification<S> configure(
+            McpServer.SyncSpecification<S> spec, Operations operations, ServerSettings settings) {
+        return spec
                 .serverInfo("derrick", McpServers.version())
                 .instructions(McpServers.INSTRUCTIONS)
                 .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
                 .jsonMapper(new JacksonMcpJsonMapper(dev.derrick.core.json.Json.mapper()))
                 .validateToolInputs(false)
                 .requestTimeout(java.time.Duration.ofHours(2))
-                .tools(new McpTools(operations, settings.redactor()).specifications())
-                .build();
+                .tools(new McpTools(operations, settings.redactor()).specifications());
     }
 }
