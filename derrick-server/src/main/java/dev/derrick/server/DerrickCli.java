@@ -157,7 +157,7 @@ public final class DerrickCli implements Callable<Integer> {
                     + String.join(", ", WorkspaceProviders.available()) + " (see --help)");
         }
         ServerMode mode = ServerModes.find(serverMode).orElseThrow(() -> new UsageException("unknown server mode '"
-                + serverMode + "'; available: " + String.join(", ", ServerModes.names())));
+                + serverMode + "'" + dev.derrick.api.spi.DidYouMean.hint(serverMode, ServerModes.names()) + "; available: " + String.join(", ", ServerModes.names())));
         String token = environment.get("DERRICK_API_TOKEN");
         if (token != null && token.isBlank()) {
             token = null;
