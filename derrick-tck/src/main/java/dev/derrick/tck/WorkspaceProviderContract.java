@@ -19,6 +19,7 @@ import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceNotFoundException;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.WorkspaceProviders;
+import dev.derrick.api.spi.WorkspaceIds;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -242,6 +243,12 @@ public abstract class WorkspaceProviderContract {
     }
 
     @Test
+    void workspaceIdsHaveTheOneShape() {
+        assertThat(shared.id()).as("<provider>-<12 hex digits>, see WorkspaceIds").matches(WorkspaceIds.PATTERN);
+        assertThat(shared.info().id()).isEqualTo(shared.id());
+    }
+
+    @Test
     void setupScriptRanInTheRootWithTheConfigEnvAfterCloning() {
         assertThat(shared.readString("setup-out.txt")).isEqualTo("setup saw from-config\n");
         assertThat(shared.readString("copied-readme.txt")).isEqualTo(README);
@@ -434,6 +441,8 @@ public abstract class WorkspaceProviderContract {
         ExecResult r = shared.exec(ExecRequest.of("sleep 60").withEnv("TCK_MARKER", marker).withTimeout(Duration.ofSeconds(2)));
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         assertThat(r.timedOut()).isTrue();
+        assertThat(r.exitCode()).as("a timed-out command's exit code, the same in every provider")
+                .isEqualTo(ExecResult.TIMED_OUT_EXIT_CODE).isEqualTo(124);
         assertThat(r.succeeded()).isFalse();
         assertThat(took).isLessThan(Duration.ofSeconds(5));
         assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
@@ -606,6 +615,10 @@ public abstract class WorkspaceProviderContract {
         ws.close();
         assertThat(provider.find(id)).isEmpty();
         assertThatThrownBy(() -> ws.exec("true")).isInstanceOf(DerrickException.class);
+        // info() fails like every other call on a closed workspace, rather than describing what is gone.
+        Throwable execError = org.assertj.core.api.Assertions.catchThrowable(() -> ws.exec("true"));
+        assertThatThrownBy(ws::info).isInstanceOf(DerrickException.class).isInstanceOf(execError.getClass());
+        assertThatThrownBy(() -> ws.readString("x")).isInstanceOf(execError.getClass());
     }
 
     @Test

@@ -192,7 +192,7 @@ public final class DockerProvider implements WorkspaceProvider {
     }
 
     private static String newId() {
-        return UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        return dev.derrick.api.spi.WorkspaceIds.newId(DockerCache.BACKEND);
     }
 
     /** A workspace from a cache entry's image, brought up to date with its remotes through the mirrors. */

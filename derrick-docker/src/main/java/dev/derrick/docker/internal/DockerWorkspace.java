@@ -119,6 +119,7 @@ public final class DockerWorkspace implements Workspace {
 
     @Override
     public WorkspaceInfo info() {
+        ensureOpen();
         CachedState c = cached;
         return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, repositories,
                 c == null ? null : c.cacheEntryId());

@@ -165,6 +165,7 @@ final class SandboxWorkspace implements Workspace {
 
     @Override
     public WorkspaceInfo info() {
+        ensureOpen();
         List<RepositoryState> repos = new ArrayList<>();
         for (RepositoryConfig repo : config.repositories()) {
             Path dir = root.resolve(repo.path());
