@@ -72,6 +72,7 @@ public final class DockerCache {
         this.mirrors = new GitMirrors(cacheDir.toAbsolutePath().normalize().resolve("mirrors"), git, providerEnvironment,
                 redactor);
         this.eviction = eviction == null ? EvictionPolicy.NONE : eviction;
+        store.recordPolicy(this.eviction);
     }
 
     public CacheStore store() {

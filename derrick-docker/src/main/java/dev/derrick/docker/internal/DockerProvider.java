@@ -119,6 +119,9 @@ public final class DockerProvider implements WorkspaceProvider {
             provider.reapOrphans();
             provider.cache.collectGarbage();
         }
+        if (cacheOptions.enabled() && cacheOptions.eviction().bounded()) {
+            provider.cache.store().prune(cacheOptions.eviction()); // entries that aged out while no provider ran
+        }
         Runtime.getRuntime().addShutdownHook(provider.shutdownHook);
         return provider;
     }

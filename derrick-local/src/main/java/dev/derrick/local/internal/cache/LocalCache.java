@@ -95,6 +95,10 @@ public final class LocalCache implements AutoCloseable {
         // Instances first: an overlay mount of a dead process must be gone before its entry's snapshot can go.
         int collected = LocalInstance.reapStale(instancesDir);
         collected += store.collectGarbage();
+        store.recordPolicy(this.eviction);
+        if (this.eviction.bounded()) {
+            collected += store.prune(this.eviction).size(); // entries that aged out while no provider ran
+        }
         if (collected > 0) {
             LOG.info("removed {} leftover(s) of interrupted work from {}", collected, store.directory());
         }
