@@ -124,11 +124,7 @@ public final class GitMirrors {
         try (Git g = Git.open(mirror.toFile())) {
             g.fetch().setRemote("origin").setCredentialsProvider(credentials).setTimeout(300).call();
         } catch (IOException | GitAPIException | RuntimeException e) {
-            String message = redactor.redact(String.valueOf(e.getMessage()));
-            boolean auth = message.toLowerCase(java.util.Locale.ROOT).contains("not authorized")
-                    || message.contains("401") || message.contains("403");
-            throw new GitOperationException("git fetch of " + redactor.redact(repo.url()) + " failed: "
-                    + (auth ? "authentication failed" : message), auth, null);
+            throw dev.derrick.core.git.GitFailures.translate("fetch", repo, e, redactor);
         }
     }
 

@@ -13,9 +13,6 @@ import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.api.MergeCommand;
 import org.eclipse.jgit.api.MergeResult;
 import org.eclipse.jgit.api.errors.GitAPIException;
-import org.eclipse.jgit.api.errors.InvalidRemoteException;
-import org.eclipse.jgit.api.errors.TransportException;
-import org.eclipse.jgit.errors.NoRemoteRepositoryException;
 import org.eclipse.jgit.lib.BranchConfig;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.ObjectId;
@@ -196,38 +193,7 @@ public final class GitClient {
     }
 
     private GitOperationException translate(String what, RepositoryConfig repo, Exception e) {
-        String url = redactor.redact(repo.url());
-        String detail = redactor.redact(rootMessage(e));
-        String lower = detail == null ? "" : detail.toLowerCase(java.util.Locale.ROOT);
-        boolean auth = lower.contains("not authorized") || lower.contains("authentication is required")
-                || lower.contains("401") || lower.contains("403") || lower.contains("credentialsprovider");
-        if (auth) {
-            String hint = repo.auth() == null ? "the repository needs credentials: add 'auth' with 'token_env'"
-                    : "check the token" + repo.auth().tokenEnvironmentVariable().map(v -> " in $" + v).orElse("");
-            return new GitOperationException("git " + what + " of " + url + " failed: authentication failed (" + hint + ")",
-                    true, null);
-        }
-        if (e instanceof InvalidRemoteException || e.getCause() instanceof NoRemoteRepositoryException
-                || lower.contains("not found")) {
-            return new GitOperationException("git " + what + " of " + url + " failed: repository or reference not found ("
-                    + detail + ")", false, null);
-        }
-        if (e instanceof TransportException) {
-            return new GitOperationException("git " + what + " of " + url + " failed: " + detail, false, null);
-        }
-        return new GitOperationException("git " + what + " of " + url + " failed: " + detail, false, null);
-    }
-
-    private static String rootMessage(Throwable e) {
-        String message = e.getMessage();
-        Throwable t = e.getCause();
-        while (t != null) {
-            if (t.getMessage() != null) {
-                message = message == null ? t.getMessage() : message;
-            }
-            t = t.getCause();
-        }
-        return message == null ? e.getClass().getSimpleName() : message;
+        return GitFailures.translate(what, repo, e, redactor);
     }
 
     private static String name(ObjectId id) {
