@@ -110,7 +110,8 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         // Orphans first: their processes are killed before anything removes their directories.
         this.reaper = new Reaper(root);
         reaper.reapOrphans();
-        this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction());
+        this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction(),
+                cache.requireFresh());
         this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }

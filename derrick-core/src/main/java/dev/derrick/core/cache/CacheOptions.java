@@ -18,15 +18,20 @@ import java.util.Set;
  *   {@code none} for no bound</li>
  *   <li>{@code cache_max_age} — entries unused for longer go (e.g. {@code 14d}, seconds or ISO-8601 {@code P14D});
  *   default {@code 30d}; {@code none} for no bound</li>
+ *   <li>{@code require_fresh} — {@code true} to fail a create from the cache that cannot bring every repository up
+ *   to date with its remote (diverged, a local change in the entry, an untracked file where an incoming one goes,
+ *   the remote unreachable) instead of handing the workspace out stale with a WARN; default {@code false}</li>
  * </ul>
  *
  * @param enabled  whether to cache
  * @param dir      the cache directory
  * @param eviction the bounds the provider applies after each new entry
+ * @param requireFresh whether a create that cannot bring a repository up to date fails
  */
-public record CacheOptions(boolean enabled, Path dir, EvictionPolicy eviction) {
+public record CacheOptions(boolean enabled, Path dir, EvictionPolicy eviction, boolean requireFresh) {
     /** The option keys. */
-    public static final Set<String> KEYS = Set.of("cache", "cache_dir", "cache_max_bytes", "cache_max_age");
+    public static final Set<String> KEYS = Set.of("cache", "cache_dir", "cache_max_bytes", "cache_max_age",
+            "require_fresh");
     /** The size bound when {@code cache_max_bytes} is not given: 10 GiB. */
     public static final long DEFAULT_MAX_BYTES = 10L << 30;
     /** The age bound when {@code cache_max_age} is not given: 30 days unused. */
@@ -42,7 +47,12 @@ public record CacheOptions(boolean enabled, Path dir, EvictionPolicy eviction) {
         Duration maxAge = age == null ? DEFAULT_MAX_AGE
                 : age instanceof String text ? (isNone(text) ? null : parseDuration(text, "cache_max_age"))
                 : options.duration("cache_max_age", null);
-        return new CacheOptions(enabled, dir, new EvictionPolicy(maxAge, maxBytes));
+        return new CacheOptions(enabled, dir, new EvictionPolicy(maxAge, maxBytes), options.bool("require_fresh", false));
+    }
+
+    /** Options with the cache on and a stale create handed out with a WARN. */
+    public CacheOptions(boolean enabled, Path dir, EvictionPolicy eviction) {
+        this(enabled, dir, eviction, false);
     }
 
     /** {@code $DERRICK_CACHE_DIR}, else {@code $XDG_CACHE_HOME/derrick}, else {@code ~/.cache/derrick}. */

@@ -157,7 +157,7 @@ public final class DockerProvider implements WorkspaceProvider {
         checkCancelled(listener);
         if (!cacheOptions.enabled()) {
             DockerWorkspace workspace = build(id, image, config, listener);
-            workspace.cached(new CachedState(cache, null, this::startReplacement));
+            workspace.cached(new CachedState(cache, null, this::startReplacement, settings.setupTimeout()));
             return workspace;
         }
         CacheKey key = DockerCache.key(config, image);
@@ -174,7 +174,7 @@ public final class DockerProvider implements WorkspaceProvider {
                     CacheStore.Lease mine = cache.publish(key, config, workspace.containerId(), workspace.repositories(),
                             repositoryPaths(workspace, config));
                     listener.endTask();
-                    workspace.cached(new CachedState(cache, mine, this::startReplacement));
+                    workspace.cached(new CachedState(cache, mine, this::startReplacement, settings.setupTimeout()));
                     built.set(workspace);
                     return mine.entry();
                 } catch (RuntimeException e) {
@@ -202,7 +202,7 @@ public final class DockerProvider implements WorkspaceProvider {
     private DockerWorkspace fromCache(String id, String image, WorkspaceConfig config, CacheStore.Lease lease,
                                       ProgressListener listener) {
         DockerWorkspace workspace = null;
-        CachedState state = new CachedState(cache, lease, this::startReplacement);
+        CachedState state = new CachedState(cache, lease, this::startReplacement, settings.setupTimeout());
         try {
             listener.beginTask("container from cache image " + lease.entry().details().get("image"), ProgressListener.UNKNOWN);
             workspace = startContainer(id, lease.entry().payload(), config);
@@ -210,12 +210,16 @@ public final class DockerProvider implements WorkspaceProvider {
             workspace.cached(state);
             workspace.repositories(lease.entry().repositories());
             List<RepositoryFetch> fetched;
+            dev.derrick.core.cache.Freshness freshness = new dev.derrick.core.cache.Freshness(config, lease.entry().id());
             try {
-                fetched = state.fetch(workspace, listener);
+                fetched = state.fetch(workspace, listener, freshness);
             } catch (OperationNotSupportedException e) {
                 LOG.warn("not checking {} for new commits: {}", config.name(), e.getMessage());
                 fetched = List.of();
             }
+            java.util.Map<String, String> commits = new java.util.HashMap<>();
+            workspace.repositories().forEach(r -> commits.put(r.path(), r.commit()));
+            freshness.report(commits, cacheOptions.requireFresh());
             if (fetched.stream().anyMatch(RepositoryFetch::updated)) {
                 if (config.updateScript() != null) {
                     listener.beginTask("update script", ProgressListener.UNKNOWN);

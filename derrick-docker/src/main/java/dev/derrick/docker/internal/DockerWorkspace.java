@@ -61,6 +61,7 @@ public final class DockerWorkspace implements Workspace {
     private volatile boolean detached;
     private final String shell = ContainerExec.AUTO_SHELL;
     private volatile List<RepositoryState> repositories = List.of();
+    private volatile List<RepositoryState> cleanRepositories;
 
     public DockerWorkspace(String id, String containerId, DockerClient client, DockerSettings settings,
                            WorkspaceConfig config, Consumer<DockerWorkspace> onClose, Consumer<DockerWorkspace> onDetach) {
@@ -85,6 +86,20 @@ public final class DockerWorkspace implements Workspace {
 
     void repositories(List<RepositoryState> states) {
         this.repositories = List.copyOf(states);
+        if (cleanRepositories == null) {
+            cleanRepositories = this.repositories; // the first states a workspace gets are its clean state's
+        }
+    }
+
+    /** The repository states of the clean image (what a reset returns to, before re-applying fetches). */
+    List<RepositoryState> repositoriesAtClean() {
+        List<RepositoryState> clean = cleanRepositories;
+        return clean != null ? clean : repositories;
+    }
+
+    /** Records the current repository states as the clean image's. */
+    void markRepositoriesClean() {
+        this.cleanRepositories = repositories;
     }
 
     List<RepositoryState> repositories() {
@@ -121,7 +136,10 @@ public final class DockerWorkspace implements Workspace {
     public WorkspaceInfo info() {
         ensureOpen();
         CachedState c = cached;
-        return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, repositories,
+        List<RepositoryState> named = repositories.stream().map(r -> r.withName(config.repositories().stream()
+                .filter(rc -> rc.path().equals(r.path())).map(dev.derrick.api.RepositoryConfig::name).findFirst()
+                .orElse(null))).toList();
+        return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, named,
                 c == null ? null : c.cacheEntryId());
     }
 
