@@ -159,7 +159,9 @@ public final class LocalCache implements AutoCloseable {
             throw e;
         }
         try {
-            if (!builtHere) {
+            if (builtHere) {
+                instance.rememberCloned(); // cloned just now: as fresh as the remote
+            } else {
                 bringUpToDate(instance, config, runner, listener);
             }
             return instance;

@@ -194,6 +194,13 @@ public final class LocalInstance implements AutoCloseable {
         return out;
     }
 
+    /** Records that the repositories were cloned by this create (the entry was built for it). */
+    synchronized void rememberCloned() {
+        for (RepositoryState r : lease.entry().repositories()) {
+            lastFetch.put(r.path(), new RepositoryFetch(r.path(), r.commit(), r.commit(), false, "cloned", r.commit()));
+        }
+    }
+
     /** Keeps what the create found out about the remotes, for {@link #repositories()}. */
     synchronized void remember(Freshness freshness) {
         lastFetch.putAll(freshness.fetches());
