@@ -26,7 +26,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -496,6 +499,80 @@ public abstract class WorkspaceProviderContract {
                 .isInstanceOf(DerrickException.class).hasMessageContaining("../outside.txt");
         assertThatThrownBy(() -> shared.writeString("code/../../outside.txt", "x"))
                 .isInstanceOf(DerrickException.class).hasMessageContaining("outside.txt");
+    }
+
+    /**
+     * Whether the file API addresses the workspace's whole machine, so that a symbolic link to {@code /etc/passwd}
+     * stays inside it (a container: the file API takes absolute container paths and the engine resolves links within
+     * the container). Default {@code false}: the workspace is a directory, and a link out of it must not be followed.
+     */
+    protected boolean fileApiSpansTheWholeMachine() {
+        return false;
+    }
+
+    @Test
+    void symbolicLinksPointingOutOfTheWorkspaceAreNeverFollowedByTheFileApi() throws IOException {
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        // Targets outside: a file every machine has (read only), and paths that do not exist anywhere, so that a
+        // backend that follows a link on write would create them (the test checks, and removes them).
+        Path plantedDir = Path.of("/derrick-tck-" + tag);
+        Path plantedFile = Path.of("/derrick-tck-" + tag + ".txt");
+        ExecResult made = shared.exec("ln -s /etc/passwd tck-link-file-" + tag + " && ln -s /etc tck-link-dir-" + tag
+                + " && ln -s ../../../../../../../../../../etc/passwd tck-link-rel-" + tag
+                + " && ln -s " + plantedDir + " tck-link-newdir-" + tag + " && ln -s " + plantedFile + " tck-link-newfile-" + tag);
+        assertThat(made.exitCode()).as(made.output()).isZero();
+        try {
+            String passwd = shared.exec("cat /etc/passwd").stdout();
+            for (String link : List.of("tck-link-file-" + tag, "tck-link-dir-" + tag + "/passwd", "tck-link-rel-" + tag)) {
+                if (fileApiSpansTheWholeMachine()) {
+                    // Inside the container: what its commands see, never the provider's own file.
+                    assertThat(shared.readString(link)).as(link).isEqualTo(passwd);
+                } else {
+                    assertThatThrownBy(() -> shared.readFile(link)).as("reading " + link).isInstanceOf(DerrickException.class);
+                }
+            }
+            if (!fileApiSpansTheWholeMachine()) {
+                List<FileEntry> listed;
+                try {
+                    listed = shared.listFiles("tck-link-dir-" + tag);
+                } catch (DerrickException refused) {
+                    listed = List.of();
+                }
+                assertThat(listed).as("listing a link to /etc").extracting(FileEntry::name).doesNotContain("passwd");
+                // Listing the directory holding the links describes the links, not what they point to.
+                long passwdSize = passwd.getBytes(StandardCharsets.UTF_8).length;
+                assertThat(shared.listFiles("")).filteredOn(e -> e.name().endsWith("-" + tag)).hasSize(5)
+                        .allSatisfy(e -> {
+                            assertThat(e.directory()).as(e.name() + " is listed as a directory").isFalse();
+                            assertThat(e.size()).as(e.name() + " is listed with its target's size").isNotEqualTo(passwdSize);
+                        });
+            }
+            // Writes through a link must not create anything where it points, whatever else they do.
+            try {
+                shared.writeString("tck-link-newdir-" + tag + "/planted.txt", "planted");
+            } catch (DerrickException refused) {
+                // refusing is right
+            }
+            try {
+                shared.writeString("tck-link-newfile-" + tag, "planted");
+            } catch (DerrickException refused) {
+                // so is refusing, or replacing the link itself
+            }
+            if (!fileApiSpansTheWholeMachine()) {
+                assertThat(plantedDir).as("the provider followed a link out of the workspace on write").doesNotExist();
+                assertThat(plantedFile).as("the provider followed a link out of the workspace on write").doesNotExist();
+                assertThat(shared.exec("test -e " + plantedDir + " || test -e " + plantedFile).exitCode())
+                        .as("the workspace sees nothing planted outside it").isNotZero();
+            }
+        } finally {
+            shared.exec("rm -f tck-link-*-" + tag);
+            if (Files.exists(plantedDir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    || Files.exists(plantedFile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.deleteIfExists(plantedDir.resolve("planted.txt"));
+                Files.deleteIfExists(plantedDir);
+                Files.deleteIfExists(plantedFile);
+            }
+        }
     }
 
     // ---- clean state: fetch, reset, checkpoints -------------------------------------------------------------------
