@@ -137,7 +137,7 @@ public final class DockerWorkspace implements Workspace {
         ensureOpen();
         CachedState c = cached;
         List<RepositoryState> named = repositories.stream().map(r -> r.withName(config.repositories().stream()
-                .filter(rc -> rc.path().equals(r.path())).map(dev.derrick.api.RepositoryConfig::name).findFirst()
+                .filter(rc -> rc.path().equals(r.path())).findFirst().map(dev.derrick.api.RepositoryConfig::name)
                 .orElse(null))).toList();
         return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, named,
                 c == null ? null : c.cacheEntryId());
@@ -237,7 +237,7 @@ public final class DockerWorkspace implements Workspace {
                 if (entry.isSymbolicLink()) {
                     String target = entry.getLinkName();
                     String parent = abs.substring(0, abs.lastIndexOf('/') + 1);
-                    abs = "/" + WorkspacePaths.normalizeRelative(target.startsWith("/") ? target : parent + target, "link");
+                    abs = containerPath(target.startsWith("/") ? target : parent + target);
                     continue;
                 }
                 return tar.readAllBytes();
@@ -323,6 +323,25 @@ public final class DockerWorkspace implements Workspace {
         }
         entries.sort(Comparator.comparing(FileEntry::name));
         return entries;
+    }
+
+    /**
+     * A link target as the kernel resolves it inside the container: {@code .} and {@code ..} collapsed, {@code ..}
+     * at {@code /} staying at {@code /} (a link cannot climb out of the container's root).
+     */
+    static String containerPath(String path) {
+        java.util.Deque<String> parts = new java.util.ArrayDeque<>();
+        for (String part : path.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                parts.pollLast();
+            } else {
+                parts.addLast(part);
+            }
+        }
+        return "/" + String.join("/", parts);
     }
 
     /** Container path of a user path: absolute stays (normalized), relative resolves against the root. */
