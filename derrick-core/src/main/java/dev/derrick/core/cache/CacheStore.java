@@ -69,7 +69,9 @@ public final class CacheStore {
     private final String backend;
     private final Consumer<CacheEntry> onRemove;
     private final Clock clock;
-    private final ObjectMapper json = Json.mapper().copy().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    // Entries written by other versions: unknown fields are ignored, missing ones (a boolean added later) default.
+    private final ObjectMapper json = Json.mapper().copy().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
     /**
      * @param root     the cache directory (e.g. {@code ~/.cache/derrick}); this store uses {@code root/backend}
