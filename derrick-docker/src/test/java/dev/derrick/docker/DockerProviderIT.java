@@ -58,6 +58,15 @@ class DockerProviderIT extends WorkspaceProviderContract {
         return false;
     }
 
+    /**
+     * The file API takes absolute container paths, and the engine resolves links inside the container: a link to
+     * {@code /etc/passwd} reads the container's file, which the workspace's commands read anyway — never the host's.
+     */
+    @Override
+    protected boolean fileApiSpansTheWholeMachine() {
+        return true;
+    }
+
     @Override
     protected long outputLimitBytes() {
         return 256 * 1024;

@@ -19,13 +19,17 @@ import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceNotFoundException;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.WorkspaceProviders;
+import dev.derrick.api.spi.WorkspaceIds;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -270,6 +274,12 @@ public abstract class WorkspaceProviderContract {
     }
 
     @Test
+    void workspaceIdsHaveTheOneShape() {
+        assertThat(shared.id()).as("<provider>-<12 hex digits>, see WorkspaceIds").matches(WorkspaceIds.PATTERN);
+        assertThat(shared.info().id()).isEqualTo(shared.id());
+    }
+
+    @Test
     void setupScriptRanInTheRootWithTheConfigEnvAfterCloning() {
         assertThat(shared.readString("setup-out.txt")).isEqualTo("setup saw from-config\n");
         assertThat(shared.readString("copied-readme.txt")).isEqualTo(README);
@@ -462,6 +472,8 @@ public abstract class WorkspaceProviderContract {
         ExecResult r = shared.exec(ExecRequest.of("sleep 60").withEnv("TCK_MARKER", marker).withTimeout(Duration.ofSeconds(2)));
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         assertThat(r.timedOut()).isTrue();
+        assertThat(r.exitCode()).as("a timed-out command's exit code, the same in every provider")
+                .isEqualTo(ExecResult.TIMED_OUT_EXIT_CODE).isEqualTo(124);
         assertThat(r.succeeded()).isFalse();
         assertThat(took).isLessThan(Duration.ofSeconds(5));
         assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
@@ -515,6 +527,80 @@ public abstract class WorkspaceProviderContract {
                 .isInstanceOf(DerrickException.class).hasMessageContaining("../outside.txt");
         assertThatThrownBy(() -> shared.writeString("code/../../outside.txt", "x"))
                 .isInstanceOf(DerrickException.class).hasMessageContaining("outside.txt");
+    }
+
+    /**
+     * Whether the file API addresses the workspace's whole machine, so that a symbolic link to {@code /etc/passwd}
+     * stays inside it (a container: the file API takes absolute container paths and the engine resolves links within
+     * the container). Default {@code false}: the workspace is a directory, and a link out of it must not be followed.
+     */
+    protected boolean fileApiSpansTheWholeMachine() {
+        return false;
+    }
+
+    @Test
+    void symbolicLinksPointingOutOfTheWorkspaceAreNeverFollowedByTheFileApi() throws IOException {
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        // Targets outside: a file every machine has (read only), and paths that do not exist anywhere, so that a
+        // backend that follows a link on write would create them (the test checks, and removes them).
+        Path plantedDir = Path.of("/derrick-tck-" + tag);
+        Path plantedFile = Path.of("/derrick-tck-" + tag + ".txt");
+        ExecResult made = shared.exec("ln -s /etc/passwd tck-link-file-" + tag + " && ln -s /etc tck-link-dir-" + tag
+                + " && ln -s ../../../../../../../../../../etc/passwd tck-link-rel-" + tag
+                + " && ln -s " + plantedDir + " tck-link-newdir-" + tag + " && ln -s " + plantedFile + " tck-link-newfile-" + tag);
+        assertThat(made.exitCode()).as(made.output()).isZero();
+        try {
+            String passwd = shared.exec("cat /etc/passwd").stdout();
+            for (String link : List.of("tck-link-file-" + tag, "tck-link-dir-" + tag + "/passwd", "tck-link-rel-" + tag)) {
+                if (fileApiSpansTheWholeMachine()) {
+                    // Inside the container: what its commands see, never the provider's own file.
+                    assertThat(shared.readString(link)).as(link).isEqualTo(passwd);
+                } else {
+                    assertThatThrownBy(() -> shared.readFile(link)).as("reading " + link).isInstanceOf(DerrickException.class);
+                }
+            }
+            if (!fileApiSpansTheWholeMachine()) {
+                List<FileEntry> listed;
+                try {
+                    listed = shared.listFiles("tck-link-dir-" + tag);
+                } catch (DerrickException refused) {
+                    listed = List.of();
+                }
+                assertThat(listed).as("listing a link to /etc").extracting(FileEntry::name).doesNotContain("passwd");
+                // Listing the directory holding the links describes the links, not what they point to.
+                long passwdSize = passwd.getBytes(StandardCharsets.UTF_8).length;
+                assertThat(shared.listFiles("")).filteredOn(e -> e.name().endsWith("-" + tag)).hasSize(5)
+                        .allSatisfy(e -> {
+                            assertThat(e.directory()).as(e.name() + " is listed as a directory").isFalse();
+                            assertThat(e.size()).as(e.name() + " is listed with its target's size").isNotEqualTo(passwdSize);
+                        });
+            }
+            // Writes through a link must not create anything where it points, whatever else they do.
+            try {
+                shared.writeString("tck-link-newdir-" + tag + "/planted.txt", "planted");
+            } catch (DerrickException refused) {
+                // refusing is right
+            }
+            try {
+                shared.writeString("tck-link-newfile-" + tag, "planted");
+            } catch (DerrickException refused) {
+                // so is refusing, or replacing the link itself
+            }
+            if (!fileApiSpansTheWholeMachine()) {
+                assertThat(plantedDir).as("the provider followed a link out of the workspace on write").doesNotExist();
+                assertThat(plantedFile).as("the provider followed a link out of the workspace on write").doesNotExist();
+                assertThat(shared.exec("test -e " + plantedDir + " || test -e " + plantedFile).exitCode())
+                        .as("the workspace sees nothing planted outside it").isNotZero();
+            }
+        } finally {
+            shared.exec("rm -f tck-link-*-" + tag);
+            if (Files.exists(plantedDir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    || Files.exists(plantedFile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.deleteIfExists(plantedDir.resolve("planted.txt"));
+                Files.deleteIfExists(plantedDir);
+                Files.deleteIfExists(plantedFile);
+            }
+        }
     }
 
     // ---- clean state: fetch, reset, checkpoints -------------------------------------------------------------------
@@ -634,6 +720,10 @@ public abstract class WorkspaceProviderContract {
         ws.close();
         assertThat(provider.find(id)).isEmpty();
         assertThatThrownBy(() -> ws.exec("true")).isInstanceOf(DerrickException.class);
+        // info() fails like every other call on a closed workspace, rather than describing what is gone.
+        Throwable execError = org.assertj.core.api.Assertions.catchThrowable(() -> ws.exec("true"));
+        assertThatThrownBy(ws::info).isInstanceOf(DerrickException.class).isInstanceOf(execError.getClass());
+        assertThatThrownBy(() -> ws.readString("x")).isInstanceOf(execError.getClass());
     }
 
     @Test

@@ -380,15 +380,20 @@ public final class Wire {
         }
     }
 
-    /** A repository in a workspace. */
+    /**
+     * A repository in a workspace: {@code path, url, commit, branch}, the config's {@code name}, and how it compares
+     * with its remote ({@code remote_commit}, {@code behind}, {@code status}; see {@link RepositoryState}).
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record RepositoryStateBody(String path, String url, String commit, String branch) {
+    public record RepositoryStateBody(String path, String url, String commit, String branch, String name,
+                                      String remoteCommit, Boolean behind, String status) {
         public static RepositoryStateBody from(RepositoryState s) {
-            return new RepositoryStateBody(s.path(), s.url(), s.commit(), s.branch());
+            return new RepositoryStateBody(s.path(), s.url(), s.commit(), s.branch(), s.name(), s.remoteCommit(),
+                    s.behind(), s.status());
         }
 
         public RepositoryState toState() {
-            return new RepositoryState(path, url, commit, branch);
+            return new RepositoryState(path, url, commit, branch, name, remoteCommit, Boolean.TRUE.equals(behind), status);
         }
     }
 
@@ -404,15 +409,16 @@ public final class Wire {
         }
     }
 
-    /** One repository's fetch outcome. */
+    /** One repository's fetch outcome; {@code remote} is the remote branch's commit when known. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record RepositoryFetchBody(String path, String before, String after, boolean updated, String status) {
+    public record RepositoryFetchBody(String path, String before, String after, boolean updated, String status,
+                                      String remote) {
         public static RepositoryFetchBody from(RepositoryFetch f) {
-            return new RepositoryFetchBody(f.path(), f.before(), f.after(), f.updated(), f.status());
+            return new RepositoryFetchBody(f.path(), f.before(), f.after(), f.updated(), f.status(), f.remote());
         }
 
         public RepositoryFetch toFetch() {
-            return new RepositoryFetch(path, before, after, updated, status);
+            return new RepositoryFetch(path, before, after, updated, status, remote);
         }
     }
 

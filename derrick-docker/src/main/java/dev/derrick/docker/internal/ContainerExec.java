@@ -114,7 +114,7 @@ public final class ContainerExec {
         if (exitCode == NO_WORKDIR_EXIT && capture.stderr().startsWith(NO_WORKDIR_MESSAGE)) {
             throw new InvalidConfigException("working directory '" + workingDir + "' does not exist in the workspace");
         }
-        return capture.toResult(exitCode, elapsed, timedOut);
+        return capture.toResult(timedOut ? ExecResult.TIMED_OUT_EXIT_CODE : exitCode, elapsed, timedOut);
     }
 
     /**

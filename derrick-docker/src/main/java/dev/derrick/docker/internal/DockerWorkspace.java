@@ -71,6 +71,7 @@ public final class DockerWorkspace implements Workspace {
     private final String shell = ContainerExec.AUTO_SHELL;
     private volatile List<RepositoryState> repositories = List.of();
     private final ProcessTable processes = new ProcessTable();
+    private volatile List<RepositoryState> cleanRepositories;
 
     public DockerWorkspace(String id, String containerId, DockerClient client, DockerSettings settings,
                            WorkspaceConfig config, Consumer<DockerWorkspace> onClose, Consumer<DockerWorkspace> onDetach) {
@@ -95,6 +96,20 @@ public final class DockerWorkspace implements Workspace {
 
     void repositories(List<RepositoryState> states) {
         this.repositories = List.copyOf(states);
+        if (cleanRepositories == null) {
+            cleanRepositories = this.repositories; // the first states a workspace gets are its clean state's
+        }
+    }
+
+    /** The repository states of the clean image (what a reset returns to, before re-applying fetches). */
+    List<RepositoryState> repositoriesAtClean() {
+        List<RepositoryState> clean = cleanRepositories;
+        return clean != null ? clean : repositories;
+    }
+
+    /** Records the current repository states as the clean image's. */
+    void markRepositoriesClean() {
+        this.cleanRepositories = repositories;
     }
 
     List<RepositoryState> repositories() {
@@ -129,8 +144,12 @@ public final class DockerWorkspace implements Workspace {
 
     @Override
     public WorkspaceInfo info() {
+        ensureOpen();
         CachedState c = cached;
-        return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, repositories,
+        List<RepositoryState> named = repositories.stream().map(r -> r.withName(config.repositories().stream()
+                .filter(rc -> rc.path().equals(r.path())).findFirst().map(dev.derrick.api.RepositoryConfig::name)
+                .orElse(null))).toList();
+        return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, named,
                 c == null ? null : c.cacheEntryId());
     }
 
@@ -229,7 +248,7 @@ public final class DockerWorkspace implements Workspace {
                 if (entry.isSymbolicLink()) {
                     String target = entry.getLinkName();
                     String parent = abs.substring(0, abs.lastIndexOf('/') + 1);
-                    abs = "/" + WorkspacePaths.normalizeRelative(target.startsWith("/") ? target : parent + target, "link");
+                    abs = containerPath(target.startsWith("/") ? target : parent + target);
                     continue;
                 }
                 return tar.readAllBytes();
@@ -458,6 +477,25 @@ public final class DockerWorkspace implements Workspace {
     @Override
     public java.util.Optional<WorkspaceProcess> process(String processId) {
         return processes.find(processId);
+    }
+
+    /**
+     * A link target as the kernel resolves it inside the container: {@code .} and {@code ..} collapsed, {@code ..}
+     * at {@code /} staying at {@code /} (a link cannot climb out of the container's root).
+     */
+    static String containerPath(String path) {
+        java.util.Deque<String> parts = new java.util.ArrayDeque<>();
+        for (String part : path.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                parts.pollLast();
+            } else {
+                parts.addLast(part);
+            }
+        }
+        return "/" + String.join("/", parts);
     }
 
     /** Container path of a user path: absolute stays (normalized), relative resolves against the root. */

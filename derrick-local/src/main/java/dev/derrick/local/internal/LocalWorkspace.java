@@ -104,6 +104,7 @@ public final class LocalWorkspace implements Workspace {
 
     @Override
     public WorkspaceInfo info() {
+        ensureOpen();
         LocalInstance c = cached;
         return new WorkspaceInfo(id, "local", config.name(), root.toString(), created,
                 c == null ? repositories : c.repositories(), c == null ? null : c.cacheEntry().id());
