@@ -18,7 +18,16 @@ final class Mutations {
             Map.entry(Operation.WRITE_FILE, new String[] {"{\"path\":\"f/a.txt\",\"content\":\"aGVsbG8=\",\"working_dir\":\"d\"}"}),
             Map.entry(Operation.READ_FILE, new String[] {"{\"path\":\"setup.txt\"}", "{\"path\":\"a.txt\",\"working_dir\":\"d/f\"}"}),
             Map.entry(Operation.LIST_FILES, new String[] {"{\"path\":\"\"}", "{\"path\":\"d\",\"working_dir\":\"\"}"}),
-            Map.entry(Operation.RESTORE, new String[] {"{\"checkpoint\":\"cp-1\"}"}));
+            Map.entry(Operation.RESTORE, new String[] {"{\"checkpoint\":\"cp-1\"}"}),
+            Map.entry(Operation.STAT, new String[] {"{\"path\":\"setup.txt\"}"}),
+            Map.entry(Operation.LIST_RECURSIVE, new String[] {"{\"path\":\"\",\"max_depth\":3,\"max_entries\":100}"}),
+            Map.entry(Operation.DELETE_FILE, new String[] {"{\"path\":\"d/f/a.txt\",\"recursive\":false}"}),
+            Map.entry(Operation.MOVE_FILE, new String[] {"{\"from\":\"d/f/a.txt\",\"to\":\"d/g.txt\"}"}),
+            Map.entry(Operation.MKDIR, new String[] {"{\"path\":\"m/n\"}"}),
+            Map.entry(Operation.EDIT_FILE, new String[] {"{\"path\":\"d/g.txt\",\"old_string\":\"hello\",\"new_string\":\"bye\"}"}),
+            Map.entry(Operation.PROCESS_OUTPUT, new String[] {"{\"offset\":0,\"wait\":0.1}"}),
+            Map.entry(Operation.PROCESS_STDIN, new String[] {"{\"text\":\"x\\n\",\"close\":true}", "{\"data\":\"eA==\"}"}),
+            Map.entry(Operation.PROCESS_WAIT, new String[] {"{\"timeout\":1}"}));
     private static final String[] ATOMS = {"null", "true", "false", "0", "-1", "1e308", "-1e308", "9223372036854775808",
             "1e-400", "0.5", "\"\"", "\"x\"", "[]", "{}", "[1,2]", "{\"a\":1}", "\"\\u0000\"", "\"../../etc/passwd\"",
             "\"/\"", "\"" + "n".repeat(300) + "\"", "NaN", "\"\\ud800\""};
