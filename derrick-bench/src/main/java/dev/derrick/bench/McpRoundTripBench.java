@@ -71,6 +71,7 @@ public final class McpRoundTripBench {
                     new JacksonMcpJsonMapper(JSON))).requestTimeout(Duration.ofSeconds(60)).build();
             stdio.initialize();
             overHttp = McpClient.sync(HttpClientStreamableHttpTransport.builder(base.toString()).endpoint("/mcp")
+                    .clientBuilder(HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1))
                     .jsonMapper(new JacksonMcpJsonMapper(JSON)).build()).requestTimeout(Duration.ofSeconds(60)).build();
             overHttp.initialize();
 
@@ -91,25 +92,45 @@ public final class McpRoundTripBench {
                     throw new IllegalStateException(e);
                 }
             };
+            String session = rawSession(client, base);
+            String callBody = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"exec\","
+                    + "\"arguments\":{\"workspace_id\":\"" + httpWs + "\",\"command\":\"true\"}}}";
+            HttpRequest rawCall = HttpRequest.newBuilder(base.resolve("/mcp")).header("Content-Type", "application/json")
+                    .header("Accept", "application/json, text/event-stream").header("Mcp-Session-Id", session)
+                    .POST(HttpRequest.BodyPublishers.ofString(callBody)).timeout(Duration.ofSeconds(30)).build();
+            Runnable viaRawMcp = () -> {
+                try {
+                    HttpResponse<String> r = client.send(rawCall, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+                    if (r.statusCode() != 200 || !r.body().contains("\"exit_code\":0")) {
+                        throw new IllegalStateException("unexpected answer " + r.statusCode() + ": " + r.body());
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
             Runnable viaStdio = () -> execTrue(s, stdioWs);
             Runnable viaMcpHttp = () -> execTrue(h, httpWs);
             for (int i = 0; i < warmup; i++) {
                 viaRest.run();
                 viaStdio.run();
                 viaMcpHttp.run();
+                viaRawMcp.run();
             }
             Stats rest = new Stats("HTTP cmd_with_output `true` (" + provider + ")");
             Stats mcpStdio = new Stats("MCP exec `true` over stdio (" + provider + ")");
             Stats mcpHttp = new Stats("MCP exec `true` over HTTP /mcp (" + provider + ")");
+            Stats rawMcp = new Stats("  same, raw JSON-RPC POST (java.net.http)");
             for (int done = 0; done < runs; done += block) {
                 time(block, viaRest, rest);
                 time(block, viaStdio, mcpStdio);
                 time(block, viaMcpHttp, mcpHttp);
+                time(block, viaRawMcp, rawMcp);
             }
             System.out.println("=== McpRoundTripBench: " + runs + " runs each, medians ===");
             System.out.println(rest.line());
             System.out.println(mcpStdio.line());
             System.out.println(mcpHttp.line());
+            System.out.println(rawMcp.line());
             System.out.printf(Locale.ROOT, "MCP over stdio adds (median difference): %.3f ms%n",
                     mcpStdio.medianMillis() - rest.medianMillis());
             System.out.printf(Locale.ROOT, "MCP over HTTP adds (median difference):  %.3f ms%n",
@@ -124,6 +145,23 @@ public final class McpRoundTripBench {
             http.destroy();
             http.waitFor();
         }
+    }
+
+    /** An MCP session opened by hand: initialize, then the initialized notification. */
+    private static String rawSession(HttpClient client, URI base) throws Exception {
+        HttpResponse<String> init = client.send(HttpRequest.newBuilder(base.resolve("/mcp"))
+                .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+                        + "\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+                        + "\"clientInfo\":{\"name\":\"bench\",\"version\":\"1\"}}}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        String session = init.headers().firstValue("Mcp-Session-Id").orElseThrow(() ->
+                new IllegalStateException("no session: " + init.statusCode() + " " + init.body()));
+        client.send(HttpRequest.newBuilder(base.resolve("/mcp")).header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream").header("Mcp-Session-Id", session)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"))
+                .build(), HttpResponse.BodyHandlers.discarding());
+        return session;
     }
 
     private static void time(int n, Runnable action, Stats into) {
