@@ -31,4 +31,19 @@ public record ExecResult(int exitCode, String stdout, String stderr, String outp
     public boolean succeeded() {
         return exitCode == 0 && !timedOut;
     }
+
+    /**
+     * This result when the command {@linkplain #succeeded() succeeded}, for callers that want an exception otherwise:
+     * {@code ws.exec("make").orThrow()}.
+     *
+     * @return this result
+     * @throws CommandFailedException when the exit code is not 0 or the command timed out; it carries this result and
+     *                                its message ends with the output's last lines
+     */
+    public ExecResult orThrow() {
+        if (!succeeded()) {
+            throw new CommandFailedException(this);
+        }
+        return this;
+    }
 }

@@ -213,7 +213,7 @@ public final class DerrickCli implements Callable<Integer> {
         Operations operations = new Operations(provider, config, redactor);
         AutoCloseable server;
         try {
-            server = mode.start(settings, operations);
+            server = mode.start(settings, operations, stop::countDown);
         } catch (Exception e) {
             operations.close();
             throw e;

@@ -95,7 +95,7 @@ class DerrickCliIT {
     void unknownAndUnavailableServerModes() throws Exception {
         Path config = file("ok.json", "{\"name\": \"x\"}");
         assertOneCleanLine(DerrickProcess.run(dir, Map.of(), "-p", "local", "-s", "grpc", "-w", config.toString()),
-                "unknown server mode 'grpc'", "http, nats");
+                "unknown server mode 'grpc'", "http, mcp, nats");
         // Until the NATS agent lands this says "not yet available"; afterwards, with no nats-server at the URL, it
         // must still be one clean line naming NATS.
         assertOneCleanLine(DerrickProcess.run(dir, Map.of(), "-p", "local", "-s", "nats", "-w", config.toString(),

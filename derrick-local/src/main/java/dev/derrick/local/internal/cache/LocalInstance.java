@@ -300,6 +300,18 @@ public final class LocalInstance implements AutoCloseable {
         clean = target;
     }
 
+    /**
+     * The files changed since the clean state outside {@code excluded} (the repositories, relative to the root),
+     * compared by metadata with the clean layers: for {@link dev.derrick.api.Workspace#diff()}.
+     */
+    public synchronized List<dev.derrick.api.ChangedFile> changesOutside(java.util.Set<String> excluded) {
+        checkOpen();
+        Path snapshot = lease.directory().resolve(LocalCache.SNAPSHOT);
+        List<Path> layers = overlay ? (clean == null ? List.of(snapshot) : List.of(clean, snapshot))
+                : List.of(clean != null ? clean : snapshot);
+        return OutsideChanges.of(root, layers, excluded);
+    }
+
     /** Records the current state; returns its id. */
     public synchronized String checkpoint() {
         checkOpen();
