@@ -87,6 +87,7 @@ class HttpFuzzIT {
         List<String> failures = new ArrayList<>();
         int created = 0;
         int notSupported = 0;
+        String previous = "";
         for (int n = 0; n < bodies; n++) {
             Route route = Route.ALL.get(random.nextInt(Route.ALL.size()));
             String id = random.nextInt(10) == 0 ? Mutations.garbageId(random) : ids.get(random.nextInt(ids.size()));
@@ -105,9 +106,13 @@ class HttpFuzzIT {
             try {
                 response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             } catch (java.io.IOException e) {
-                failures.add(method + " " + path + " " + Mutations.show(body) + " -> " + e);
+                failures.add(method + " " + path + " " + Mutations.show(body) + " -> " + e + " (previous request: "
+                        + previous + ")");
+                previous = method + " " + path + " -> " + e;
                 continue;
             }
+            previous = method + " " + path + " " + Mutations.show(body) + " -> " + response.statusCode() + " "
+                    + response.headers().map();
             int status = response.statusCode();
             histogram.merge(status, 1, Integer::sum);
             String contentType = response.headers().firstValue("Content-Type").orElse("");

@@ -492,6 +492,8 @@ public final class HttpApiServer implements AutoCloseable {
             byte[] json = WireError.of(code, code2, text).toJson();
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, Reply.JSON);
             response.getHeaders().put(HttpHeader.CONTENT_LENGTH, json.length);
+            // Jetty closes the connection after a request it rejected: say so, so no client reuses it
+            response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
             response.write(true, ByteBuffer.wrap(json), callback);
         }
     }
