@@ -27,17 +27,21 @@ final class Tars {
     static byte[] singleFile(String name, byte[] content, int mode) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(content.length + 2048);
         try (TarArchiveOutputStream tar = open(bytes)) {
-            TarArchiveEntry entry = new TarArchiveEntry(name);
-            entry.setSize(content.length);
-            entry.setMode(mode);
-            entry.setModTime(System.currentTimeMillis());
-            tar.putArchiveEntry(entry);
-            tar.write(content);
-            tar.closeArchiveEntry();
+            putFile(tar, name, content, mode);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();
+    }
+
+    private static void putFile(TarArchiveOutputStream tar, String name, byte[] content, int mode) throws IOException {
+        TarArchiveEntry entry = new TarArchiveEntry(name);
+        entry.setSize(content.length);
+        entry.setMode(mode);
+        entry.setModTime(System.currentTimeMillis());
+        tar.putArchiveEntry(entry);
+        tar.write(content);
+        tar.closeArchiveEntry();
     }
 
     /** A tar with the directory {@code dir} (mode 0755) holding the given files (mode 0644). */
@@ -50,13 +54,7 @@ final class Tars {
             tar.putArchiveEntry(d);
             tar.closeArchiveEntry();
             for (java.util.Map.Entry<String, byte[]> f : files.entrySet()) {
-                TarArchiveEntry entry = new TarArchiveEntry(dir + "/" + f.getKey());
-                entry.setSize(f.getValue().length);
-                entry.setMode(0644);
-                entry.setModTime(System.currentTimeMillis());
-                tar.putArchiveEntry(entry);
-                tar.write(f.getValue());
-                tar.closeArchiveEntry();
+                putFile(tar, dir + "/" + f.getKey(), f.getValue(), 0644);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
