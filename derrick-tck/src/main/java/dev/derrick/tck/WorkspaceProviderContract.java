@@ -168,6 +168,15 @@ public abstract class WorkspaceProviderContract {
         return "/" + pathUnderRoot;
     }
 
+    /**
+     * Whether a walk over all of a workspace's files skips this entry (a path relative to the root): e.g. the host's
+     * system directories a sandbox mounts read-only at its top ({@code usr}, {@code etc}, {@code proc}, …), which are
+     * not the workspace's files. The default skips nothing.
+     */
+    protected boolean skipWhenWalkingFiles(String path) {
+        return false;
+    }
+
     /** Asserts that a failed create left nothing (beyond not being listed); e.g. no directory, no container. */
     protected void assertNothingLeftBehind(Set<String> idsBefore) {
     }
@@ -298,8 +307,11 @@ public abstract class WorkspaceProviderContract {
                 .doesNotContain(TOKEN_ENV).doesNotContain(DECOY_ENV);
     }
 
-    private static void collectFiles(Workspace ws, String dir, List<String> into) {
+    private void collectFiles(Workspace ws, String dir, List<String> into) {
         for (FileEntry entry : ws.listFiles(dir)) {
+            if (skipWhenWalkingFiles(entry.path())) {
+                continue;
+            }
             if (entry.directory()) {
                 collectFiles(ws, entry.path(), into);
             } else {

@@ -121,7 +121,7 @@ public final class DockerWorkspace implements Workspace {
     public WorkspaceInfo info() {
         CachedState c = cached;
         return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, repositories,
-                c == null ? null : c.cacheEntryId());
+                c == null ? null : c.cacheEntryId(), "container");
     }
 
     @Override

@@ -31,6 +31,7 @@ import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The local backend's provisioning cache. A cache entry is a snapshot directory of a workspace's clean state (the
@@ -70,6 +71,8 @@ public final class LocalCache implements AutoCloseable {
     private final SingleFlight<CacheKey, CacheEntry> flights = new SingleFlight<>();
     private final ExecutorService background;
     private final Path instancesDir;
+    private final Consumer<Path> handOver;
+    private final boolean linkGitObjects;
 
     /**
      * @param cacheDir the cache directory ({@code cache_dir} option)
@@ -78,6 +81,19 @@ public final class LocalCache implements AutoCloseable {
      * @param eviction bounds applied after every new entry
      */
     public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction) {
+        this(cacheDir, git, mode, eviction, null, true);
+    }
+
+    /**
+     * @param handOver       called on a directory after the provider (JGit) wrote into it, before any script runs
+     *                       there or a workspace uses it: gives it to the sandbox user ({@code null}: nothing)
+     * @param linkGitObjects whether copies share the snapshot's git objects by hard link (not with a sandbox: a
+     *                       command owning the shared inode could make it writable and change the snapshot)
+     */
+    public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction, Consumer<Path> handOver,
+                      boolean linkGitObjects) {
+        this.handOver = handOver == null ? dir -> { } : handOver;
+        this.linkGitObjects = linkGitObjects;
         this.store = new CacheStore(cacheDir, BACKEND, null);
         this.instancesDir = cacheDir.toAbsolutePath().normalize().resolve("local-instances");
         this.git = Objects.requireNonNull(git, "git");
@@ -170,6 +186,10 @@ public final class LocalCache implements AutoCloseable {
         return git;
     }
 
+    boolean linkGitObjects() {
+        return linkGitObjects;
+    }
+
     // ------------------------------------------------------------------ building
 
     private CacheEntry build(CacheKey key, WorkspaceConfig config, SetupRunner runner, ProgressListener progress) {
@@ -184,6 +204,7 @@ public final class LocalCache implements AutoCloseable {
                 states.add(git.cloneRepository(repo, snapshot.resolve(repo.path()), progress));
                 progress.endTask();
             }
+            handOver.accept(snapshot);
             if (!config.setupScript().isBlank()) {
                 checkCancelled(progress);
                 progress.beginTask("setup script", ProgressListener.UNKNOWN);
@@ -229,6 +250,9 @@ public final class LocalCache implements AutoCloseable {
                             fetch.after(), config.cacheKeyFiles());
                 }
             }
+        }
+        if (moved) {
+            handOver.accept(instance.root());
         }
         if (moved && config.updateScript() != null) {
             ExecResult result = runner.run(instance.root(), config.updateScript(), config.env(), progress);
