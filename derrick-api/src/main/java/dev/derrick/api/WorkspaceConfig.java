@@ -32,10 +32,11 @@ import java.util.Set;
  * @param image         container image (docker provider only); {@code null} means the provider's default
  * @param updateScript  run after a create from a cache entry had to fetch new commits; may be {@code null}
  * @param cacheKeyFiles repository-relative files whose change in fetched commits makes a cache entry stale
+ * @param network       network per phase (setup, commands); {@code null} means {@link NetworkPolicy#ON}
  */
 public record WorkspaceConfig(String name, List<RepositoryConfig> repositories, String setupScript,
                               Map<String, String> env, String image, String updateScript,
-                              List<String> cacheKeyFiles) {
+                              List<String> cacheKeyFiles, NetworkPolicy network) {
 
     /** Validates: a name, non-overlapping repository paths, valid environment names; copies the collections. */
     public WorkspaceConfig {
@@ -74,6 +75,13 @@ public record WorkspaceConfig(String name, List<RepositoryConfig> repositories, 
             updateScript = null;
         }
         cacheKeyFiles = List.copyOf(cacheKeyFiles == null ? List.of() : cacheKeyFiles);
+        network = network == null ? NetworkPolicy.ON : network;
+    }
+
+    /** A config with the default network ({@link NetworkPolicy#ON}). */
+    public WorkspaceConfig(String name, List<RepositoryConfig> repositories, String setupScript,
+                           Map<String, String> env, String image, String updateScript, List<String> cacheKeyFiles) {
+        this(name, repositories, setupScript, env, image, updateScript, cacheKeyFiles, NetworkPolicy.ON);
     }
 
     /** A builder for a config of the given name. */
@@ -115,12 +123,17 @@ public record WorkspaceConfig(String name, List<RepositoryConfig> repositories, 
         }
         Map<String, String> merged = new LinkedHashMap<>(env);
         merged.putAll(extra);
-        return new WorkspaceConfig(name, repositories, setupScript, merged, image, updateScript, cacheKeyFiles);
+        return new WorkspaceConfig(name, repositories, setupScript, merged, image, updateScript, cacheKeyFiles, network);
     }
 
     /** A copy with another image. */
     public WorkspaceConfig withImage(String newImage) {
-        return new WorkspaceConfig(name, repositories, setupScript, env, newImage, updateScript, cacheKeyFiles);
+        return new WorkspaceConfig(name, repositories, setupScript, env, newImage, updateScript, cacheKeyFiles, network);
+    }
+
+    /** A copy with another network policy. */
+    public WorkspaceConfig withNetwork(NetworkPolicy newNetwork) {
+        return new WorkspaceConfig(name, repositories, setupScript, env, image, updateScript, cacheKeyFiles, newNetwork);
     }
 
     /** Builder; validation happens in the record's constructor, called by {@link #build()}. */
@@ -132,6 +145,7 @@ public record WorkspaceConfig(String name, List<RepositoryConfig> repositories, 
         private String image;
         private String updateScript;
         private final List<String> cacheKeyFiles = new ArrayList<>();
+        private NetworkPolicy network = NetworkPolicy.ON;
 
         private Builder(String name) {
             this.name = name;
@@ -211,11 +225,21 @@ public record WorkspaceConfig(String name, List<RepositoryConfig> repositories, 
         }
 
         /**
+         * @param network network per phase, e.g. {@code new NetworkPolicy(true, false)}: downloads during setup, the
+         *                agent's commands offline
+         * @return this builder
+         */
+        public Builder network(NetworkPolicy network) {
+            this.network = Objects.requireNonNull(network, "network");
+            return this;
+        }
+
+        /**
          * @return the config
          * @throws InvalidConfigException naming what is invalid
          */
         public WorkspaceConfig build() {
-            return new WorkspaceConfig(name, repositories, setupScript, env, image, updateScript, cacheKeyFiles);
+            return new WorkspaceConfig(name, repositories, setupScript, env, image, updateScript, cacheKeyFiles, network);
         }
     }
 }

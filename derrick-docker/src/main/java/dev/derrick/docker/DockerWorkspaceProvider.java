@@ -21,7 +21,8 @@ import java.util.Map;
  *
  * <p>Options (all optional): {@code docker_host}, {@code api_version}, {@code tls_verify}, {@code cert_path},
  * {@code default_image} ({@value dev.derrick.docker.internal.DockerSettings#DEFAULT_IMAGE}), {@code root}
- * ({@code /}), {@code network_mode} ({@code none}), {@code cpus}, {@code memory}, {@code labels},
+ * ({@code /}), {@code network_mode} (of phases with network "on": {@code bridge}, or {@code none} on an engine
+ * without a bridge network, said in a WARN at start), {@code cpus}, {@code memory}, {@code pids}, {@code labels},
  * {@code exec_timeout}, {@code setup_timeout}, {@code max_output_bytes}, {@code pull} ({@code true}),
  * {@code connect_timeout}, {@code reap_orphans} ({@code true}), {@code environment} (a map replacing the process
  * environment as the provider's own). See the module README.
@@ -66,6 +67,14 @@ public final class DockerWorkspaceProvider implements WorkspaceProvider {
     @Override
     public List<Workspace> list() {
         return delegate.list();
+    }
+
+    /**
+     * The network a workspace of this config gets, per phase (config field {@code network}), e.g. {@code network mode
+     * bridge during setup, none for commands}; says so when "on" cannot mean a network on this engine.
+     */
+    public String describeNetwork(WorkspaceConfig config) {
+        return delegate.describeNetwork(config);
     }
 
     /** The id written in the {@code derrick.session} label of every container this provider creates. */

@@ -191,7 +191,7 @@ class DockerWorkspaceIT {
     }
 
     @Test
-    void containersAreLabelledAtBirthAndNetworkIsNone() {
+    void containersAreLabelledAtBirthAndNetworkIsTheEnginesBridgeOrNone() {
         InspectContainerResponse inspect = raw.client().inspectContainerCmd("derrick-" + busybox.id()).exec();
         Map<String, String> labels = inspect.getConfig().getLabels();
         assertThat(labels).containsEntry("derrick.managed", "true")
@@ -199,7 +199,12 @@ class DockerWorkspaceIT {
                 .containsEntry("derrick.workspace", busybox.id())
                 .containsEntry("derrick.config", "bb")
                 .containsKeys("derrick.version", "derrick.owner.pid", "derrick.owner.host", "derrick.owner.boot");
-        assertThat(inspect.getHostConfig().getNetworkMode()).isEqualTo("none");
+        // network "on" (the default) without a network_mode option: bridge, or none on an engine without one
+        boolean bridge = raw.client().listNetworksCmd().exec().stream().anyMatch(n -> n.getName().equals("bridge"));
+        assertThat(inspect.getHostConfig().getNetworkMode()).isEqualTo(bridge ? "bridge" : "none");
+        assertThat(provider.describeNetwork(WorkspaceConfig.builder("bb").build())).isEqualTo("network mode " + (bridge ? "bridge" : "none")
+                + (bridge ? "" : " (the engine has no 'bridge' network (dockerd --bridge=none?): phases with network"
+                + " \"on\" run with network mode none; set option network_mode to a network of the engine)"));
     }
 
     @Test

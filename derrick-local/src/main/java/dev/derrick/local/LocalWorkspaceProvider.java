@@ -222,6 +222,12 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
                 }
             }
         }
+        if (sandbox == null && (!config.network().setup() || !config.network().commands())) {
+            // unsandboxed commands share the host's network: "off" cannot be kept, so it is refused, never ignored
+            throw new dev.derrick.api.InvalidConfigException("workspace config '" + config.name() + "' asks for network "
+                    + config.network() + ", but commands of this local provider are not sandboxed (isolation=none) and"
+                    + " share the host's network; use isolation=sandbox (bubblewrap) or the docker provider");
+        }
         String id = "local-" + HexFormat.of().formatHex(randomBytes());
         Path dir = root.resolve(id);
         try {

@@ -92,9 +92,25 @@ public final class DerrickCli implements Callable<Integer> {
             description = "Largest HTTP request body in MiB; bigger ones get 413 (default: ${DEFAULT-VALUE}).")
     long maxBodyMib;
 
-    @Option(names = "--http-threads", paramLabel = "<n>", defaultValue = "64",
-            description = "HTTP request threads; each running command holds one (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--http-threads", paramLabel = "<n>", defaultValue = "256",
+            description = "Operations (commands, file operations, creates, ...) the HTTP server runs at once; each"
+                    + " running command holds one thread; /health never waits for them (default: ${DEFAULT-VALUE}).")
     int httpThreads;
+
+    @Option(names = "--http-max-requests-per-client", paramLabel = "<n>", defaultValue = "64",
+            description = "Operations of one client (remote address) running at once; later ones wait their turn"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int httpPerClient;
+
+    @Option(names = "--http-max-connections", paramLabel = "<n>", defaultValue = "4096",
+            description = "Open HTTP connections; past that no more are accepted until one closes"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int httpMaxConnections;
+
+    @Option(names = "--http-idle-timeout-s", paramLabel = "<seconds>", defaultValue = "30",
+            description = "Close an HTTP connection that sends nothing (headers or body) and receives nothing for"
+                    + " this long (default: ${DEFAULT-VALUE}).")
+    int httpIdleTimeoutSeconds;
 
     @CommandLine.Mixin
     NatsAgentOptions nats = new NatsAgentOptions();
@@ -163,11 +179,17 @@ public final class DerrickCli implements Callable<Integer> {
             token = null;
         }
         Redactor redactor = new Redactor().add(token);
-        if (maxBodyMib < 1 || httpThreads < 1) {
-            throw new UsageException("--max-body-mib and --http-threads must be at least 1");
+        if (maxBodyMib < 1 || httpThreads < 1 || httpPerClient < 1 || httpMaxConnections < 1
+                || httpIdleTimeoutSeconds < 1) {
+            throw new UsageException("--max-body-mib, --http-threads, --http-max-requests-per-client,"
+                    + " --http-max-connections and --http-idle-timeout-s must be at least 1");
+        }
+        if (maxBodyMib > 2047) {
+            throw new UsageException("--max-body-mib must be at most 2047");
         }
         ServerSettings settings = new ServerSettings(address(bind), port, natsUrl, token, maxBodyMib * 1024 * 1024,
-                httpThreads, redactor, nats);
+                httpThreads, redactor, nats, new ServerSettings.HttpLimits(httpPerClient, httpMaxConnections,
+                java.time.Duration.ofSeconds(httpIdleTimeoutSeconds)));
         mode.validate(settings);
         if (!settings.bind().isLoopbackAddress() && token == null && mode.name().equals("http")) {
             throw new UsageException("refusing to listen on " + bind + " without an API token: set DERRICK_API_TOKEN"
@@ -296,6 +318,7 @@ public final class DerrickCli implements Callable<Integer> {
         setIfAbsent("org.slf4j.simpleLogger.log.org.apache", libraries);
         setIfAbsent("org.slf4j.simpleLogger.log.com.github.dockerjava", libraries);
         setIfAbsent("org.slf4j.simpleLogger.log.io.nats", libraries);
+        setIfAbsent("org.slf4j.simpleLogger.log.org.eclipse.jetty", libraries);
     }
 
     private static void setIfAbsent(String key, String value) {

@@ -286,6 +286,48 @@ class HttpApiServerTest {
         assertThat(slow.get(30, TimeUnit.SECONDS).get("output").asText()).isEqualTo("slow\n");
     }
 
+    @Test
+    void unknownAndMalformedRequestsGetJsonErrors() throws Exception {
+        ApiClient api = start(null, HttpApiServer.DEFAULT_MAX_BODY_BYTES);
+        String id = api.create("{}");
+        for (String path : new String[] {"//workspaces", "/workspaces//cmd",
+                "/workspaces/" + id + "//cmd", "/workspaces/" + id + "/nope"}) {
+            String head = raw("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertThat(head).as(path).startsWith("HTTP/1.1 404").contains("application/json")
+                    .contains("\"error\":\"not_found\"");
+        }
+        // ids are matched, never resolved: an encoded traversal is just an unknown workspace
+        assertThat(raw("POST /workspaces/..%2F..%2Fetc/cmd HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                + "Connection: close\r\n\r\n{}")).startsWith("HTTP/1.1 404").contains("workspace_not_found");
+        // what Jetty rejects before routing is JSON too, never HTML
+        for (String request : new String[] {"GARBAGE\r\n\r\n", "GET /%2e%2e/workspaces HTTP/1.1\r\nHost: x\r\n\r\n",
+                "GET /x%00y HTTP/1.1\r\nHost: x\r\n\r\n",
+                "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(20_000) + "\r\n\r\n", "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+                "POST /workspaces HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+            String head = raw(request);
+            assertThat(head).as(request.substring(0, Math.min(40, request.length())))
+                    .matches("(?s)HTTP/1.1 4\\d\\d .*").contains("application/json").contains("\"error\":")
+                    .doesNotContainIgnoringCase("<html");
+        }
+        assertThat(api.ok("GET", "/health", null).get("healthy").asBoolean()).isTrue();
+    }
+
+    /** Sends {@code request} as is on a fresh connection; everything the server answers until it closes. */
+    private String raw(String request) throws java.io.IOException {
+        try (Socket socket = new Socket(server.address().getAddress(), server.address().getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream().flush();
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            try {
+                socket.getInputStream().transferTo(got);
+            } catch (java.net.SocketException reset) {
+                // what arrived before the reset is the answer
+            }
+            return got.toString(StandardCharsets.UTF_8);
+        }
+    }
+
     private static void writeChunk(OutputStream out, byte[] data) throws java.io.IOException {
         out.write((Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
         out.write(data);

@@ -23,9 +23,13 @@ import java.util.TreeMap;
  *     commit it resolved to, so a moved branch keeps its entry and is brought up to date by fetching</li>
  *     <li>the setup script</li>
  *     <li>the config's env, sorted by name: the count, then name and value of each</li>
+ *     <li>only when the setup phase has no network ({@code "network": "off"} or {@code {"setup": "off"}}): the
+ *     field {@code network.setup=off} — a setup script without network may leave another state; keys of configs with
+ *     network during setup (the default) are unchanged by this field's introduction</li>
  * </ol>
  * Not in the key: the config's name (two configs that differ only in name share a state), credentials (a rotated
- * token keeps the entry), {@code update_script} and {@code cache_key_files} (they act after the clean state). The
+ * token keeps the entry), {@code update_script} and {@code cache_key_files} (they act after the clean state), the
+ * commands phase's network (it does not shape the clean state). The
  * encoding is part of the on-disk format: change it only together with the marker's version.
  *
  * @param hex the 64 lowercase hex digits
@@ -61,6 +65,9 @@ public record CacheKey(String hex) {
             put(digest, k);
             put(digest, v);
         });
+        if (!config.network().setup()) {
+            put(digest, "network.setup=off");
+        }
         return new CacheKey(HexFormat.of().formatHex(digest.digest()));
     }
 

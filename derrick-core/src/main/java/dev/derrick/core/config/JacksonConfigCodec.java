@@ -5,11 +5,15 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import dev.derrick.api.GitAuth;
 import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.NetworkPolicy;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.spi.ConfigCodec;
@@ -42,7 +46,8 @@ public final class JacksonConfigCodec implements ConfigCodec {
                       Map<String, String> env,
                       String image,
                       String updateScript,
-                      List<String> cacheKeyFiles) {
+                      List<String> cacheKeyFiles,
+                      JsonNode network) {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -107,7 +112,61 @@ public final class JacksonConfigCodec implements ConfigCodec {
             }
         }
         return new WorkspaceConfig(parsed.name(), repos, parsed.setupScript(), parsed.env(), parsed.image(),
-                parsed.updateScript(), parsed.cacheKeyFiles());
+                parsed.updateScript(), parsed.cacheKeyFiles(), network(parsed.network()));
+    }
+
+    private static final String NETWORK_FORMS = "\"on\", \"off\" or {\"setup\": \"on\"|\"off\", \"commands\": \"on\"|\"off\"}";
+
+    /** {@code "on"}, {@code "off"} or {@code {"setup": …, "commands": …}} (a phase left out is "on"); absent is "on". */
+    static NetworkPolicy network(JsonNode node) {
+        if (node == null || node.isNull() || node.isMissingNode()) {
+            return NetworkPolicy.ON;
+        }
+        if (node.isTextual()) {
+            if (!node.asText().trim().matches("(?i)on|off")) {
+                throw new InvalidConfigException("field 'network' must be " + NETWORK_FORMS + ", got \"" + node.asText() + "\"");
+            }
+            boolean on = NetworkPolicy.parseSwitch(node.asText(), "network");
+            return new NetworkPolicy(on, on);
+        }
+        if (!node.isObject()) {
+            throw new InvalidConfigException("field 'network' must be " + NETWORK_FORMS + ", got " + node);
+        }
+        List<String> unknown = new ArrayList<>();
+        node.fieldNames().forEachRemaining(f -> {
+            if (!f.equals("setup") && !f.equals("commands")) {
+                unknown.add("network." + f);
+            }
+        });
+        if (!unknown.isEmpty()) {
+            throw new InvalidConfigException("unknown field(s) " + unknown + " (known fields of 'network': commands, setup)");
+        }
+        return new NetworkPolicy(phase(node, "setup"), phase(node, "commands"));
+    }
+
+    private static boolean phase(JsonNode object, String name) {
+        JsonNode value = object.get(name);
+        if (value == null || value.isNull()) {
+            return true;
+        }
+        if (!value.isTextual()) {
+            throw new InvalidConfigException("field 'network." + name + "' must be \"on\" or \"off\", got " + value);
+        }
+        return NetworkPolicy.parseSwitch(value.asText(), "network." + name);
+    }
+
+    /** The JSON form of a policy; {@code null} (left out) for the default. */
+    static JsonNode networkJson(NetworkPolicy network) {
+        if (network == null || network.equals(NetworkPolicy.ON)) {
+            return null;
+        }
+        if (network.uniform()) {
+            return JsonNodeFactory.instance.textNode(NetworkPolicy.switchName(network.setup()));
+        }
+        ObjectNode node = JsonNodeFactory.instance.objectNode();
+        node.put("setup", NetworkPolicy.switchName(network.setup()));
+        node.put("commands", NetworkPolicy.switchName(network.commands()));
+        return node;
     }
 
     @Override
@@ -118,7 +177,8 @@ public final class JacksonConfigCodec implements ConfigCodec {
                 .collect(Collectors.toList());
         try {
             return Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(new ConfigJson(config.name(), repos,
-                    config.setupScript(), config.env(), config.image(), config.updateScript(), config.cacheKeyFiles()));
+                    config.setupScript(), config.env(), config.image(), config.updateScript(), config.cacheKeyFiles(),
+                    networkJson(config.network())));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write workspace config as JSON", e);
         }

@@ -12,6 +12,7 @@ import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.GitOperationException;
 import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.NetworkPolicy;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.ProviderUnavailableException;
 import dev.derrick.api.RepositoryConfig;
@@ -82,6 +83,10 @@ public final class DockerProvider implements WorkspaceProvider {
     private final Thread shutdownHook;
     private final CacheOptions cacheOptions;
     private final DockerCache cache;
+    /** The network mode of a phase with network "on" (see {@link DockerSettings#networkMode()}). */
+    private final String onNetworkMode;
+    /** Why "on" is not what it says (the engine has no bridge network), or {@code null}. */
+    private final String networkCaveat;
     private final ExecutorService background = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "derrick-docker-io");
         t.setDaemon(true);
@@ -99,6 +104,46 @@ public final class DockerProvider implements WorkspaceProvider {
         this.cache = new DockerCache(cacheOptions.dir(), client, git, this.providerEnv, redactor,
                 cacheOptions.eviction());
         this.shutdownHook = new Thread(this::removeSessionContainers, "derrick-docker-reaper-" + session.substring(0, 8));
+        if (settings.networkMode() != null) {
+            this.onNetworkMode = settings.networkMode();
+            this.networkCaveat = settings.networkMode().equals("none")
+                    ? "option network_mode is none: phases with network \"on\" have no network either" : null;
+        } else if (hasNetwork("bridge")) {
+            this.onNetworkMode = "bridge";
+            this.networkCaveat = null;
+        } else {
+            this.onNetworkMode = "none";
+            this.networkCaveat = "the engine has no 'bridge' network (dockerd --bridge=none?): phases with network \"on\""
+                    + " run with network mode none; set option network_mode to a network of the engine";
+            LOG.warn("docker provider: {}", networkCaveat);
+        }
+    }
+
+    private boolean hasNetwork(String name) {
+        try {
+            client.inspectNetworkCmd().withNetworkId(name).exec();
+            return true;
+        } catch (NotFoundException e) {
+            return false;
+        } catch (RuntimeException e) {
+            LOG.debug("cannot inspect network {}: {}", name, DockerEngine.reason(e));
+            return false;
+        }
+    }
+
+    /** The container network mode of a phase of this config: {@code none} when the config turns it off. */
+    public String networkMode(WorkspaceConfig config, NetworkPolicy.Phase phase) {
+        return config.network().allows(phase) ? onNetworkMode : "none";
+    }
+
+    /** e.g. {@code setup: bridge, commands: none}, with the caveat when "on" cannot mean network here. */
+    public String describeNetwork(WorkspaceConfig config) {
+        String setup = networkMode(config, NetworkPolicy.Phase.SETUP);
+        String commands = networkMode(config, NetworkPolicy.Phase.COMMANDS);
+        String modes = setup.equals(commands) ? "network mode " + setup
+                : "network mode " + setup + " during setup, " + commands + " for commands";
+        boolean anyOn = config.network().setup() || config.network().commands();
+        return modes + (anyOn && networkCaveat != null ? " (" + networkCaveat + ")" : "");
     }
 
     /**
@@ -154,7 +199,18 @@ public final class DockerProvider implements WorkspaceProvider {
         checkCancelled(listener);
         if (!cacheOptions.enabled()) {
             DockerWorkspace workspace = build(id, image, config, listener);
-            workspace.cached(new CachedState(cache, null, this::startReplacement));
+            CachedState state = new CachedState(cache, null, this::startReplacement);
+            workspace.cached(state);
+            if (phasesDiffer(config)) {
+                // the clean state becomes an image of the workspace's own; its container gets the commands' network
+                try {
+                    state.markClean(workspace);
+                    state.reset(workspace);
+                } catch (RuntimeException e) {
+                    workspace.close();
+                    throw translate(e, config);
+                }
+            }
             return workspace;
         }
         CacheKey key = DockerCache.key(config, image);
@@ -172,6 +228,10 @@ public final class DockerProvider implements WorkspaceProvider {
                             repositoryPaths(workspace, config));
                     listener.endTask();
                     workspace.cached(new CachedState(cache, mine, this::startReplacement));
+                    if (phasesDiffer(config)) {
+                        // setup ran with the setup phase's network; commands get a container with theirs
+                        workspace.swapContainer(startReplacement(workspace, mine.entry().payload()));
+                    }
                     built.set(workspace);
                     return mine.entry();
                 } catch (RuntimeException e) {
@@ -185,6 +245,10 @@ public final class DockerProvider implements WorkspaceProvider {
             lease = cache.acquire(key);
         }
         return fromCache(id, image, config, lease.get(), listener);
+    }
+
+    private boolean phasesDiffer(WorkspaceConfig config) {
+        return !networkMode(config, NetworkPolicy.Phase.SETUP).equals(networkMode(config, NetworkPolicy.Phase.COMMANDS));
     }
 
     private static List<String> repositoryPaths(DockerWorkspace workspace, WorkspaceConfig config) {
@@ -202,7 +266,7 @@ public final class DockerProvider implements WorkspaceProvider {
         CachedState state = new CachedState(cache, lease, this::startReplacement);
         try {
             listener.beginTask("container from cache image " + lease.entry().details().get("image"), ProgressListener.UNKNOWN);
-            workspace = startContainer(id, lease.entry().payload(), config);
+            workspace = startContainer(id, lease.entry().payload(), config, NetworkPolicy.Phase.COMMANDS);
             listener.endTask();
             workspace.cached(state);
             workspace.repositories(lease.entry().repositories());
@@ -297,7 +361,7 @@ public final class DockerProvider implements WorkspaceProvider {
         try {
             // Clone on this side (the container never sees a token) while the container is created and started.
             CompletableFuture<DockerWorkspace> container = CompletableFuture.supplyAsync(
-                    () -> startContainer(id, image, config), background);
+                    () -> startContainer(id, image, config, NetworkPolicy.Phase.SETUP), background);
             List<RepositoryState> states;
             long tClone;
             try {
@@ -489,7 +553,8 @@ public final class DockerProvider implements WorkspaceProvider {
     private String startReplacement(DockerWorkspace workspace, String image) {
         ensureOpen();
         CreateContainerResponse created = createContainer(workspace.id(),
-                "derrick-" + workspace.id() + "-" + UUID.randomUUID().toString().substring(0, 6), image, workspace.config());
+                "derrick-" + workspace.id() + "-" + UUID.randomUUID().toString().substring(0, 6), image, workspace.config(),
+                NetworkPolicy.Phase.COMMANDS);
         try {
             client.startContainerCmd(created.getId()).exec();
             ExecResult probe = new ContainerExec(client, created.getId()).runInternal(
@@ -504,8 +569,8 @@ public final class DockerProvider implements WorkspaceProvider {
         }
     }
 
-    private DockerWorkspace startContainer(String id, String image, WorkspaceConfig config) {
-        CreateContainerResponse created = createContainer(id, "derrick-" + id, image, config);
+    private DockerWorkspace startContainer(String id, String image, WorkspaceConfig config, NetworkPolicy.Phase phase) {
+        CreateContainerResponse created = createContainer(id, "derrick-" + id, image, config, phase);
         DockerWorkspace workspace = new DockerWorkspace(id, created.getId(), client, settings, config, this::forget,
                 this::detached);
         synchronized (workspaces) {
@@ -514,7 +579,8 @@ public final class DockerProvider implements WorkspaceProvider {
         return startAndProbe(workspace, image);
     }
 
-    private CreateContainerResponse createContainer(String id, String name, String image, WorkspaceConfig config) {
+    private CreateContainerResponse createContainer(String id, String name, String image, WorkspaceConfig config,
+                                                    NetworkPolicy.Phase phase) {
         Map<String, String> labels = new LinkedHashMap<>(settings.labels());
         labels.put(LABEL_MANAGED, "true");
         labels.put(LABEL_SESSION, session);
@@ -522,7 +588,10 @@ public final class DockerProvider implements WorkspaceProvider {
         labels.put(LABEL_CONFIG, config.name());
         labels.put(LABEL_VERSION, version());
         labels.putAll(owner.labels());
-        HostConfig host = HostConfig.newHostConfig().withNetworkMode(settings.networkMode());
+        HostConfig host = HostConfig.newHostConfig().withNetworkMode(networkMode(config, phase));
+        if (settings.pidsLimit() > 0) {
+            host.withPidsLimit(settings.pidsLimit());
+        }
         if (settings.nanoCpus() > 0) {
             host.withNanoCPUs(settings.nanoCpus());
         }

@@ -3,9 +3,9 @@ package dev.derrick.docker.internal;
 import dev.derrick.api.WorkspacePaths;
 import dev.derrick.api.spi.ProviderOptions;
 import dev.derrick.core.exec.OutputCapture;
+import dev.derrick.core.limits.ResourceLimits;
 
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -19,9 +19,12 @@ import java.util.Set;
  * @param certPath       {@code DOCKER_CERT_PATH}, or {@code null}
  * @param defaultImage   image used when the workspace config names none
  * @param root           workspace root inside the container, absolute and normalized
- * @param networkMode    container network mode
+ * @param networkMode    network mode of containers in a phase with network "on" (config field {@code network});
+ *                       {@code null}: {@code bridge} when the engine has that network, else {@code none} (said at
+ *                       start); phases with network "off" always get {@code none}
  * @param nanoCpus       CPU limit in billionths of a CPU, 0 for none
  * @param memoryBytes    memory limit, 0 for none
+ * @param pidsLimit      the most processes in a container, 0 for none
  * @param labels         extra labels put on every container
  * @param execTimeout    default timeout of a command
  * @param setupTimeout   timeout of the setup script
@@ -32,7 +35,7 @@ import java.util.Set;
  */
 public record DockerSettings(String dockerHost, String apiVersion, Boolean tlsVerify, String certPath,
                              String defaultImage, String root, String networkMode, long nanoCpus, long memoryBytes,
-                             Map<String, String> labels, Duration execTimeout, Duration setupTimeout,
+                             long pidsLimit, Map<String, String> labels, Duration execTimeout, Duration setupTimeout,
                              long maxOutputBytes, boolean pull, Duration connectTimeout, boolean reapOrphans) {
 
     /** The image used when a config has none. */
@@ -40,7 +43,7 @@ public record DockerSettings(String dockerHost, String apiVersion, Boolean tlsVe
 
     /** Option keys. */
     public static final Set<String> KEYS = Set.of("docker_host", "api_version", "tls_verify", "cert_path",
-            "default_image", "root", "network_mode", "cpus", "memory", "labels", "exec_timeout", "setup_timeout",
+            "default_image", "root", "network_mode", "cpus", "memory", "pids", "labels", "exec_timeout", "setup_timeout",
             "max_output_bytes", "pull", "connect_timeout", "reap_orphans", "environment",
             "cache", "cache_dir", "cache_max_bytes", "cache_max_age"); // cache options: core's CacheOptions
 
@@ -88,8 +91,7 @@ public record DockerSettings(String dockerHost, String apiVersion, Boolean tlsVe
                     + rootOption + "'");
         }
         String root = "/" + WorkspacePaths.normalizeRelative(rootOption, "option 'root'");
-        double cpus = o.string("cpus").map(s -> parseCpus(s)).orElse(0.0);
-        long memory = o.string("memory").map(DockerSettings::parseBytes).orElse(0L);
+        ResourceLimits limits = ResourceLimits.parse(o, "docker");
         long maxOutput = o.longValue("max_output_bytes", OutputCapture.DEFAULT_MAX_BYTES);
         if (maxOutput <= 0) {
             throw new IllegalArgumentException("option 'max_output_bytes' of provider 'docker' must be positive");
@@ -99,7 +101,8 @@ public record DockerSettings(String dockerHost, String apiVersion, Boolean tlsVe
         Duration connectTimeout = positive(o.duration("connect_timeout", Duration.ofSeconds(5)), "connect_timeout");
         return new DockerSettings(host, api == null ? null : api.replaceFirst("^v", ""), tls,
                 o.string("cert_path").orElse(null), o.string("default_image", DEFAULT_IMAGE), root,
-                o.string("network_mode", "none"), Math.round(cpus * 1_000_000_000L), memory, o.stringMap("labels"),
+                o.string("network_mode").map(String::trim).orElse(null), limits.nanoCpus(), limits.memoryBytes(),
+                limits.pids(), o.stringMap("labels"),
                 execTimeout, setupTimeout, maxOutput, o.bool("pull", true), connectTimeout, o.bool("reap_orphans", true));
     }
 
@@ -110,45 +113,9 @@ public record DockerSettings(String dockerHost, String apiVersion, Boolean tlsVe
         return d;
     }
 
-    private static double parseCpus(String s) {
-        try {
-            double v = Double.parseDouble(s.trim());
-            if (v < 0) {
-                throw new NumberFormatException();
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("option 'cpus' of provider 'docker' must be a number of CPUs like 1.5, got '"
-                    + s + "'");
-        }
-    }
-
-    /** "512m", "2g", "1048576", "64k" → bytes. */
+    /** "512m", "2g", "1048576", "64k" → bytes (docker's notation; see {@link ResourceLimits#parseBytes}). */
     static long parseBytes(String s) {
-        String t = s.trim().toLowerCase(Locale.ROOT).replaceFirst("i?b$", "");
-        long factor = 1;
-        if (!t.isEmpty()) {
-            switch (t.charAt(t.length() - 1)) {
-                case 'k' -> factor = 1L << 10;
-                case 'm' -> factor = 1L << 20;
-                case 'g' -> factor = 1L << 30;
-                case 't' -> factor = 1L << 40;
-                default -> factor = 1;
-            }
-            if (factor > 1) {
-                t = t.substring(0, t.length() - 1);
-            }
-        }
-        try {
-            double v = Double.parseDouble(t);
-            if (v < 0) {
-                throw new NumberFormatException();
-            }
-            return (long) (v * factor);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("option 'memory' of provider 'docker' must be a size like 512m or 2g, got '"
-                    + s + "'");
-        }
+        return ResourceLimits.parseBytes(s, "docker");
     }
 
     private static String nonBlank(String s) {

@@ -65,8 +65,14 @@ public final class ServerModes {
         public AutoCloseable start(ServerSettings s, Operations operations) throws Exception {
             HttpApiServer server;
             try {
-                server = HttpApiServer.builder(operations).bind(s.bind()).port(s.port()).apiToken(s.apiToken())
-                        .maxBodyBytes(s.maxBodyBytes()).threads(s.threads()).redactor(s.redactor()).start();
+                HttpApiServer.Builder b = HttpApiServer.builder(operations).bind(s.bind()).port(s.port())
+                        .apiToken(s.apiToken()).maxBodyBytes(s.maxBodyBytes()).threads(s.threads())
+                        .redactor(s.redactor());
+                if (s.http() != null) {
+                    b.maxRequestsPerClient(s.http().maxRequestsPerClient()).maxConnections(s.http().maxConnections())
+                            .idleTimeout(s.http().idleTimeout());
+                }
+                server = b.start();
             } catch (java.net.BindException e) {
                 throw inUse(s, e);
             } catch (IllegalArgumentException e) {

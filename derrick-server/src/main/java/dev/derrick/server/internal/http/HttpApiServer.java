@@ -1,36 +1,59 @@
 package dev.derrick.server.internal.http;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.derrick.core.Redactor;
 import dev.derrick.core.wire.WireError;
+import dev.derrick.server.internal.Operation;
 import dev.derrick.server.internal.Operations;
 import dev.derrick.server.internal.Reply;
+import jakarta.servlet.Servlet;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
+import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.ConnectionLimit;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * derrick's HTTP API on the JDK's {@link HttpServer} with a bounded thread pool: the routes of {@link Route#ALL},
- * bearer-token auth, a request-body limit enforced while streaming, and one INFO log line per request.
+ * derrick's HTTP API on Jetty 12: the routes of {@link Route#ALL}, bearer-token auth, a request-body limit, JSON
+ * errors for everything (unknown routes, malformed requests Jetty itself rejects), and one INFO log line per
+ * request.
  *
  * <pre>{@code
  * try (HttpApiServer server = HttpApiServer.builder(operations).port(0).start()) {
@@ -38,13 +61,36 @@ import java.util.concurrent.atomic.AtomicInteger;
  * }
  * }</pre>
  *
+ * <p>How it stays up under slow and many clients:
+ * <ul>
+ *   <li>Headers and bodies are read by Jetty's non-blocking I/O: a client that sends slowly holds a connection, not
+ *       a thread. The body is gathered before the operation runs (up to the body limit) and a connection silent for
+ *       the {@linkplain Builder#idleTimeout idle timeout} is closed, whether it is sending headers, a body, or
+ *       nothing.</li>
+ *   <li>Operations (commands, file operations, create, …) run on their own pool of {@linkplain Builder#threads
+ *       threads}, apart from Jetty's I/O threads; at most {@linkplain Builder#maxRequestsPerClient n} of one client
+ *       (remote address) at once, the rest wait their turn holding no thread. {@code /health} and
+ *       {@code /openapi.json} are answered on the I/O threads and never wait for that pool.</li>
+ *   <li>At most {@linkplain Builder#maxConnections n} connections are open; past that Jetty stops accepting until
+ *       one closes.</li>
+ * </ul>
+ *
+ * <p>Extra servlets (the MCP transport) are mounted under a path with {@link Builder#mount}; they get the same
+ * bearer-token check and body limit, and are served before the API routes.
+ *
  * {@link #close()} stops the listener and the pool; it does not close the {@link Operations}.
  */
 public final class HttpApiServer implements AutoCloseable {
     /** Default request-body limit: 256 MiB (a 100 MiB file is ~134 MiB as base64 JSON). */
     public static final long DEFAULT_MAX_BODY_BYTES = 256L * 1024 * 1024;
-    /** Default number of request threads; a long command holds one for its duration. */
-    public static final int DEFAULT_THREADS = 64;
+    /** Default size of the operations pool: how many operations (commands, file operations, …) run at once. */
+    public static final int DEFAULT_THREADS = 256;
+    /** Default bound on operations of one client (remote address) running at once. */
+    public static final int DEFAULT_MAX_REQUESTS_PER_CLIENT = 64;
+    /** Default bound on open connections. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 4096;
+    /** Default idle timeout: a connection that sends nothing (headers, body) and receives nothing for this long is closed. */
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
     private static final String OPENAPI_RESOURCE = "/dev/derrick/server/openapi.json";
     private static final Logger log = LoggerFactory.getLogger("dev.derrick.server.http");
 
@@ -52,36 +98,78 @@ public final class HttpApiServer implements AutoCloseable {
     private final byte[] apiToken;
     private final long maxBodyBytes;
     private final Redactor redactor;
-    private final HttpServer server;
-    private final ThreadPoolExecutor executor;
+    private final Server server;
+    private final ServerConnector connector;
+    private final InetAddress bind;
+    private final ThreadPoolExecutor pool;
+    private final ClientGate gate;
+    private final byte[] openApi = openApiDocument();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private HttpApiServer(Builder b) throws IOException {
         this.operations = b.operations;
         this.apiToken = b.apiToken == null || b.apiToken.isEmpty() ? null : b.apiToken.getBytes(StandardCharsets.UTF_8);
         this.maxBodyBytes = b.maxBodyBytes;
+        this.bind = b.bind;
         this.redactor = b.redactor == null ? new Redactor() : b.redactor;
         if (b.apiToken != null) {
             redactor.add(b.apiToken);
         }
         AtomicInteger n = new AtomicInteger();
         ThreadFactory threads = r -> {
-            Thread t = new Thread(r, "derrick-http-" + n.incrementAndGet());
+            Thread t = new Thread(r, "derrick-op-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         };
-        this.executor = new ThreadPoolExecutor(b.threads, b.threads, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(b.queue), threads, new ThreadPoolExecutor.AbortPolicy());
-        executor.allowCoreThreadTimeOut(true);
-        // The JDK server writes headers and body separately; with Nagle on, a small reply waits for the client's
-        // delayed ACK (~40 ms per request). The server reads this property once, when its first instance starts.
-        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-            System.setProperty("sun.net.httpserver.nodelay", "true");
+        this.pool = new ThreadPoolExecutor(b.threads, b.threads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                threads, new ThreadPoolExecutor.AbortPolicy());
+        pool.allowCoreThreadTimeOut(true);
+        this.gate = new ClientGate(pool, b.maxRequestsPerClient);
+
+        QueuedThreadPool io = new QueuedThreadPool(200, 4);
+        io.setName("derrick-http");
+        io.setDaemon(true);
+        this.server = new Server(io);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        http.setSendXPoweredBy(false);
+        // The router sees the raw path and answers anything it does not know (//workspaces, %2F, ..) with a JSON
+        // 404; Jetty's own checks would answer some of those with a 400 before it.
+        http.setUriCompliance(UriCompliance.LEGACY);
+        this.connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        connector.setHost(b.bind.getHostAddress());
+        connector.setPort(b.port);
+        connector.setIdleTimeout(b.idleTimeout.toMillis());
+        connector.setAcceptQueueSize(256);
+        connector.setReuseAddress(true);
+        server.addConnector(connector);
+        server.addBean(new ConnectionLimit(b.maxConnections, connector));
+        server.setErrorHandler(new JsonErrorHandler());
+        server.setStopTimeout(0);
+
+        List<Handler> handlers = new ArrayList<>();
+        for (Map.Entry<String, Servlet> m : b.mounts.entrySet()) {
+            ServletContextHandler context = new ServletContextHandler(m.getKey());
+            context.addServlet(new ServletHolder(m.getValue()), "/*");
+            context.setErrorHandler(new JsonErrorHandler());
+            handlers.add(new Guard(context));
         }
-        this.server = HttpServer.create(new InetSocketAddress(b.bind, b.port), 256);
-        server.setExecutor(executor);
-        server.createContext("/", this::handle);
-        server.start();
+        handlers.add(new ApiHandler());
+        server.setHandler(new Handler.Sequence(handlers));
+        try {
+            server.start();
+        } catch (Exception e) {
+            stopQuietly();
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof BindException) {
+                    throw new BindException(c.getMessage());
+                }
+            }
+            if (e instanceof IOException io2) {
+                throw io2;
+            }
+            throw new IOException("cannot start the HTTP server: " + e.getMessage(), e);
+        }
     }
 
     /** A builder serving {@code operations}. */
@@ -91,7 +179,7 @@ public final class HttpApiServer implements AutoCloseable {
 
     /** The bound address (with the real port when started on port 0). */
     public InetSocketAddress address() {
-        return server.getAddress();
+        return new InetSocketAddress(bind, connector.getLocalPort());
     }
 
     /** {@code http://host:port}. */
@@ -116,29 +204,176 @@ public final class HttpApiServer implements AutoCloseable {
         }
     }
 
-    private void handle(HttpExchange exchange) throws IOException {
-        long start = System.nanoTime();
-        String method = exchange.getRequestMethod();
-        String path = exchange.getRequestURI().getRawPath();
-        OutputStreamer streamer = OutputStreamer.wants(exchange) ? new OutputStreamer(exchange) : null;
-        Reply reply;
-        try {
-            reply = route(exchange, method, path, streamer);
-        } catch (RuntimeException e) {
-            log.error("unexpected failure for {} {}", method, redactor.redact(path), e);
-            reply = Reply.error(WireError.of(500, WireError.INTERNAL, "internal error: " + redactor.redact(String.valueOf(e))));
+    /** The API routes: routing and auth on the I/O thread, the body gathered without blocking, the operation on the pool. */
+    private final class ApiHandler extends Handler.Abstract {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            new Exchange(request, response, callback).begin();
+            return true;
         }
-        boolean streamed = streamer != null && streamer.started();
-        try {
-            if (streamed) {
-                streamer.finish(reply);
-            } else {
-                send(exchange, reply);
+    }
+
+    /** One request/response of the API. */
+    private final class Exchange implements ClientGate.Task {
+        private final long start = System.nanoTime();
+        private final Request request;
+        private final Response response;
+        private final Callback callback;
+        private final String method;
+        private final String path;
+        private final BodyBuffer body = new BodyBuffer();
+        private Route matched;
+        private String id;
+        private OutputStreamer streamer;
+
+        Exchange(Request request, Response response, Callback callback) {
+            this.request = request;
+            this.response = response;
+            this.callback = callback;
+            this.method = request.getMethod();
+            this.path = request.getHttpURI().getPath() == null ? "/" : request.getHttpURI().getPath();
+        }
+
+        void begin() {
+            try {
+                Reply early = route();
+                if (early != null) {
+                    send(early);
+                } else if (matched.operation() == null) {
+                    send(new Reply(200, Reply.JSON, openApi, null));
+                } else if (matched.operation() == Operation.HEALTH) {
+                    send(operations.handle(Operation.HEALTH, null, InputStream.nullInputStream()));
+                } else {
+                    if (OutputStreamer.wants(request) && OutputStreamer.streams(matched.operation())) {
+                        streamer = new OutputStreamer(response);
+                    }
+                    readBody();
+                }
+            } catch (RuntimeException e) {
+                send(internal(e));
             }
-        } catch (IOException e) {
-            log.debug("could not send the reply of {} {}: {}", method, redactor.redact(path), e.toString());
-        } finally {
-            exchange.close();
+        }
+
+        private Reply route() {
+            List<String> allowed = new ArrayList<>();
+            for (Route r : Route.ALL) {
+                Optional<String> m = r.match(path);
+                if (m.isPresent()) {
+                    allowed.add(r.method());
+                    if (r.method().equals(method)) {
+                        matched = r;
+                        id = m.get();
+                        break;
+                    }
+                }
+            }
+            if (matched == null) {
+                if (!allowed.isEmpty()) {
+                    response.getHeaders().put(HttpHeader.ALLOW, String.join(", ", allowed));
+                    return Reply.error(WireError.of(405, WireError.METHOD_NOT_ALLOWED,
+                            method + " is not allowed on " + path + "; allowed: " + String.join(", ", allowed)));
+                }
+                return notFound(method, path);
+            }
+            if (!"/health".equals(matched.template()) && !authorized(request)) {
+                return unauthorized(response);
+            }
+            Reply tooLarge = declaredTooLarge(request, response);
+            if (tooLarge != null) {
+                return tooLarge;
+            }
+            return null;
+        }
+
+        /** Gathers the body as Jetty delivers it; no thread waits for a slow client. */
+        private void readBody() {
+            while (true) {
+                Content.Chunk chunk = request.read();
+                if (chunk == null) {
+                    request.demand(this::readBody);
+                    return;
+                }
+                if (Content.Chunk.isFailure(chunk)) {
+                    Throwable failure = chunk.getFailure();
+                    response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
+                    if (failure instanceof TimeoutException) {
+                        send(Reply.error(WireError.of(408, WireError.INVALID_REQUEST, "the request body did not arrive"
+                                + " within the idle timeout")));
+                    } else {
+                        send(Reply.error(WireError.of(400, WireError.INVALID_REQUEST, "cannot read the request body: "
+                                + redactor.redact(String.valueOf(failure.getMessage())))));
+                    }
+                    return;
+                }
+                ByteBuffer bytes = chunk.getByteBuffer();
+                if (body.size() + bytes.remaining() > maxBodyBytes) {
+                    chunk.release();
+                    response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
+                    send(Reply.error(WireError.of(413, WireError.PAYLOAD_TOO_LARGE, "request body is larger than the"
+                            + " limit of " + maxBodyBytes + " bytes")));
+                    return;
+                }
+                body.append(bytes);
+                boolean last = chunk.isLast();
+                chunk.release();
+                if (last) {
+                    gate.submit(Request.getRemoteAddr(request), this);
+                    return;
+                }
+            }
+        }
+
+        /** On the operations pool. */
+        @Override
+        public void run() {
+            Reply reply;
+            try {
+                reply = operations.handle(matched.operation(), matched.operation().needsWorkspace() ? id : null,
+                        body.stream(), streamer);
+            } catch (RuntimeException e) {
+                reply = internal(e);
+            }
+            if (reply.status() == 413) {
+                response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
+            }
+            if (streamer != null && streamer.started()) {
+                try {
+                    streamer.finish(reply);
+                    done(reply, null);
+                } catch (IOException | RuntimeException e) {
+                    done(reply, e);
+                }
+            } else {
+                send(reply);
+            }
+        }
+
+        @Override
+        public void rejected() {
+            send(Reply.error(WireError.of(503, WireError.PROVIDER_UNAVAILABLE, "the server is shutting down")));
+        }
+
+        private Reply internal(RuntimeException e) {
+            log.error("unexpected failure for {} {}", method, redactor.redact(path), e);
+            return Reply.error(WireError.of(500, WireError.INTERNAL, "internal error: "
+                    + redactor.redact(String.valueOf(e))));
+        }
+
+        private void send(Reply reply) {
+            try {
+                response.setStatus(reply.status());
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, reply.contentType());
+                byte[] bytes = reply.body();
+                response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+                response.write(true, ByteBuffer.wrap(bytes), Callback.from(() -> done(reply, null),
+                        failure -> done(reply, failure)));
+            } catch (RuntimeException e) {
+                done(reply, e);
+            }
+        }
+
+        private void done(Reply reply, Throwable failure) {
+            boolean streamed = streamer != null && streamer.started();
             long ms = (System.nanoTime() - start) / 1_000_000;
             String line = method + " " + redactor.redact(path) + " " + reply.status() + " " + ms + " ms"
                     + (reply.isError() ? " (" + reply.errorCode() + ")" : "")
@@ -148,66 +383,48 @@ public final class HttpApiServer implements AutoCloseable {
             } else {
                 log.info(line);
             }
+            if (failure == null) {
+                callback.succeeded();
+            } else {
+                log.debug("could not send the reply of {} {}: {}", method, redactor.redact(path), failure.toString());
+                callback.failed(failure);
+            }
         }
     }
 
-    private Reply route(HttpExchange exchange, String method, String path, OutputStreamer streamer) {
-        Route matched = null;
-        String id = null;
-        List<String> allowed = new ArrayList<>();
-        for (Route r : Route.ALL) {
-            Optional<String> m = r.match(path);
-            if (m.isPresent()) {
-                allowed.add(r.method());
-                if (r.method().equals(method)) {
-                    matched = r;
-                    id = m.get();
-                    break;
-                }
+    /** A mounted servlet context behind the same bearer-token check and body limit as the API routes. */
+    private final class Guard extends Handler.Wrapper {
+        private final ServletContextHandler context;
+
+        Guard(ServletContextHandler context) {
+            super(context);
+            this.context = context;
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) throws Exception {
+            String p = request.getHttpURI().getPath();
+            String base = context.getContextPath();
+            if (p == null || !(p.equals(base) || p.startsWith(base + "/"))) {
+                return false;
             }
-        }
-        if (matched == null) {
-            if (!allowed.isEmpty()) {
-                exchange.getResponseHeaders().set("Allow", String.join(", ", allowed));
-                return Reply.error(WireError.of(405, WireError.METHOD_NOT_ALLOWED,
-                        method + " is not allowed on " + path + "; allowed: " + String.join(", ", allowed)));
+            Reply refused = !authorized(request) ? unauthorized(response) : declaredTooLarge(request, response);
+            if (refused != null) {
+                response.setStatus(refused.status());
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, refused.contentType());
+                response.write(true, ByteBuffer.wrap(refused.body()), callback);
+                log.info("{} {} {} ({})", request.getMethod(), redactor.redact(p), refused.status(), refused.errorCode());
+                return true;
             }
-            return Reply.error(WireError.of(404, WireError.NOT_FOUND, "no route " + method + " " + path
-                    + "; see GET /openapi.json"));
+            return super.handle(request, response, callback);
         }
-        if (apiToken != null && !"/health".equals(matched.template()) && !authorized(exchange)) {
-            exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"derrick\"");
-            return Reply.error(WireError.of(401, WireError.UNAUTHORIZED,
-                    "missing or wrong bearer token: send 'Authorization: Bearer <DERRICK_API_TOKEN>'"));
-        }
-        String length = exchange.getRequestHeaders().getFirst("Content-Length");
-        if (length != null) {
-            long declared;
-            try {
-                declared = Long.parseLong(length.trim());
-            } catch (NumberFormatException e) {
-                return Reply.error(WireError.of(400, WireError.INVALID_REQUEST, "bad Content-Length"));
-            }
-            if (declared > maxBodyBytes) {
-                exchange.getResponseHeaders().set("Connection", "close");
-                return Reply.error(WireError.of(413, WireError.PAYLOAD_TOO_LARGE, "request body of " + declared
-                        + " bytes is larger than the limit of " + maxBodyBytes + " bytes"));
-            }
-        }
-        if (matched.operation() == null) {
-            return new Reply(200, Reply.JSON, openApiDocument(), null);
-        }
-        InputStream body = new LimitedInputStream(exchange.getRequestBody(), maxBodyBytes);
-        Reply reply = operations.handle(matched.operation(), matched.operation().needsWorkspace() ? id : null, body,
-                streamer != null && OutputStreamer.streams(matched.operation()) ? streamer : null);
-        if (reply.status() == 413) {
-            exchange.getResponseHeaders().set("Connection", "close");
-        }
-        return reply;
     }
 
-    private boolean authorized(HttpExchange exchange) {
-        String header = exchange.getRequestHeaders().getFirst("Authorization");
+    private boolean authorized(Request request) {
+        if (apiToken == null) {
+            return true;
+        }
+        String header = request.getHeaders().get(HttpHeader.AUTHORIZATION);
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
             return false;
         }
@@ -215,25 +432,65 @@ public final class HttpApiServer implements AutoCloseable {
         return MessageDigest.isEqual(given, apiToken);
     }
 
-    private static void send(HttpExchange exchange, Reply reply) throws IOException {
-        exchange.getResponseHeaders().set("Content-Type", reply.contentType());
-        byte[] body = reply.body();
-        if ("HEAD".equals(exchange.getRequestMethod()) || body.length == 0) {
-            exchange.sendResponseHeaders(reply.status(), -1);
-            return;
+    private static Reply unauthorized(Response response) {
+        response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer realm=\"derrick\"");
+        return Reply.error(WireError.of(401, WireError.UNAUTHORIZED,
+                "missing or wrong bearer token: send 'Authorization: Bearer <DERRICK_API_TOKEN>'"));
+    }
+
+    private Reply declaredTooLarge(Request request, Response response) {
+        long declared = request.getLength();
+        if (declared > maxBodyBytes) {
+            response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
+            return Reply.error(WireError.of(413, WireError.PAYLOAD_TOO_LARGE, "request body of " + declared
+                    + " bytes is larger than the limit of " + maxBodyBytes + " bytes"));
         }
-        exchange.sendResponseHeaders(reply.status(), body.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(body);
+        return null;
+    }
+
+    private static Reply notFound(String method, String path) {
+        return Reply.error(WireError.of(404, WireError.NOT_FOUND, "no route " + method + " " + path
+                + "; see GET /openapi.json"));
+    }
+
+    /** Jetty's own error replies (malformed request line or headers, headers too large, …) as derrick's JSON errors. */
+    private static final class JsonErrorHandler extends ErrorHandler {
+        @Override
+        protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
+                                        Callback callback) {
+            String code2 = switch (code) {
+                case 404 -> WireError.NOT_FOUND;
+                case 405 -> WireError.METHOD_NOT_ALLOWED;
+                case 413 -> WireError.PAYLOAD_TOO_LARGE;
+                case 401 -> WireError.UNAUTHORIZED;
+                case 503 -> WireError.PROVIDER_UNAVAILABLE;
+                default -> code >= 500 ? WireError.INTERNAL : WireError.INVALID_REQUEST;
+            };
+            String reason = org.eclipse.jetty.http.HttpStatus.getMessage(code);
+            String text = message == null || message.isBlank() || message.equals(reason)
+                    ? "the HTTP request is malformed or not allowed (" + code + " " + reason + ")"
+                    : "the HTTP request is malformed or not allowed: " + message + " (" + code + " " + reason + ")";
+            byte[] json = WireError.of(code, code2, text).toJson();
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, Reply.JSON);
+            response.getHeaders().put(HttpHeader.CONTENT_LENGTH, json.length);
+            response.write(true, ByteBuffer.wrap(json), callback);
         }
     }
 
-    /** Stops listening (in-flight exchanges are cut) and ends the request threads. Idempotent. */
+    private void stopQuietly() {
+        try {
+            server.stop();
+        } catch (Exception e) {
+            log.debug("stopping the HTTP server: {}", e.toString());
+        }
+        pool.shutdownNow();
+    }
+
+    /** Stops listening (in-flight exchanges are cut) and ends the operation threads. Idempotent. */
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            server.stop(0);
-            executor.shutdownNow();
+            stopQuietly();
         }
     }
 
@@ -245,8 +502,11 @@ public final class HttpApiServer implements AutoCloseable {
         private String apiToken;
         private long maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
         private int threads = DEFAULT_THREADS;
-        private int queue = 1024;
+        private int maxRequestsPerClient = DEFAULT_MAX_REQUESTS_PER_CLIENT;
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
         private Redactor redactor;
+        private final Map<String, Servlet> mounts = new LinkedHashMap<>();
 
         private Builder(Operations operations) {
             this.operations = Objects.requireNonNull(operations, "operations");
@@ -274,13 +534,45 @@ public final class HttpApiServer implements AutoCloseable {
             return this;
         }
 
+        /** The operations pool: how many operations run at once (a running command holds one thread). */
         public Builder threads(int count) {
             this.threads = count;
             return this;
         }
 
+        /** How many operations of one client (remote address) run at once; later ones wait their turn. */
+        public Builder maxRequestsPerClient(int count) {
+            this.maxRequestsPerClient = count;
+            return this;
+        }
+
+        /** How many connections may be open; past that the server accepts no more until one closes. */
+        public Builder maxConnections(int count) {
+            this.maxConnections = count;
+            return this;
+        }
+
+        /** A connection with no traffic either way for this long is closed (slow headers, slow bodies, idle keep-alive). */
+        public Builder idleTimeout(Duration timeout) {
+            this.idleTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
         public Builder redactor(Redactor r) {
             this.redactor = r;
+            return this;
+        }
+
+        /**
+         * Serves {@code servlet} at {@code path} and below (for example the MCP transport at {@code /mcp}), ahead of
+         * the API routes, behind the same bearer token and body limit. The servlet sees {@code path} as its context
+         * path.
+         */
+        public Builder mount(String path, Servlet servlet) {
+            if (path == null || !path.startsWith("/") || path.length() < 2 || path.endsWith("/")) {
+                throw new IllegalArgumentException("mount path must look like /name, got " + path);
+            }
+            mounts.put(path, Objects.requireNonNull(servlet, "servlet"));
             return this;
         }
 
@@ -294,8 +586,12 @@ public final class HttpApiServer implements AutoCloseable {
             if (port < 0 || port > 65535) {
                 throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
             }
-            if (threads < 1 || maxBodyBytes < 1) {
-                throw new IllegalArgumentException("threads and maxBodyBytes must be positive");
+            if (threads < 1 || maxBodyBytes < 1 || maxRequestsPerClient < 1 || maxConnections < 1) {
+                throw new IllegalArgumentException("threads, maxBodyBytes, maxRequestsPerClient and maxConnections"
+                        + " must be positive");
+            }
+            if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+                throw new IllegalArgumentException("idleTimeout must be positive");
             }
             if (!bind.isLoopbackAddress() && (apiToken == null || apiToken.isEmpty())) {
                 throw new IllegalArgumentException("refusing to listen on " + bind.getHostAddress()

@@ -1,15 +1,19 @@
 package dev.derrick.server.internal.http;
 
-import com.sun.net.httpserver.HttpExchange;
 import dev.derrick.api.OutputListener;
 import dev.derrick.api.StreamKind;
 import dev.derrick.core.wire.Wire;
 import dev.derrick.server.internal.Operation;
 import dev.derrick.server.internal.Reply;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -21,24 +25,25 @@ import java.util.Map;
  *
  * <p>Nothing is sent before the first output: a request that fails before its command prints (unknown workspace,
  * bad body) and a command that prints nothing get the ordinary reply with its ordinary status. Clients that do not
- * ask for NDJSON never see it.
+ * ask for NDJSON never see it. Writes block the command's output reader while the client is slow to read; the
+ * connection's idle timeout ends a client that stops reading, and the command runs on.
  */
 final class OutputStreamer implements OutputListener {
     static final String NDJSON = "application/x-ndjson";
 
-    private final HttpExchange exchange;
+    private final Response response;
     private OutputStream out;
     private boolean broken;
     private int count;
 
-    OutputStreamer(HttpExchange exchange) {
-        this.exchange = exchange;
+    OutputStreamer(Response response) {
+        this.response = response;
     }
 
     /** Whether the request asked for a streamed reply. */
-    static boolean wants(HttpExchange exchange) {
-        String accept = exchange.getRequestHeaders().getFirst("Accept");
-        return accept != null && accept.toLowerCase(java.util.Locale.ROOT).contains(NDJSON);
+    static boolean wants(Request request) {
+        String accept = request.getHeaders().get(HttpHeader.ACCEPT);
+        return accept != null && accept.toLowerCase(Locale.ROOT).contains(NDJSON);
     }
 
     /** Whether an operation's reply can be streamed. */
@@ -53,14 +58,14 @@ final class OutputStreamer implements OutputListener {
         }
         try {
             if (out == null) {
-                exchange.getResponseHeaders().set("Content-Type", NDJSON);
-                exchange.sendResponseHeaders(200, 0);
-                out = exchange.getResponseBody();
+                response.setStatus(200);
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, NDJSON);
+                out = Content.Sink.asOutputStream(response);
             }
             line(Map.of("stream", stream == StreamKind.STDERR ? "stderr" : "stdout", "chunk", chunk));
             out.flush();
             count++;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             // the client went away; the command runs on, its result is logged as usual
             broken = true;
         }
@@ -93,8 +98,10 @@ final class OutputStreamer implements OutputListener {
 
     private void line(Object value) throws IOException {
         byte[] json = Wire.write(value);
-        out.write(json);
-        out.write('\n');
+        byte[] withNewline = new byte[json.length + 1];
+        System.arraycopy(json, 0, withNewline, 0, json.length);
+        withNewline[json.length] = '\n';
+        out.write(withNewline);
     }
 
     @Override
