@@ -39,6 +39,7 @@ import java.util.Set;
  *       nothing on the host)</li>
  *   <li>{@code sandbox_ro_paths}: more host paths mounted read-only at the same place in every sandbox, comma
  *       separated (e.g. {@code /opt})</li>
+ *   <li>{@code bwrap}: path of the bubblewrap executable (default: found in /usr/bin, /bin, /usr/local/bin)</li>
  * </ul>
  */
 public final class LocalProviderFactory implements WorkspaceProviderFactory {
@@ -53,8 +54,9 @@ public final class LocalProviderFactory implements WorkspaceProviderFactory {
     public static final String ISOLATION = "isolation";
     public static final String SANDBOX_UID = "sandbox_uid";
     public static final String SANDBOX_RO_PATHS = "sandbox_ro_paths";
+    public static final String BWRAP = "bwrap";
     private static final Set<String> OPTIONS = union(Set.of(ROOT, MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, SETUP_TIMEOUT,
-            ENVIRONMENT, CACHE_MODE, ISOLATION, SANDBOX_UID, SANDBOX_RO_PATHS), CacheOptions.KEYS);
+            ENVIRONMENT, CACHE_MODE, ISOLATION, SANDBOX_UID, SANDBOX_RO_PATHS, BWRAP), CacheOptions.KEYS);
 
     private static Set<String> union(Set<String> a, Set<String> b) {
         Set<String> all = new java.util.HashSet<>(a);
@@ -134,7 +136,8 @@ public final class LocalProviderFactory implements WorkspaceProviderFactory {
                 readOnly.add(p.normalize());
             }
         }
-        return new LocalWorkspaceProvider.Settings(root, maxOutput, timeout, setup, environment, isolation, uid, readOnly);
+        return new LocalWorkspaceProvider.Settings(root, maxOutput, timeout, setup, environment, isolation, uid, readOnly,
+                o.path(BWRAP, null));
     }
 
     private static Duration positive(Duration d, String key) {

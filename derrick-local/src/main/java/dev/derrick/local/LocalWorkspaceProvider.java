@@ -71,10 +71,11 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
      * @param isolation      how commands are isolated
      * @param sandboxUid     uid of sandboxed commands when the provider runs as root ({@code null}: the default)
      * @param sandboxReadOnly more host paths mounted read-only into every sandbox
+     * @param bubblewrap     the bwrap executable ({@code null}: found in /usr/bin, /bin, /usr/local/bin)
      */
     public record Settings(Path root, long maxOutputBytes, Duration defaultTimeout, Duration setupTimeout,
                            Map<String, String> environment, Isolation isolation, Integer sandboxUid,
-                           List<Path> sandboxReadOnly) {
+                           List<Path> sandboxReadOnly, Path bubblewrap) {
         public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
         public static final Duration DEFAULT_SETUP_TIMEOUT = Duration.ofMinutes(30);
 
@@ -90,7 +91,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         /** Isolation {@code auto}, default sandbox uid, no extra read-only paths. */
         public Settings(Path root, long maxOutputBytes, Duration defaultTimeout, Duration setupTimeout,
                         Map<String, String> environment) {
-            this(root, maxOutputBytes, defaultTimeout, setupTimeout, environment, Isolation.AUTO, null, List.of());
+            this(root, maxOutputBytes, defaultTimeout, setupTimeout, environment, Isolation.AUTO, null, List.of(), null);
         }
 
         @Override
@@ -151,7 +152,8 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
             warnUnisolated("isolation=none");
             return null;
         }
-        SandboxSupport support = SandboxSupport.detect(settings.sandboxUid(), settings.sandboxReadOnly());
+        SandboxSupport support = SandboxSupport.detect(settings.sandboxUid(), settings.sandboxReadOnly(),
+                settings.bubblewrap());
         if (!support.available()) {
             if (settings.isolation() == Isolation.SANDBOX) {
                 throw new DerrickException("the local provider cannot start with isolation=sandbox: "

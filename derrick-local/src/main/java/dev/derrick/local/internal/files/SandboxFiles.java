@@ -166,7 +166,8 @@ public final class SandboxFiles implements WorkspaceFiles {
         if (reason.isEmpty()) {
             reason = "exit " + r.exit;
         }
-        if (reason.contains("Permission denied") || reason.contains("Read-only file system") || reason.contains("Not a directory")) {
+        if (reason.contains("Permission denied") || reason.contains("Read-only file system") || reason.contains("Not a directory")
+                || reason.contains("File exists") || reason.contains("No such file")) {
             return new InvalidConfigException("cannot " + op + " '" + path + "' in workspace " + id + ": " + reason);
         }
         return new DerrickException("cannot " + op + " '" + path + "' in workspace " + id + ": " + reason);

@@ -11,7 +11,8 @@ import java.util.Objects;
  * @param script        bash script ({@code bash -c} semantics; {@code sh} where there is no bash)
  * @param args          {@code $1 …} of the script
  * @param workingDir    absolute sandbox path ({@code /} is the workspace root); {@code cd} happens inside the sandbox
- * @param environment   the complete environment (nothing is inherited); huge values are exported by the script
+ * @param environment   the complete environment (nothing is inherited); values over 100 KiB become shell variables of
+ *                      the script (the kernel execs nothing with an environment string over 128 KiB)
  * @param keepStdinOpen whether the caller writes to {@link SandboxProcess#stdin()}; otherwise the process reads EOF
  */
 public record Launch(String script, List<String> args, String workingDir, Map<String, String> environment,

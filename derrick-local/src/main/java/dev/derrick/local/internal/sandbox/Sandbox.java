@@ -60,8 +60,12 @@ public final class Sandbox implements AutoCloseable {
     public static final String USER = "derrick";
     /** Scripts longer than this (bytes) are passed on stdin instead of as an argument. */
     static final int ARGUMENT_LIMIT = 64 * 1024;
-    /** Environment values longer than this are exported by the script instead of passed in the environment. */
-    static final int ENV_VALUE_LIMIT = 32 * 1024;
+    /**
+     * Environment values longer than this are set by the script as shell variables instead of passed in the
+     * environment: the kernel refuses to exec anything with an environment string over 128 KiB, so such a value can
+     * only live in the shell (not exported to the programs it starts).
+     */
+    static final int ENV_VALUE_LIMIT = 100 * 1024;
 
     private static final Logger LOG = LoggerFactory.getLogger(Sandbox.class);
     private static final Pattern CHILD_PID = Pattern.compile("\"child-pid\"\\s*:\\s*(\\d+)");
@@ -336,25 +340,28 @@ public final class Sandbox implements AutoCloseable {
             throw new DerrickException("the sandbox of " + root + " is closed");
         }
         Map<String, String> env = new LinkedHashMap<>(launch.environment());
-        StringBuilder preamble = new StringBuilder("IFS= read -r _ || exit 125; ");
+        StringBuilder body = new StringBuilder();
         for (Map.Entry<String, String> e : launch.environment().entrySet()) {
             if (e.getValue().length() > ENV_VALUE_LIMIT && e.getKey().matches("[A-Za-z_][A-Za-z0-9_]*")) {
                 env.remove(e.getKey());
-                preamble.append("export ").append(e.getKey()).append('=').append(quote(e.getValue())).append("; ");
+                body.append(e.getKey()).append('=').append(quote(e.getValue())).append("; ");
             }
         }
         if (!launch.workingDir().equals("/")) {
-            preamble.append("cd -- ").append(quote(launch.workingDir())).append(" || exit 125; ");
+            body.append("cd -- ").append(quote(launch.workingDir())).append(" || exit 125; ");
         }
-        byte[] script = launch.script().getBytes(StandardCharsets.UTF_8);
-        boolean onStdin = script.length + preamble.length() > ARGUMENT_LIMIT;
+        body.append(launch.script());
+        // the shell waits for one line before it runs anything (see the class comment)
+        String wait = "IFS= read -r _ || exit 125; ";
+        byte[] script = body.toString().getBytes(StandardCharsets.UTF_8);
+        boolean onStdin = script.length + wait.length() > ARGUMENT_LIMIT;
         String inline;
         if (!onStdin) {
-            inline = preamble + launch.script();
-        } else if (launch.keepStdinOpen()) {
-            inline = preamble + "__derrick_script=$(head -c " + script.length + ") || exit 125; eval \"$__derrick_script\"";
+            inline = wait + body;
         } else {
-            inline = preamble + ". /dev/stdin";
+            // read from the open stdin (re-opening /dev/stdin would be refused: the pipe belongs to root)
+            inline = wait + "__derrick_script=$(" + (launch.keepStdinOpen() ? "head -c " + script.length : "cat")
+                    + ") || exit 125; eval \"$__derrick_script\"";
         }
         List<String> command = new ArrayList<>();
         Path setsid = support.setsidIfTerminal();

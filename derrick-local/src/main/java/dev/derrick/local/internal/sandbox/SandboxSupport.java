@@ -71,6 +71,11 @@ public final class SandboxSupport {
      * @param extraReadOnly more host paths to mount read-only at the same place (e.g. {@code /opt})
      */
     public static SandboxSupport detect(Integer sandboxUid, List<Path> extraReadOnly) {
+        return detect(sandboxUid, extraReadOnly, null);
+    }
+
+    /** @param bwrapPath the bubblewrap executable, or {@code null} to look in the usual places */
+    public static SandboxSupport detect(Integer sandboxUid, List<Path> extraReadOnly, Path bwrapPath) {
         Objects.requireNonNull(extraReadOnly, "extraReadOnly");
         int[] ids = currentIds();
         boolean root = ids[0] == 0;
@@ -86,7 +91,7 @@ public final class SandboxSupport {
             }
             ro.add(p.normalize());
         }
-        Path bwrap = first("/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap");
+        Path bwrap = bwrapPath != null ? first(bwrapPath.toString()) : first("/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap");
         Path nsenter = first("/usr/bin/nsenter", "/bin/nsenter", "/usr/sbin/nsenter");
         Path setpriv = first("/usr/bin/setpriv", "/bin/setpriv");
         Path setsid = first("/usr/bin/setsid", "/bin/setsid");
@@ -99,7 +104,7 @@ public final class SandboxSupport {
         if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
             reason = "the sandbox needs Linux";
         } else if (bwrap == null) {
-            reason = "bubblewrap (bwrap) is not installed: " + INSTALL;
+            reason = "bubblewrap (bwrap) is not installed" + (bwrapPath != null ? " at " + bwrapPath : "") + ": " + INSTALL;
         } else if (nsenter == null || (root && setpriv == null)) {
             reason = "nsenter/setpriv (util-linux) are not installed";
         } else if (shell == null || sleep == null) {
