@@ -52,6 +52,12 @@ class DockerProviderIT extends WorkspaceProviderContract {
         return false;
     }
 
+    /** A container per workspace keeps every isolation promise of the TCK. */
+    @Override
+    protected Set<IsolationGuarantee> isolationGuarantees() {
+        return java.util.EnumSet.allOf(IsolationGuarantee.class);
+    }
+
     @Override
     protected long outputLimitBytes() {
         return 256 * 1024;

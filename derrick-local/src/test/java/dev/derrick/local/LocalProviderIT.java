@@ -70,6 +70,12 @@ class LocalProviderIT extends WorkspaceProviderContract {
         return isolation().equals("sandbox");
     }
 
+    /** Sandboxed: every isolation promise, checked; unsandboxed: none. */
+    @Override
+    protected Set<IsolationGuarantee> isolationGuarantees() {
+        return sandboxed() ? java.util.EnumSet.allOf(IsolationGuarantee.class) : Set.of();
+    }
+
     @Override
     protected boolean skipWhenWalkingFiles(String path) {
         // the sandbox's system directories are the host's, mounted read-only: not the workspace's files

@@ -50,6 +50,12 @@ abstract class RemoteProviderContract extends WorkspaceProviderContract {
         return operations;
     }
 
+    /** The agent's local workspaces are sandboxed: their top holds the host's read-only system directories. */
+    @Override
+    protected boolean skipWhenWalkingFiles(String path) {
+        return java.util.List.of("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "proc", "dev").contains(path);
+    }
+
     /** Stops the transport started around {@link #agentOperations(Map)}. */
     protected abstract void stopAgent();
 
