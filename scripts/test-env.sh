@@ -6,6 +6,11 @@
 #
 # Installs (Debian): docker.io, busybox-static, nats-server, debootstrap. Starts dockerd on a private socket and
 # builds the test images locally (no registry is needed). With CI=true anything missing is an error, never a skip.
+#
+# The work runs in a subshell with `set -euo pipefail`; only the exported variables below come back, so sourcing
+# this leaves the caller's shell options alone (scripts/test-env-check.sh tests that) and a failure returns non-zero
+# instead of closing the caller's shell.
+_derrick_test_env() {
 set -euo pipefail
 
 DERRICK_TEST_ROOT=${DERRICK_TEST_ROOT:-/var/lib/derrick-test}
@@ -85,3 +90,19 @@ fi
 export DERRICK_REQUIRE_DOCKER=true
 export DERRICK_REQUIRE_NATS=true
 say "ready: DOCKER_HOST=$DOCKER_HOST images=$DERRICK_BUSYBOX_IMAGE,$DERRICK_DEBIAN_IMAGE nats-server=$DERRICK_NATS_SERVER"
+}
+
+_derrick_test_env_out=$(mktemp)
+( _derrick_test_env; export -p | grep -E '^declare -x (DERRICK_|DOCKER_HOST=|TESTCONTAINERS_)' >"$_derrick_test_env_out" )
+_derrick_test_env_rc=$?
+if [ "$_derrick_test_env_rc" -eq 0 ]; then
+  # shellcheck disable=SC1090
+  . "$_derrick_test_env_out"
+fi
+rm -f "$_derrick_test_env_out"
+unset -f _derrick_test_env
+unset _derrick_test_env_out
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then
+  return "$_derrick_test_env_rc"
+fi
+exit "$_derrick_test_env_rc"

@@ -13,7 +13,8 @@ public class ProviderNotFoundException extends DerrickException {
      * @param available the names that are on the class path
      */
     public ProviderNotFoundException(String requested, List<String> available) {
-        super("no workspace provider named '" + requested + "'; available: "
+        super("no workspace provider named '" + requested + "'"
+                + dev.derrick.api.spi.DidYouMean.hint(requested, available) + "; available: "
                 + (available.isEmpty() ? "(none on the class path)" : String.join(", ", available)));
         this.requested = requested;
         this.available = List.copyOf(available);

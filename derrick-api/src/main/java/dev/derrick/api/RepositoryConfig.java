@@ -12,8 +12,10 @@ import java.util.Optional;
  *                  the root)
  * @param reference branch, tag or commit; {@code null} means the remote's HEAD
  * @param auth      credentials, or {@code null} for a public repository
+ * @param name      a display name for logs and {@link WorkspaceInfo} (the original tool's {@code name}), or
+ *                  {@code null}; it does not change the checkout or the cache entry
  */
-public record RepositoryConfig(String url, String path, String reference, GitAuth auth) {
+public record RepositoryConfig(String url, String path, String reference, GitAuth auth, String name) {
     /** Validates: a URL without credentials, a path that stays under the root. */
     public RepositoryConfig {
         if (url == null || url.isBlank()) {
@@ -33,6 +35,14 @@ public record RepositoryConfig(String url, String path, String reference, GitAut
         if (reference != null && reference.isBlank()) {
             reference = null;
         }
+        if (name != null && name.isBlank()) {
+            name = null;
+        }
+    }
+
+    /** A repository without a display name. */
+    public RepositoryConfig(String url, String path, String reference, GitAuth auth) {
+        this(url, path, reference, auth, null);
     }
 
     /** A public repository at the remote's HEAD. */
@@ -45,7 +55,7 @@ public record RepositoryConfig(String url, String path, String reference, GitAut
      * @return a copy checking out {@code ref}
      */
     public RepositoryConfig withReference(String ref) {
-        return new RepositoryConfig(url, path, ref, auth);
+        return new RepositoryConfig(url, path, ref, auth, name);
     }
 
     /**
@@ -53,7 +63,20 @@ public record RepositoryConfig(String url, String path, String reference, GitAut
      * @return a copy with those credentials
      */
     public RepositoryConfig withAuth(GitAuth newAuth) {
-        return new RepositoryConfig(url, path, reference, newAuth);
+        return new RepositoryConfig(url, path, reference, newAuth, name);
+    }
+
+    /**
+     * @param newName a display name, or {@code null}
+     * @return a copy with that name
+     */
+    public RepositoryConfig withName(String newName) {
+        return new RepositoryConfig(url, path, reference, auth, newName);
+    }
+
+    /** @return the display name when one was given, else the path: what log lines call this repository */
+    public String displayName() {
+        return name != null ? name : path;
     }
 
     /** @return the reference, if one was given */
@@ -69,11 +92,11 @@ public record RepositoryConfig(String url, String path, String reference, GitAut
     @Override
     public boolean equals(Object o) {
         return o instanceof RepositoryConfig r && url.equals(r.url) && path.equals(r.path)
-                && Objects.equals(reference, r.reference) && Objects.equals(auth, r.auth);
+                && Objects.equals(reference, r.reference) && Objects.equals(auth, r.auth) && Objects.equals(name, r.name);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(url, path, reference, auth);
+        return Objects.hash(url, path, reference, auth, name);
     }
 }

@@ -8,7 +8,19 @@ package dev.derrick.api;
  * @param after   commit checked out after
  * @param updated whether the checkout moved
  * @param status  {@code up-to-date}, {@code fast-forwarded}, {@code dirty} (new commits fetched, work tree left
- *                alone), {@code diverged} or {@code detached}
+ *                alone: a local change to a tracked file, or an untracked file where an incoming commit adds one),
+ *                {@code diverged} or {@code detached}
+ * @param remote  the commit the remote's branch is at, or {@code null} when unknown (detached, or a backend that
+ *                does not say)
  */
-public record RepositoryFetch(String path, String before, String after, boolean updated, String status) {
+public record RepositoryFetch(String path, String before, String after, boolean updated, String status, String remote) {
+    /** A fetch outcome without the remote's commit. */
+    public RepositoryFetch(String path, String before, String after, boolean updated, String status) {
+        this(path, before, after, updated, status, null);
+    }
+
+    /** @return whether the checkout is now behind the remote: the fetch saw newer commits it could not apply */
+    public boolean behind() {
+        return remote != null && !remote.equals(after) && !"up-to-date".equals(status);
+    }
 }

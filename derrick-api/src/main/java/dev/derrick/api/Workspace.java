@@ -2,6 +2,7 @@ package dev.derrick.api;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One isolated environment: a root directory with repositories checked out in it and a clean state to return to.
@@ -60,6 +61,119 @@ public interface Workspace extends AutoCloseable {
 
     /** Lists a directory's entries (not recursive), sorted by name. */
     List<FileEntry> listFiles(String path);
+
+    /**
+     * Lists a directory recursively, depth first, a directory before its contents, siblings sorted by name. Links are
+     * listed, never followed.
+     *
+     * @param path       the directory ({@code ""} for the root)
+     * @param maxDepth   1 lists the directory's own entries, 2 also theirs, …
+     * @param maxEntries stop after this many entries ({@link FileListing#truncated()} then says so)
+     * @throws WorkspaceFileNotFoundException when there is no such directory
+     * @throws InvalidConfigException         when {@code path} is not a directory, or a limit is below 1
+     */
+    default FileListing listFiles(String path, int maxDepth, int maxEntries) {
+        throw new OperationNotSupportedException("recursive listing is not supported by this provider");
+    }
+
+    /**
+     * Describes a path without following a link at its end ({@code lstat}).
+     *
+     * @return empty when nothing is there
+     */
+    default Optional<FileStat> stat(String path) {
+        throw new OperationNotSupportedException("stat is not supported by this provider");
+    }
+
+    /** Whether anything (a file, directory or link, even a dangling one) is at {@code path}. */
+    default boolean exists(String path) {
+        return stat(path).isPresent();
+    }
+
+    /**
+     * Deletes a file, link (not its target) or directory.
+     *
+     * @param recursive whether a directory that is not empty may be deleted with its contents
+     * @throws WorkspaceFileNotFoundException when nothing is there
+     * @throws InvalidConfigException         for a non-empty directory without {@code recursive}, or the root
+     */
+    default void delete(String path, boolean recursive) {
+        throw new OperationNotSupportedException("delete is not supported by this provider");
+    }
+
+    /**
+     * Moves or renames a file, link or directory; parent directories of {@code to} are created, a file at {@code to}
+     * is replaced.
+     *
+     * @throws WorkspaceFileNotFoundException when nothing is at {@code from}
+     * @throws InvalidConfigException         when {@code to} is an existing directory, lies inside {@code from}, or
+     *                                        either is the root
+     */
+    default void move(String from, String to) {
+        throw new OperationNotSupportedException("move is not supported by this provider");
+    }
+
+    /**
+     * Creates a directory and its missing parents; an existing directory is fine.
+     *
+     * @throws InvalidConfigException when a file (not a directory) is in the way
+     */
+    default void mkdirs(String path) {
+        throw new OperationNotSupportedException("mkdirs is not supported by this provider");
+    }
+
+    /**
+     * Replaces an exact piece of text in a UTF-8 file — the edit coding agents make. The text must occur exactly once
+     * unless {@code replaceAll}; otherwise nothing changes and a {@link FileEditException} says how often it was
+     * found (and at which lines). The default reads and writes the file through {@link #readFile} and
+     * {@link #writeFile}: an edit racing another writer of the same file can lose that writer's change.
+     *
+     * @param oldText    the text to replace, exactly (whitespace and line breaks included); not empty
+     * @param newText    what to put instead ({@code ""} deletes it)
+     * @param replaceAll replace every occurrence instead of demanding exactly one
+     * @return how many occurrences were replaced (1 unless {@code replaceAll})
+     * @throws FileEditException              for 0 matches, or several without {@code replaceAll}
+     * @throws WorkspaceFileNotFoundException when there is no such file
+     * @throws InvalidConfigException         for an empty {@code oldText}, or a file that is not UTF-8
+     */
+    default int editFile(String path, String oldText, String newText, boolean replaceAll) {
+        String text = FileEdits.decode(path, readFile(path));
+        String edited = FileEdits.apply(path, text, oldText, newText, replaceAll);
+        writeFile(path, edited.getBytes(StandardCharsets.UTF_8));
+        return replaceAll ? FileEdits.count(text, oldText) : 1;
+    }
+
+    /**
+     * What changed since the clean state: per repository the unified diff of the work tree (untracked files
+     * included, ignored ones not) against the commit of the clean state, in a form {@code git apply} takes; plus the
+     * files changed outside every repository, where the provider can tell.
+     *
+     * @throws OperationNotSupportedException when the provider cannot diff (the default)
+     */
+    default WorkspaceDiff diff() {
+        throw new OperationNotSupportedException("diff is not supported by this provider");
+    }
+
+    /**
+     * Starts a command in the background and returns at once with a handle to its output, stdin, exit and kill. Its
+     * timeout, if the request has one, kills it; without one it runs until it ends, is killed, or the workspace is
+     * closed or reset.
+     *
+     * @throws OperationNotSupportedException when the provider cannot run background processes (the default)
+     */
+    default WorkspaceProcess start(ExecRequest request) {
+        throw new OperationNotSupportedException("background processes are not supported by this provider");
+    }
+
+    /** The background processes started in this workspace and not yet forgotten (running and ended ones). */
+    default List<WorkspaceProcess> processes() {
+        return List.of();
+    }
+
+    /** The background process of that id. */
+    default Optional<WorkspaceProcess> process(String processId) {
+        return processes().stream().filter(p -> p.id().equals(processId)).findFirst();
+    }
 
     /**
      * Fetches every repository's remote with the provider's credentials and fast-forwards clean checkouts. A dirty

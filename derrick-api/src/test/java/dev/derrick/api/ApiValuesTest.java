@@ -59,7 +59,7 @@ class ApiValuesTest {
     @Test
     void providerOptionsRejectUnknownKeysAndBadValues() {
         assertThatThrownBy(() -> ProviderOptions.of("local", Map.of("rooot", "/x"), Set.of("root")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[rooot]").hasMessageContaining("[root]");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'rooot' (did you mean 'root'?)").hasMessageContaining("[root]");
         ProviderOptions options = ProviderOptions.of("local", Map.of("root", "/x", "timeout", "1.5", "n", "x"),
                 Set.of("root", "timeout", "n"));
         assertThat(options.path("root", null)).isEqualTo(Path.of("/x"));
@@ -72,5 +72,7 @@ class ApiValuesTest {
         assertThatThrownBy(() -> WorkspaceProviders.open("nope"))
                 .isInstanceOf(ProviderNotFoundException.class)
                 .hasMessageStartingWith("no workspace provider named 'nope'; available: ");
+        assertThat(new ProviderNotFoundException("lcoal", java.util.List.of("docker", "local")))
+                .hasMessage("no workspace provider named 'lcoal' (did you mean 'local'?); available: docker, local");
     }
 }

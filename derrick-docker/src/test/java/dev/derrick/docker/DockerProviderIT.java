@@ -58,6 +58,21 @@ class DockerProviderIT extends WorkspaceProviderContract {
         return java.util.EnumSet.allOf(IsolationGuarantee.class);
     }
 
+    /** busybox has no git: diff must say so. Diff in a docker workspace is tested with the Debian image in DockerDiffIT. */
+    @Override
+    protected boolean supportsDiff() {
+        return false;
+    }
+
+    /**
+     * The file API takes absolute container paths, and the engine resolves links inside the container: a link to
+     * {@code /etc/passwd} reads the container's file, which the workspace's commands read anyway — never the host's.
+     */
+    @Override
+    protected boolean fileApiSpansTheWholeMachine() {
+        return true;
+    }
+
     @Override
     protected long outputLimitBytes() {
         return 256 * 1024;

@@ -71,6 +71,14 @@ class DockerWorkspaceIT {
     }
 
     @Test
+    void aSilentBackgroundProcessKeepsRunningUntilItsTimeout() {
+        dev.derrick.api.WorkspaceProcess p = busybox.start(ExecRequest.of("sleep 300").withTimeout(Duration.ofSeconds(2)));
+        assertThat(p.waitFor(Duration.ofSeconds(1))).as("ended early: %s", p.info()).isEmpty();
+        ExecResult r = p.waitFor(Duration.ofSeconds(30)).orElseThrow();
+        assertThat(r.timedOut()).as("%s", r).isTrue();
+    }
+
+    @Test
     void isFoundByNameAndListsItsWorkspaces() {
         assertThat(WorkspaceProviders.available()).contains("docker");
         assertThat(provider.list()).extracting(Workspace::id).contains(busybox.id(), debian.id());

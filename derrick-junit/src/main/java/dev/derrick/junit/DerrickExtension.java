@@ -122,7 +122,8 @@ public final class DerrickExtension implements BeforeAllCallback, BeforeEachCall
         ExtensionContext.Store root = context.getRoot().getStore(NAMESPACE);
         return root.getOrComputeIfAbsent("probe:" + key, k -> {
             WorkspaceProviderFactory factory = WorkspaceProviders.find(key.name()).orElseThrow(() ->
-                    new ExtensionConfigurationException("no workspace provider named '" + key.name() + "'; available: "
+                    new ExtensionConfigurationException("no workspace provider named '" + key.name() + "'"
+                            + dev.derrick.api.spi.DidYouMean.hint(key.name(), WorkspaceProviders.available()) + "; available: "
                             + WorkspaceProviders.available()));
             try {
                 return factory.probe(key.options());

@@ -29,8 +29,9 @@ import java.util.Set;
  *   <li>{@code setup_timeout}: timeout of the setup script (default 30 minutes)</li>
  *   <li>{@code environment}: the provider's environment, where {@code auth.token_env} names are looked up and the
  *       command allow-list is taken from (a {@code Map}; default the JVM's environment)</li>
- *   <li>{@code cache}, {@code cache_dir}, {@code cache_max_bytes}, {@code cache_max_age}: the provisioning cache (see
- *       {@link dev.derrick.core.cache.CacheOptions}; on by default)</li>
+ *   <li>{@code cache}, {@code cache_dir}, {@code cache_max_bytes}, {@code cache_max_age}, {@code require_fresh}: the
+ *       provisioning cache (see {@link dev.derrick.core.cache.CacheOptions}; on by default, bounded to 10 GiB and
+ *       30 days unused)</li>
  *   <li>{@code cache_mode}: {@code auto} (overlay mount where possible — Linux as root — else copy), {@code overlay}
  *       or {@code copy}</li>
  *   <li>{@code isolation}: {@code auto} (default: {@code sandbox} where bubblewrap works, else {@code none}),

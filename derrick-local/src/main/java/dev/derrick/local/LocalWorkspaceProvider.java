@@ -31,11 +31,9 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -58,7 +56,6 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private static final Logger LOG = LoggerFactory.getLogger(LocalWorkspaceProvider.class);
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     /**
      * How the provider is set up.
@@ -138,7 +135,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         this.reaper = new Reaper(root, sandbox == null ? null : sandbox.cgroups());
         reaper.reapOrphans();
         this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction(),
-                sandbox == null ? null : dir -> Ownership.give(sandbox, dir), sandbox == null);
+                cache.requireFresh(), sandbox == null ? null : dir -> Ownership.give(sandbox, dir), sandbox == null);
         this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -230,7 +227,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
                     + config.network() + ", but commands of this local provider are not sandboxed (isolation=none) and"
                     + " share the host's network; use isolation=sandbox (bubblewrap) or the docker provider");
         }
-        String id = "local-" + HexFormat.of().formatHex(randomBytes());
+        String id = dev.derrick.api.spi.WorkspaceIds.newId("local");
         Path dir = root.resolve(id);
         try {
             Files.createDirectories(root);
@@ -407,11 +404,6 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         }
     }
 
-    private static byte[] randomBytes() {
-        byte[] bytes = new byte[6];
-        RANDOM.nextBytes(bytes);
-        return bytes;
-    }
 
     private static long millisSince(long nanos) {
         return (System.nanoTime() - nanos) / 1_000_000;

@@ -24,12 +24,13 @@ public final class ShutdownHookChild {
         Thread.sleep(300);
         String mode = args.length > 2 ? args[2] : "exit";
         // args[3]: isolation
+        String root = ws.info().root();
         if (mode.equals("detach")) {
             ws.writeString("evidence.txt", "kept by detach");
             ws.detach();
             provider.close(); // leaves a detached workspace alone, as the shutdown hook does
         }
-        System.out.println("READY " + ws.info().root());
+        System.out.println("READY " + root);
         System.out.flush();
         if (mode.equals("hold")) {
             Thread.sleep(60_000); // to be killed with SIGKILL by the test: no shutdown hook runs

@@ -125,6 +125,15 @@ final class CacheCommand implements Callable<Integer> {
                 }
             }
             out.printf(Locale.ROOT, "%d entr%s, %s in %s%n", count, count == 1 ? "y" : "ies", human(total), parent.dir());
+            // The bound each backend's provider applies (recorded by the last one started; else the default).
+            for (String backend : BACKENDS) {
+                java.util.Optional<EvictionPolicy> recorded = stores.stream().filter(s -> s.backend().equals(backend))
+                        .findFirst().flatMap(CacheStore::recordedPolicy);
+                out.printf(Locale.ROOT, "%s bound: %s (%s)%n", backend,
+                        recorded.orElse(CacheOptions.defaultEviction()).describe(), recorded.isPresent()
+                                ? "cache_max_bytes/cache_max_age of the last " + backend + " provider started here"
+                                : "default; set cache_max_bytes/cache_max_age, 'none' for no bound");
+            }
             out.flush();
             return 0;
         }

@@ -84,6 +84,11 @@ public final class DerrickCli implements Callable<Integer> {
             description = "Where the provider keeps its setup cache (providers that have one).")
     Path cacheDir;
 
+    @Option(names = "--require-fresh",
+            description = "Fail a create from the cache that cannot bring every repository up to date with its remote"
+                    + " (default: hand it out with a WARN; info() reports it behind).")
+    boolean requireFresh;
+
     @Option(names = "--log-level", paramLabel = "<level>", defaultValue = "info",
             description = "error, warn, info, debug or trace (default: ${DEFAULT-VALUE}).")
     Level logLevel;
@@ -173,7 +178,7 @@ public final class DerrickCli implements Callable<Integer> {
                     + String.join(", ", WorkspaceProviders.available()) + " (see --help)");
         }
         ServerMode mode = ServerModes.find(serverMode).orElseThrow(() -> new UsageException("unknown server mode '"
-                + serverMode + "'; available: " + String.join(", ", ServerModes.names())));
+                + serverMode + "'" + dev.derrick.api.spi.DidYouMean.hint(serverMode, ServerModes.names()) + "; available: " + String.join(", ", ServerModes.names())));
         String token = environment.get("DERRICK_API_TOKEN");
         if (token != null && token.isBlank()) {
             token = null;
@@ -208,7 +213,7 @@ public final class DerrickCli implements Callable<Integer> {
         Operations operations = new Operations(provider, config, redactor);
         AutoCloseable server;
         try {
-            server = mode.start(settings, operations);
+            server = mode.start(settings, operations, stop::countDown);
         } catch (Exception e) {
             operations.close();
             throw e;
@@ -264,6 +269,12 @@ public final class DerrickCli implements Callable<Integer> {
                 throw new UsageException("provider '" + factory.name() + "' has no setup cache; --cache-dir does not apply");
             }
             options.put("cache_dir", cacheDir);
+        }
+        if (requireFresh) {
+            if (!factory.supportedOptions().contains("require_fresh")) {
+                throw new UsageException("provider '" + factory.name() + "' has no setup cache; --require-fresh does not apply");
+            }
+            options.put("require_fresh", "true");
         }
         for (String key : new String[] {"nats_url", "url"}) {
             if (factory.name().equals("remote_nats") && factory.supportedOptions().contains(key)) {

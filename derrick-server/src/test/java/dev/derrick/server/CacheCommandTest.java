@@ -55,7 +55,14 @@ class CacheCommandTest {
 
         assertThat(run("list", "--cache-dir", dir.toString())).isZero();
         assertThat(out.toString()).contains("BACKEND", "oldest", "middle", "newest", "code/app@0123456789", "3 entries")
-                .contains("2.9 KiB");
+                .contains("2.9 KiB")
+                .contains("local bound: at most 10.0 GiB, entries unused for 30d removed (default;")
+                .contains("docker bound: at most 10.0 GiB");
+        local.recordPolicy(new dev.derrick.core.cache.EvictionPolicy(java.time.Duration.ofDays(7), 5L << 30));
+        out.getBuffer().setLength(0);
+        assertThat(run("list", "--cache-dir", dir.toString())).isZero();
+        assertThat(out.toString()).contains("local bound: at most 5.0 GiB, entries unused for 7d removed"
+                + " (cache_max_bytes/cache_max_age of the last local provider started here)");
 
         out.getBuffer().setLength(0);
         assertThat(run("prune", "--cache-dir", dir.toString(), "--keep-size", "3500")).isZero();

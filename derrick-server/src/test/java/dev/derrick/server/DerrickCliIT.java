@@ -61,10 +61,41 @@ class DerrickCliIT {
     }
 
     @Test
+    void aMistypedProvisioningModeGetsADidYouMean() throws Exception {
+        Path config = file("ok.json", "{\"name\": \"x\"}");
+        DerrickProcess p = DerrickProcess.run(dir, Map.of(), "-p", "lcoal", "-w", config.toString());
+        assertOneCleanLine(p, "no workspace provider named 'lcoal' (did you mean 'local'?); available:");
+        assertOneCleanLine(DerrickProcess.run(dir, Map.of(), "-p", "local", "-s", "htpp", "-w", config.toString()),
+                "unknown server mode 'htpp' (did you mean 'http'?)");
+    }
+
+    @Test
+    void everyUnknownConfigFieldIsNamedOnOneLine() throws Exception {
+        Path config = file("typos.json", "{\"name\": \"x\", \"setup_scirpt\": \"true\",\n \"repositories\": [{\"url\": "
+                + "\"https://h/a.git\", \"path\": \"a\", \"refrence\": \"main\"}]}");
+        DerrickProcess p = DerrickProcess.run(dir, Map.of(), "-p", "local", "-w", config.toString());
+        assertOneCleanLine(p, "'setup_scirpt' at line 1", "(did you mean 'setup_script'?)",
+                "'refrence' in repositories[0] at line 2", "(did you mean 'reference'?)");
+    }
+
+    @Test
+    void theOriginalToolsConfigIsAccepted() throws Exception {
+        // The original derrick's integration-test config, verbatim except the repository, which points at a local
+        // path so the test needs no network (the shape, with 'name', is the point).
+        Path config = file("original.json", "{\n  \"name\": \"swiftide-ask\",\n  \"repositories\": [\n    {\n"
+                + "      \"name\": \"swiftide-ask\",\n      \"path\": \"/code/swiftide-ask\",\n"
+                + "      \"url\": \"https://github.com/bosun-ai/swiftide-ask\"\n    }\n  ],\n"
+                + "  \"setup_script\": \"rm /tmp/hello.txt; echo \\\"Hello World\\\" > /tmp/hello.txt\"\n}");
+        DerrickProcess p = DerrickProcess.run(dir, Map.of(), "-p", "lcoal", "-w", config.toString());
+        // The config is read before the provider is looked up: a config error would be named first.
+        assertOneCleanLine(p, "'lcoal' (did you mean 'local'?)");
+    }
+
+    @Test
     void unknownAndUnavailableServerModes() throws Exception {
         Path config = file("ok.json", "{\"name\": \"x\"}");
         assertOneCleanLine(DerrickProcess.run(dir, Map.of(), "-p", "local", "-s", "grpc", "-w", config.toString()),
-                "unknown server mode 'grpc'", "http, nats");
+                "unknown server mode 'grpc'", "http, mcp, nats");
         // Until the NATS agent lands this says "not yet available"; afterwards, with no nats-server at the URL, it
         // must still be one clean line naming NATS.
         assertOneCleanLine(DerrickProcess.run(dir, Map.of(), "-p", "local", "-s", "nats", "-w", config.toString(),

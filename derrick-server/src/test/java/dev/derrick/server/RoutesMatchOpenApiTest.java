@@ -34,6 +34,10 @@ class RoutesMatchOpenApiTest {
         for (Route r : Route.ALL) {
             registered.add(r.method() + " " + r.template());
         }
+        // mounted next to the routes: MCP's streamable HTTP transport
+        for (String method : dev.derrick.server.internal.mcp.McpHttp.METHODS) {
+            registered.add(method + " " + dev.derrick.server.internal.mcp.McpHttp.PATH);
+        }
         assertThat(documented).isEqualTo(registered);
     }
 

@@ -88,6 +88,7 @@ public final class GitTestServer implements AutoCloseable {
     private final Path baseDir;
     private final Server server;
     private final List<Request> log = new CopyOnWriteArrayList<>();
+    private final java.util.Set<String> forbidden = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final boolean ownsBaseDir;
 
     private GitTestServer(String token, Path baseDir, boolean ownsBaseDir) throws Exception {
@@ -197,6 +198,14 @@ public final class GitTestServer implements AutoCloseable {
     }
 
     /** Every request so far, oldest first. */
+    /**
+     * From now on, requests for repository {@code name} with the right token get HTTP 403 (a token that may not read
+     * it), so clients can be tested for telling "forbidden" from "unauthorized".
+     */
+    public void forbid(String name) {
+        forbidden.add("/git/" + name + ".git/");
+    }
+
     public List<Request> requestLog() {
         return List.copyOf(log);
     }
@@ -244,6 +253,11 @@ public final class GitTestServer implements AutoCloseable {
                 response.setHeader("WWW-Authenticate", "Basic realm=\"derrick-test-git\"");
                 response.sendError(401, "token required");
                 log.add(new Request(request.getMethod(), path, 401, service, 0, 0, false));
+                return;
+            }
+            if (forbidden.stream().anyMatch(request.getRequestURI()::startsWith)) {
+                response.sendError(403, "this token may not read the repository");
+                log.add(new Request(request.getMethod(), path, 403, service, 0, 0, true));
                 return;
             }
             HttpServletRequest forward = request;

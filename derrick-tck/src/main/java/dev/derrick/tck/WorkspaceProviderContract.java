@@ -19,13 +19,17 @@ import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceNotFoundException;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.WorkspaceProviders;
+import dev.derrick.api.spi.WorkspaceIds;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -137,6 +141,34 @@ public abstract class WorkspaceProviderContract {
 
     /** Whether the provider implements {@link Workspace#fetch()}. */
     protected boolean supportsFetch() {
+        return true;
+    }
+
+    /**
+     * Whether the provider implements the file API beyond read/write/list: {@link Workspace#stat}, {@code delete},
+     * {@code move}, {@code mkdirs} and the recursive {@code listFiles}. When it does not, the TCK demands a clear
+     * {@link OperationNotSupportedException}.
+     */
+    protected boolean supportsFileOperations() {
+        return true;
+    }
+
+    /**
+     * Whether {@link Workspace#diff()} works in the suite's workspaces (it runs {@code git} in the workspace; an image
+     * without git cannot). When not, the TCK demands a clear {@link DerrickException} naming git or saying that diff
+     * is not supported.
+     */
+    protected boolean supportsDiff() {
+        return true;
+    }
+
+    /** Whether {@link dev.derrick.api.WorkspaceDiff#outsideTracked()}: the provider reports changes outside repositories. */
+    protected boolean tracksChangesOutsideRepositories() {
+        return true;
+    }
+
+    /** Whether the provider runs background processes ({@link Workspace#start}). */
+    protected boolean supportsBackgroundProcesses() {
         return true;
     }
 
@@ -310,6 +342,12 @@ public abstract class WorkspaceProviderContract {
         assertThat(repos.get(0).url()).isEqualTo(git.url(REPO));
         assertThat(shared.info().provider()).isEqualTo(providerName());
         assertThat(shared.info().configName()).isEqualTo("tck-shared");
+    }
+
+    @Test
+    void workspaceIdsHaveTheOneShape() {
+        assertThat(shared.id()).as("<provider>-<12 hex digits>, see WorkspaceIds").matches(WorkspaceIds.PATTERN);
+        assertThat(shared.info().id()).isEqualTo(shared.id());
     }
 
     @Test
@@ -508,6 +546,8 @@ public abstract class WorkspaceProviderContract {
         ExecResult r = shared.exec(ExecRequest.of("sleep 60").withEnv("TCK_MARKER", marker).withTimeout(Duration.ofSeconds(2)));
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         assertThat(r.timedOut()).isTrue();
+        assertThat(r.exitCode()).as("a timed-out command's exit code, the same in every provider")
+                .isEqualTo(ExecResult.TIMED_OUT_EXIT_CODE).isEqualTo(124);
         assertThat(r.succeeded()).isFalse();
         assertThat(took).isLessThan(Duration.ofSeconds(5));
         assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
@@ -647,6 +687,80 @@ public abstract class WorkspaceProviderContract {
         assertNoProcessAnywhere(m);
     }
 
+    /**
+     * Whether the file API addresses the workspace's whole machine, so that a symbolic link to {@code /etc/passwd}
+     * stays inside it (a container: the file API takes absolute container paths and the engine resolves links within
+     * the container). Default {@code false}: the workspace is a directory, and a link out of it must not be followed.
+     */
+    protected boolean fileApiSpansTheWholeMachine() {
+        return false;
+    }
+
+    @Test
+    void symbolicLinksPointingOutOfTheWorkspaceAreNeverFollowedByTheFileApi() throws IOException {
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        // Targets outside: a file every machine has (read only), and paths that do not exist anywhere, so that a
+        // backend that follows a link on write would create them (the test checks, and removes them).
+        Path plantedDir = Path.of("/derrick-tck-" + tag);
+        Path plantedFile = Path.of("/derrick-tck-" + tag + ".txt");
+        ExecResult made = shared.exec("ln -s /etc/passwd tck-link-file-" + tag + " && ln -s /etc tck-link-dir-" + tag
+                + " && ln -s ../../../../../../../../../../etc/passwd tck-link-rel-" + tag
+                + " && ln -s " + plantedDir + " tck-link-newdir-" + tag + " && ln -s " + plantedFile + " tck-link-newfile-" + tag);
+        assertThat(made.exitCode()).as(made.output()).isZero();
+        try {
+            String passwd = shared.exec("cat /etc/passwd").stdout();
+            for (String link : List.of("tck-link-file-" + tag, "tck-link-dir-" + tag + "/passwd", "tck-link-rel-" + tag)) {
+                if (fileApiSpansTheWholeMachine()) {
+                    // Inside the container: what its commands see, never the provider's own file.
+                    assertThat(shared.readString(link)).as(link).isEqualTo(passwd);
+                } else {
+                    assertThatThrownBy(() -> shared.readFile(link)).as("reading " + link).isInstanceOf(DerrickException.class);
+                }
+            }
+            if (!fileApiSpansTheWholeMachine()) {
+                List<FileEntry> listed;
+                try {
+                    listed = shared.listFiles("tck-link-dir-" + tag);
+                } catch (DerrickException refused) {
+                    listed = List.of();
+                }
+                assertThat(listed).as("listing a link to /etc").extracting(FileEntry::name).doesNotContain("passwd");
+                // Listing the directory holding the links describes the links, not what they point to.
+                long passwdSize = passwd.getBytes(StandardCharsets.UTF_8).length;
+                assertThat(shared.listFiles("")).filteredOn(e -> e.name().endsWith("-" + tag)).hasSize(5)
+                        .allSatisfy(e -> {
+                            assertThat(e.directory()).as(e.name() + " is listed as a directory").isFalse();
+                            assertThat(e.size()).as(e.name() + " is listed with its target's size").isNotEqualTo(passwdSize);
+                        });
+            }
+            // Writes through a link must not create anything where it points, whatever else they do.
+            try {
+                shared.writeString("tck-link-newdir-" + tag + "/planted.txt", "planted");
+            } catch (DerrickException refused) {
+                // refusing is right
+            }
+            try {
+                shared.writeString("tck-link-newfile-" + tag, "planted");
+            } catch (DerrickException refused) {
+                // so is refusing, or replacing the link itself
+            }
+            if (!fileApiSpansTheWholeMachine()) {
+                assertThat(plantedDir).as("the provider followed a link out of the workspace on write").doesNotExist();
+                assertThat(plantedFile).as("the provider followed a link out of the workspace on write").doesNotExist();
+                assertThat(shared.exec("test -e " + plantedDir + " || test -e " + plantedFile).exitCode())
+                        .as("the workspace sees nothing planted outside it").isNotZero();
+            }
+        } finally {
+            shared.exec("rm -f tck-link-*-" + tag);
+            if (Files.exists(plantedDir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    || Files.exists(plantedFile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.deleteIfExists(plantedDir.resolve("planted.txt"));
+                Files.deleteIfExists(plantedDir);
+                Files.deleteIfExists(plantedFile);
+            }
+        }
+    }
+
     // ---- clean state: fetch, reset, checkpoints -------------------------------------------------------------------
 
     @Test
@@ -764,6 +878,10 @@ public abstract class WorkspaceProviderContract {
         ws.close();
         assertThat(provider.find(id)).isEmpty();
         assertThatThrownBy(() -> ws.exec("true")).isInstanceOf(DerrickException.class);
+        // info() fails like every other call on a closed workspace, rather than describing what is gone.
+        Throwable execError = org.assertj.core.api.Assertions.catchThrowable(() -> ws.exec("true"));
+        assertThatThrownBy(ws::info).isInstanceOf(DerrickException.class).isInstanceOf(execError.getClass());
+        assertThatThrownBy(() -> ws.readString("x")).isInstanceOf(execError.getClass());
     }
 
     @Test
@@ -810,6 +928,298 @@ public abstract class WorkspaceProviderContract {
             assertThat(seen).hasSize(n);
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    // ---- the agent's tools: file API, edit, diff, background processes ----------------------------------------
+
+    @Test
+    void orThrowReturnsASuccessAndThrowsTheFailureWithItsOutput() {
+        assertThat(shared.exec("echo fine").orThrow().stdout()).isEqualTo("fine\n");
+        assertThatThrownBy(() -> shared.exec("echo tck-bad-output; exit 3").orThrow())
+                .isInstanceOf(dev.derrick.api.CommandFailedException.class)
+                .hasMessageContaining("exited with code 3").hasMessageContaining("tck-bad-output")
+                .satisfies(e -> assertThat(((dev.derrick.api.CommandFailedException) e).exitCode()).isEqualTo(3));
+    }
+
+    @Test
+    void fileOperationsStatMoveDeleteMkdirsAndListRecursivelyWithLimits() {
+        if (!supportsFileOperations()) {
+            assertThatThrownBy(() -> shared.stat("code")).isInstanceOf(OperationNotSupportedException.class);
+            return;
+        }
+        String d = "tck-fileops-" + UUID.randomUUID().toString().substring(0, 8);
+        shared.mkdirs(d + "/a/b/c");
+        shared.mkdirs(d + "/a/b/c"); // existing: fine
+        shared.writeString(d + "/a/one.txt", "one");
+        shared.writeString(d + "/a/b/two.txt", "two!");
+        shared.exec("chmod 755 " + d + "/a/one.txt && ln -s one.txt " + d + "/a/link && ln -s /etc/passwd " + d
+                + "/a/out-link").orThrow();
+
+        dev.derrick.api.FileStat file = shared.stat(d + "/a/one.txt").orElseThrow();
+        assertThat(file.type()).isEqualTo(dev.derrick.api.FileType.FILE);
+        assertThat(file.size()).isEqualTo(3);
+        assertThat(file.mode() & 0777).isEqualTo(0755);
+        assertThat(file.path()).isEqualTo(d + "/a/one.txt");
+        assertThat(file.modified()).isAfter(java.time.Instant.now().minus(Duration.ofHours(1)));
+        assertThat(shared.stat(d + "/a").orElseThrow().type()).isEqualTo(dev.derrick.api.FileType.DIRECTORY);
+        dev.derrick.api.FileStat link = shared.stat(d + "/a/link").orElseThrow();
+        assertThat(link.type()).isEqualTo(dev.derrick.api.FileType.SYMLINK);
+        assertThat(link.linkTarget()).isEqualTo("one.txt");
+        // a link pointing out of the workspace is described, never followed
+        assertThat(shared.stat(d + "/a/out-link").orElseThrow().type()).isEqualTo(dev.derrick.api.FileType.SYMLINK);
+        assertThat(shared.stat(d + "/nothing")).isEmpty();
+        assertThat(shared.exists(d + "/a/b/two.txt")).isTrue();
+        assertThat(shared.exists(d + "/a/nothing")).isFalse();
+
+        dev.derrick.api.FileListing all = shared.listFiles(d, 10, 100);
+        assertThat(all.truncated()).isFalse();
+        assertThat(all.entries()).extracting(dev.derrick.api.FileStat::path).containsExactly(
+                d + "/a", d + "/a/b", d + "/a/b/c", d + "/a/b/two.txt", d + "/a/link", d + "/a/one.txt",
+                d + "/a/out-link");
+        assertThat(shared.listFiles(d, 2, 100).entries()).extracting(dev.derrick.api.FileStat::path)
+                .containsExactly(d + "/a", d + "/a/b", d + "/a/link", d + "/a/one.txt", d + "/a/out-link");
+        dev.derrick.api.FileListing cut = shared.listFiles(d, 10, 3);
+        assertThat(cut.truncated()).isTrue();
+        assertThat(cut.entries()).extracting(dev.derrick.api.FileStat::path)
+                .containsExactly(d + "/a", d + "/a/b", d + "/a/b/c");
+        assertThatThrownBy(() -> shared.listFiles(d + "/nothing", 1, 10))
+                .isInstanceOf(WorkspaceFileNotFoundException.class).hasMessageContaining("nothing");
+        assertThatThrownBy(() -> shared.listFiles(d, 0, 10)).isInstanceOf(InvalidConfigException.class);
+
+        shared.move(d + "/a/one.txt", d + "/moved/deep/one.txt");
+        assertThat(shared.readString(d + "/moved/deep/one.txt")).isEqualTo("one");
+        assertThat(shared.exists(d + "/a/one.txt")).isFalse();
+        shared.writeString(d + "/x.txt", "x");
+        shared.move(d + "/x.txt", d + "/moved/deep/one.txt"); // replaces a file
+        assertThat(shared.readString(d + "/moved/deep/one.txt")).isEqualTo("x");
+        assertThatThrownBy(() -> shared.move(d + "/a/b/two.txt", d + "/a/b/c"))
+                .isInstanceOf(InvalidConfigException.class).hasMessageContaining("directory");
+        assertThatThrownBy(() -> shared.move(d + "/nothing", d + "/else"))
+                .isInstanceOf(WorkspaceFileNotFoundException.class);
+        assertThatThrownBy(() -> shared.move(d + "/a", "../escaped")).isInstanceOf(InvalidConfigException.class);
+
+        assertThatThrownBy(() -> shared.delete(d + "/a", false))
+                .isInstanceOf(InvalidConfigException.class).hasMessageContaining("recursive");
+        shared.delete(d + "/a/link", false);
+        assertThat(shared.exists(d + "/a/link")).isFalse();
+        assertThat(shared.exists(d + "/moved/deep/one.txt")).isTrue();
+        shared.delete(d + "/a", true);
+        assertThat(shared.exists(d + "/a")).isFalse();
+        assertThatThrownBy(() -> shared.delete(d + "/a", true)).isInstanceOf(WorkspaceFileNotFoundException.class);
+        assertThatThrownBy(() -> shared.delete("", true)).isInstanceOf(InvalidConfigException.class);
+        assertThatThrownBy(() -> shared.delete("../x", true)).isInstanceOf(InvalidConfigException.class);
+        shared.writeString(d + "/file", "f");
+        assertThatThrownBy(() -> shared.mkdirs(d + "/file/sub")).isInstanceOf(InvalidConfigException.class);
+        shared.delete(d, true);
+    }
+
+    @Test
+    void editFileReplacesExactlyOneMatchAndExplainsZeroOrSeveral() {
+        String f = "tck-edit-" + UUID.randomUUID().toString().substring(0, 8) + ".txt";
+        shared.writeString(f, "alpha\nbeta\nbeta\ngamma\n");
+        assertThat(shared.editFile(f, "alpha\n", "ALPHA\n", false)).isEqualTo(1);
+        assertThat(shared.readString(f)).isEqualTo("ALPHA\nbeta\nbeta\ngamma\n");
+        assertThatThrownBy(() -> shared.editFile(f, "delta", "x", false))
+                .isInstanceOf(dev.derrick.api.FileEditException.class).hasMessageContaining("not found")
+                .hasMessageContaining(f);
+        assertThatThrownBy(() -> shared.editFile(f, "beta", "x", false))
+                .isInstanceOf(dev.derrick.api.FileEditException.class).hasMessageContaining("2 times")
+                .hasMessageContaining("lines 2, 3");
+        assertThat(shared.readString(f)).isEqualTo("ALPHA\nbeta\nbeta\ngamma\n");
+        assertThat(shared.editFile(f, "beta", "B", true)).isEqualTo(2);
+        assertThat(shared.readString(f)).isEqualTo("ALPHA\nB\nB\ngamma\n");
+        assertThatThrownBy(() -> shared.editFile("tck-no-such-edit.txt", "a", "b", false))
+                .isInstanceOf(WorkspaceFileNotFoundException.class);
+        assertThatThrownBy(() -> shared.editFile(f, "", "b", false)).isInstanceOf(InvalidConfigException.class);
+    }
+
+    @Test
+    void diffIsAPatchThatGitApplyTurnsIntoTheSameTree() throws Exception {
+        Workspace ws = provider.create(config("tck-diff").build());
+        try {
+            if (!supportsDiff()) {
+                assertThatThrownBy(ws::diff).isInstanceOf(DerrickException.class)
+                        .satisfies(e -> assertThat(e.getMessage()).containsAnyOf("git", "not supported"));
+                return;
+            }
+            assertThat(ws.diff().isEmpty()).as("a fresh workspace has no changes").isTrue();
+            byte[] binary = new byte[300];
+            for (int i = 0; i < binary.length; i++) {
+                binary[i] = (byte) (i * 7);
+            }
+            ws.writeString(REPO_PATH + "/README.md", README + "a second line\n");
+            ws.writeString(REPO_PATH + "/docs/new file.txt", "untracked, with a space\n");
+            ws.writeFile(REPO_PATH + "/data.bin", binary);
+            ws.exec("rm " + REPO_PATH + "/src/Main.java").orThrow();
+            ws.writeString(REPO_PATH + "/.gitignore", "*.log\n");
+            ws.writeString(REPO_PATH + "/build.log", "ignored\n");
+            ws.writeString("tck-outside.txt", "outside every repository\n");
+
+            dev.derrick.api.WorkspaceDiff diff = ws.diff();
+            assertThat(diff.repositories()).hasSize(1);
+            dev.derrick.api.RepositoryDiff repo = diff.repositories().get(0);
+            assertThat(repo.path()).isEqualTo(REPO_PATH);
+            assertThat(repo.base()).isEqualTo(firstCommit);
+            assertThat(repo.files()).extracting(dev.derrick.api.ChangedFile::path)
+                    .containsExactly(".gitignore", "README.md", "data.bin", "docs/new file.txt", "src/Main.java");
+            assertThat(repo.files()).filteredOn(c -> c.path().equals("src/Main.java"))
+                    .extracting(dev.derrick.api.ChangedFile::kind).containsExactly(dev.derrick.api.ChangeKind.DELETED);
+            assertThat(repo.files()).filteredOn(c -> c.path().equals("README.md"))
+                    .extracting(dev.derrick.api.ChangedFile::kind).containsExactly(dev.derrick.api.ChangeKind.MODIFIED);
+            assertThat(repo.files()).filteredOn(dev.derrick.api.ChangedFile::binary)
+                    .extracting(dev.derrick.api.ChangedFile::path).containsExactly("data.bin");
+            assertThat(repo.patch()).contains("GIT binary patch").contains("+a second line")
+                    .doesNotContain("build.log");
+            if (tracksChangesOutsideRepositories()) {
+                assertThat(diff.outsideTracked()).isTrue();
+                assertThat(diff.outsideRepositories()).extracting(dev.derrick.api.ChangedFile::path)
+                        .contains("tck-outside.txt");
+                assertThat(diff.outsideRepositories()).extracting(dev.derrick.api.ChangedFile::path)
+                        .noneMatch(p -> p.startsWith(REPO_PATH));
+            }
+            assertThat(ws.readString(REPO_PATH + "/README.md")).as("diff changes nothing")
+                    .isEqualTo(README + "a second line\n");
+
+            java.nio.file.Path clone = java.nio.file.Files.createTempDirectory("derrick-tck-apply-");
+            try {
+                run(clone.getParent(), "git", "clone", "-q", git.repositoryDir(REPO).toString(), clone.toString());
+                run(clone, "git", "checkout", "-q", firstCommit);
+                java.nio.file.Path patch = clone.resolve("../" + clone.getFileName() + ".patch");
+                java.nio.file.Files.writeString(patch, repo.patch());
+                try {
+                    run(clone, "git", "apply", "--whitespace=nowarn", patch.toString());
+                } finally {
+                    java.nio.file.Files.deleteIfExists(patch);
+                }
+                assertThat(java.nio.file.Files.readString(clone.resolve("README.md")))
+                        .isEqualTo(README + "a second line\n");
+                assertThat(java.nio.file.Files.readString(clone.resolve("docs/new file.txt")))
+                        .isEqualTo("untracked, with a space\n");
+                assertThat(java.nio.file.Files.readAllBytes(clone.resolve("data.bin"))).isEqualTo(binary);
+                assertThat(clone.resolve("src/Main.java")).doesNotExist();
+                assertThat(clone.resolve("build.log")).doesNotExist();
+                List<String> applied = new ArrayList<>();
+                try (var walk = java.nio.file.Files.walk(clone)) {
+                    walk.filter(java.nio.file.Files::isRegularFile).map(p -> clone.relativize(p).toString())
+                            .filter(p -> !p.startsWith(".git/")).forEach(applied::add);
+                }
+                List<String> inWorkspace = new ArrayList<>(List.of(ws.exec("cd " + REPO_PATH
+                        + " && find . -type f ! -path './.git/*' ! -name build.log | sed 's|^./||' | sort")
+                        .orThrow().stdout().strip().split("\n")));
+                java.util.Collections.sort(applied);
+                assertThat(applied).isEqualTo(inWorkspace);
+                for (String p : applied) {
+                    assertThat(java.nio.file.Files.readAllBytes(clone.resolve(p))).as(p)
+                            .isEqualTo(ws.readFile(REPO_PATH + "/" + p));
+                }
+            } finally {
+                deleteTree(clone);
+            }
+            if (supportsReset()) {
+                ws.reset();
+                assertThat(ws.diff().repositories().get(0).isEmpty()).as("diff after reset").isTrue();
+            }
+        } finally {
+            ws.close();
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void backgroundProcessesStreamTakeStdinWaitAndAreKilledAsATree() throws Exception {
+        if (!supportsBackgroundProcesses()) {
+            assertThatThrownBy(() -> shared.start(ExecRequest.of("sleep 1")))
+                    .isInstanceOf(OperationNotSupportedException.class);
+            return;
+        }
+        String marker = "TCK_BG_" + UUID.randomUUID().toString().replace("-", "");
+        dev.derrick.api.WorkspaceProcess p = shared.start(ExecRequest.of(
+                "echo ready; read line; echo \"got $line\"; echo to-stderr >&2; (sleep 300 &) ; sleep 300")
+                .withEnv(marker, "1"));
+        assertThat(p.id()).isNotBlank();
+        assertThat(shared.process(p.id())).contains(p);
+        assertThat(shared.processes()).contains(p);
+        List<String> streamed = new CopyOnWriteArrayList<>();
+        try (AutoCloseable sub = p.subscribe(0, (kind, chunk) -> streamed.add(chunk))) {
+            assertThat(p.waitForOutput("ready", Duration.ofSeconds(30))).isTrue();
+            assertThat(p.isAlive()).isTrue();
+            p.writeStdin("hello\n".getBytes(StandardCharsets.UTF_8));
+            assertThat(p.waitForOutput("got hello", Duration.ofSeconds(30))).isTrue();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!String.join("", streamed).contains("got hello") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(String.join("", streamed)).contains("ready").contains("got hello");
+        }
+        dev.derrick.api.ProcessOutput out = p.readOutput(0);
+        assertThat(out.running()).isTrue();
+        assertThat(out.output()).startsWith("ready\n");
+        dev.derrick.api.ProcessOutput rest = p.readOutput(out.nextOffset());
+        assertThat(rest.offset()).isEqualTo(out.nextOffset());
+        assertThat(p.waitFor(Duration.ofMillis(200))).as("still running").isEmpty();
+
+        ExecResult killed = p.kill();
+        assertThat(killed.stdout()).contains("got hello");
+        assertThat(killed.stderr()).contains("to-stderr");
+        assertThat(p.isAlive()).isFalse();
+        assertThat(p.info().killed()).isTrue();
+        assertNoProcessLeft(shared, marker);
+
+        dev.derrick.api.WorkspaceProcess quick = shared.start(ExecRequest.of("echo done; exit 7"));
+        ExecResult r = quick.waitFor(Duration.ofSeconds(30)).orElseThrow();
+        assertThat(r.exitCode()).isEqualTo(7);
+        assertThat(r.stdout()).isEqualTo("done\n");
+        assertThat(quick.info().exitCode()).isEqualTo(7);
+        assertThat(quick.kill().exitCode()).as("killing an ended process returns its result").isEqualTo(7);
+        assertThatThrownBy(() -> quick.writeStdin("x".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(DerrickException.class).hasMessageContaining("ended");
+
+        dev.derrick.api.WorkspaceProcess limited = shared.start(ExecRequest.of("sleep 300")
+                .withTimeout(Duration.ofMillis(500)));
+        ExecResult timedOut = limited.waitFor(Duration.ofSeconds(30)).orElseThrow();
+        assertThat(timedOut.timedOut()).as("%s", timedOut).isTrue();
+        assertThatThrownBy(() -> shared.process("no-such-process").orElseThrow())
+                .isInstanceOf(java.util.NoSuchElementException.class);
+    }
+
+    @Test
+    @Timeout(120)
+    void backgroundProcessesEndWithTheirWorkspace() throws Exception {
+        if (!supportsBackgroundProcesses()) {
+            return;
+        }
+        Workspace ws = provider.create(config("tck-bg-close").build());
+        dev.derrick.api.WorkspaceProcess p;
+        try {
+            p = ws.start(ExecRequest.of("echo up; sleep 300"));
+            assertThat(p.waitForOutput("up", Duration.ofSeconds(30))).isTrue();
+        } finally {
+            ws.close();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (p.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(p.isAlive()).as("a background process outlived its workspace").isFalse();
+    }
+
+    private static void run(java.nio.file.Path dir, String... command) throws Exception {
+        Process proc = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!proc.waitFor(60, TimeUnit.SECONDS) || proc.exitValue() != 0) {
+            throw new AssertionError(String.join(" ", command) + " failed: " + out);
+        }
+    }
+
+    private static void deleteTree(java.nio.file.Path root) throws java.io.IOException {
+        if (!java.nio.file.Files.exists(root)) {
+            return;
+        }
+        try (var walk = java.nio.file.Files.walk(root)) {
+            for (java.nio.file.Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.deleteIfExists(p);
+            }
         }
     }
 

@@ -30,7 +30,12 @@ public final class ProviderOptions {
         Set<String> unknown = new TreeSet<>(values.keySet());
         unknown.removeAll(allowed);
         if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException("unknown option(s) for provider '" + provider + "': " + unknown
+            StringBuilder named = new StringBuilder();
+            for (String key : unknown) {
+                named.append(named.length() == 0 ? "" : ", ").append('\'').append(key).append('\'')
+                        .append(DidYouMean.hint(key, allowed));
+            }
+            throw new IllegalArgumentException("unknown option(s) for provider '" + provider + "': " + named
                     + "; supported: " + new TreeSet<>(allowed));
         }
         return new ProviderOptions(provider, values);

@@ -13,7 +13,8 @@ import java.util.List;
  *   name, one per line ({@code -} when missing), so the provider knows what to put in the bundle.</li>
  *   <li>{@link #APPLY_SCRIPT} {@code <repo dir> <bundle file> <remote branch>} fetches the bundle into
  *   {@code refs/remotes/origin/<branch>}, removes the bundle, and fast-forwards the checked-out branch when the work
- *   tree is clean; it prints {@code <status> <before> <after>} like {@link RepositoryFetch}.</li>
+ *   tree has no change to a tracked file and no untracked file where an incoming one goes; it prints
+ *   {@code <status> <before> <after> [<remote>]} like {@link RepositoryFetch}.</li>
  * </ol>
  */
 public final class BundleFetch {
@@ -43,10 +44,13 @@ public final class BundleFetch {
             + "rm -f \"$bundle\"; "
             + "if ! g symbolic-ref -q HEAD >/dev/null; then echo \"detached $before $before\"; exit 0; fi; "
             + "up=$(g rev-parse \"refs/remotes/origin/$rb\") || exit 5; "
-            + "if [ \"$up\" = \"$before\" ] || g merge-base --is-ancestor \"$up\" HEAD; then echo \"up-to-date $before $before\"; exit 0; fi; "
-            + "if ! g merge-base --is-ancestor HEAD \"$up\"; then echo \"diverged $before $before\"; exit 0; fi; "
-            + "if [ -n \"$(g status --porcelain)\" ]; then echo \"dirty $before $before\"; exit 0; fi; "
-            + "g merge -q --ff-only \"$up\" >/dev/null || exit 6; echo \"fast-forwarded $before $(g rev-parse HEAD)\"";
+            + "if [ \"$up\" = \"$before\" ] || g merge-base --is-ancestor \"$up\" HEAD; then echo \"up-to-date $before $before $up\"; exit 0; fi; "
+            + "if ! g merge-base --is-ancestor HEAD \"$up\"; then echo \"diverged $before $before $up\"; exit 0; fi; "
+            + "if [ -n \"$(g status --porcelain --untracked-files=no)\" ]; then echo \"dirty $before $before $up\"; exit 0; fi; "
+            // Untracked files (a build directory, a marker) do not block; git refuses, leaving the tree alone, only
+            // when an incoming file would overwrite one.
+            + "g merge -q --ff-only \"$up\" >/dev/null 2>&1 || { echo \"dirty $before $(g rev-parse HEAD) $up\"; exit 0; }; "
+            + "echo \"fast-forwarded $before $(g rev-parse HEAD) $up\"";
 
     private BundleFetch() {
     }
@@ -71,10 +75,10 @@ public final class BundleFetch {
     /** Parses {@link #APPLY_SCRIPT}'s line into a {@link RepositoryFetch}. */
     public static RepositoryFetch parseApply(String path, String output) {
         String[] f = output.strip().lines().reduce((a, b) -> b).orElse("").split(" ");
-        if (f.length != 3) {
+        if (f.length != 3 && f.length != 4) {
             throw new IllegalArgumentException("unexpected fetch result for " + path + ": " + output.strip());
         }
-        return new RepositoryFetch(path, f[1], f[2], !f[1].equals(f[2]), f[0]);
+        return new RepositoryFetch(path, f[1], f[2], !f[1].equals(f[2]), f[0], f.length == 4 ? f[3] : null);
     }
 
     private static String dash(String s) {

@@ -61,6 +61,7 @@ public final class CacheStore {
     private static final String TMP = ".tmp-";
     private static final String TRASH = ".trash-";
     private static final String LEASES = "leases";
+    private static final String EVICTION_FILE = "eviction.json";
     private static final Map<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
     private static final long PID = ProcessHandle.current().pid();
 
@@ -68,7 +69,9 @@ public final class CacheStore {
     private final String backend;
     private final Consumer<CacheEntry> onRemove;
     private final Clock clock;
-    private final ObjectMapper json = Json.mapper().copy().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    // Entries written by other versions: unknown fields are ignored, missing ones (a boolean added later) default.
+    private final ObjectMapper json = Json.mapper().copy().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
     /**
      * @param root     the cache directory (e.g. {@code ~/.cache/derrick}); this store uses {@code root/backend}
@@ -104,6 +107,40 @@ public final class CacheStore {
     /** The directory of a published entry. */
     public Path entryDir(CacheEntry entry) {
         return dir.resolve(entry.id());
+    }
+
+    /**
+     * Records the bounds the provider using this store applies ({@code eviction.json}), so {@code derrick cache list}
+     * can show them; best effort.
+     */
+    public void recordPolicy(EvictionPolicy policy) {
+        Map<String, Object> body = new java.util.LinkedHashMap<>();
+        body.put("max_bytes", policy.maxBytes());
+        body.put("max_age_seconds", policy.maxAge() == null ? null : policy.maxAge().toSeconds());
+        try {
+            Path tmp = dir.resolve(TMP + "eviction-" + PID);
+            Files.writeString(tmp, json.writeValueAsString(body));
+            Files.move(tmp, dir.resolve(EVICTION_FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.debug("cannot record the cache bounds in {}: {}", dir, e.getMessage());
+        }
+    }
+
+    /** The bounds last recorded by a provider with {@link #recordPolicy}, if any. */
+    public Optional<EvictionPolicy> recordedPolicy() {
+        Path file = dir.resolve(EVICTION_FILE);
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode node = json.readTree(file.toFile());
+            long bytes = node.path("max_bytes").asLong(0);
+            com.fasterxml.jackson.databind.JsonNode age = node.path("max_age_seconds");
+            return Optional.of(new EvictionPolicy(age.isNumber() ? java.time.Duration.ofSeconds(age.asLong()) : null, bytes));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     /** The newest published entry for {@code key}, if any. */

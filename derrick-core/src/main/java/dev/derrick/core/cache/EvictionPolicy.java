@@ -23,4 +23,47 @@ public record EvictionPolicy(Duration maxAge, long maxBytes) {
     public boolean bounded() {
         return maxAge != null || maxBytes > 0;
     }
+
+    /** For people: {@code at most 10.0 GiB, entries unused for 30d removed}, or {@code unbounded}. */
+    public String describe() {
+        if (!bounded()) {
+            return "unbounded";
+        }
+        StringBuilder sb = new StringBuilder();
+        if (maxBytes > 0) {
+            sb.append("at most ").append(humanBytes(maxBytes));
+        }
+        if (maxAge != null) {
+            sb.append(sb.length() > 0 ? ", " : "").append("entries unused for ").append(humanDuration(maxAge)).append(" removed");
+        }
+        return sb.toString();
+    }
+
+    static String humanBytes(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        String units = "KMGT";
+        double v = bytes;
+        int i = -1;
+        while (v >= 1024 && i < units.length() - 1) {
+            v /= 1024;
+            i++;
+        }
+        return String.format(java.util.Locale.ROOT, "%.1f %siB", v, units.charAt(i));
+    }
+
+    static String humanDuration(Duration d) {
+        long s = d.toSeconds();
+        if (s % 86400 == 0 && s > 0) {
+            return s / 86400 + "d";
+        }
+        if (s % 3600 == 0 && s > 0) {
+            return s / 3600 + "h";
+        }
+        if (s % 60 == 0 && s > 0) {
+            return s / 60 + "m";
+        }
+        return s + "s";
+    }
 }

@@ -124,11 +124,7 @@ public final class GitMirrors {
         try (Git g = Git.open(mirror.toFile())) {
             g.fetch().setRemote("origin").setCredentialsProvider(credentials).setTimeout(300).call();
         } catch (IOException | GitAPIException | RuntimeException e) {
-            String message = redactor.redact(String.valueOf(e.getMessage()));
-            boolean auth = message.toLowerCase(java.util.Locale.ROOT).contains("not authorized")
-                    || message.contains("401") || message.contains("403");
-            throw new GitOperationException("git fetch of " + redactor.redact(repo.url()) + " failed: "
-                    + (auth ? "authentication failed" : message), auth, null);
+            throw dev.derrick.core.git.GitFailures.translate("fetch", repo, e, redactor);
         }
     }
 
@@ -153,12 +149,23 @@ public final class GitMirrors {
      * @return the tip written, or empty when the branch is not in the mirror or the receiver already has it
      */
     public Optional<String> writeBundle(RepositoryConfig repo, String branch, Collection<String> targetHas, OutputStream out) {
+        return writeBundle(repo, branch, null, targetHas, out);
+    }
+
+    /**
+     * As {@link #writeBundle(RepositoryConfig, String, Collection, OutputStream)}, with the bundle's ref at
+     * {@code tipCommit} instead of the mirror's {@code origin/<branch>} (a commit an earlier fetch brought, which the
+     * mirror keeps); {@code null} means the branch's tip.
+     */
+    public Optional<String> writeBundle(RepositoryConfig repo, String branch, String tipCommit, Collection<String> targetHas,
+                                        OutputStream out) {
         Path mirror = mirrorDir(repo);
         synchronized (locks.computeIfAbsent(mirror.toString(), k -> new Object())) {
             try (Git g = Git.open(mirror.toFile()); RevWalk walk = new RevWalk(g.getRepository())) {
                 Repository repository = g.getRepository();
-                ObjectId tip = repository.resolve("refs/remotes/origin/" + branch);
-                if (tip == null) {
+                ObjectId tip = tipCommit != null ? ObjectId.fromString(tipCommit)
+                        : repository.resolve("refs/remotes/origin/" + branch);
+                if (tip == null || !repository.getObjectDatabase().has(tip)) {
                     return Optional.empty();
                 }
                 BundleWriter writer = new BundleWriter(repository);

@@ -3,7 +3,13 @@ package dev.derrick.core.config;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.deser.DeserializationProblemHandler;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -17,6 +23,7 @@ import dev.derrick.api.NetworkPolicy;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.spi.ConfigCodec;
+import dev.derrick.api.spi.DidYouMean;
 import dev.derrick.core.json.Json;
 import static dev.derrick.core.json.JsonErrors.describe;
 import static dev.derrick.core.json.JsonErrors.firstLine;
@@ -35,7 +42,12 @@ import java.util.stream.Collectors;
 
 /**
  * Reads and writes the workspace-config JSON format with Jackson. Errors name the source, the field, and line and
- * column, e.g. {@code workspace.json: unknown field 'setup' at line 3, column 4 (known: name, repositories, …)}.
+ * column, e.g. {@code workspace.json: unknown field 'setup' at line 3, column 4 (did you mean 'setup_script'?)
+ * (known fields: …)}; every unknown field of a document is reported at once.
+ *
+ * <p>The original (Rust) derrick's format reads unchanged: top-level {@code name}, {@code repositories} and
+ * {@code setup_script}; per repository {@code name}, {@code url}, {@code path} (a leading {@code /} means under the
+ * workspace root) and {@code reference}. A repository's {@code name} is a display name (logs, {@code info()}).
  */
 public final class JacksonConfigCodec implements ConfigCodec {
 
@@ -51,7 +63,7 @@ public final class JacksonConfigCodec implements ConfigCodec {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record RepositoryJson(String url, String path, String reference, AuthJson auth) {
+    record RepositoryJson(String name, String url, String path, String reference, AuthJson auth) {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -78,10 +90,14 @@ public final class JacksonConfigCodec implements ConfigCodec {
             throw new InvalidConfigException(where + ": empty; expected a JSON object with at least 'name'");
         }
         ConfigJson parsed;
+        UnknownFields unknown = new UnknownFields();
         try {
-            parsed = Json.mapper().readValue(json, ConfigJson.class);
+            parsed = Json.mapper().readerFor(ConfigJson.class).withHandler(unknown).readValue(json);
         } catch (JsonProcessingException e) {
             throw translate(where, e);
+        }
+        if (!unknown.isEmpty()) {
+            throw new InvalidConfigException(unknown.message(where, json));
         }
         if (parsed == null) {
             throw new InvalidConfigException(where + ": expected a JSON object, got null");
@@ -104,7 +120,7 @@ public final class JacksonConfigCodec implements ConfigCodec {
                 }
                 GitAuth auth = r.auth() == null ? null : new GitAuth(r.auth().tokenEnv(), r.auth().token(), r.auth().username());
                 try {
-                    repos.add(new RepositoryConfig(r.url(), r.path(), r.reference(), auth));
+                    repos.add(new RepositoryConfig(r.url(), r.path(), r.reference(), auth, r.name()));
                 } catch (InvalidConfigException e) {
                     throw new InvalidConfigException("repositories[" + i + "]: " + e.getMessage(), e);
                 }
@@ -171,7 +187,7 @@ public final class JacksonConfigCodec implements ConfigCodec {
 
     @Override
     public String toJson(WorkspaceConfig config) {
-        List<RepositoryJson> repos = config.repositories().stream().map(r -> new RepositoryJson(r.url(), r.path(),
+        List<RepositoryJson> repos = config.repositories().stream().map(r -> new RepositoryJson(r.name(), r.url(), r.path(),
                 r.reference(), r.auth() == null ? null
                         : new AuthJson(r.auth().tokenEnv(), r.auth().token(), r.auth().username())))
                 .collect(Collectors.toList());
@@ -181,6 +197,95 @@ public final class JacksonConfigCodec implements ConfigCodec {
                     networkJson(config.network())));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write workspace config as JSON", e);
+        }
+    }
+
+    /**
+     * Collects every unknown field of a document (instead of stopping at the first) with where it is and the closest
+     * known name, so one error lists them all: {@code unknown field 'refrence' in repositories[0] at line 4, column
+     * 20 (did you mean 'reference'?)}.
+     */
+    static final class UnknownFields extends DeserializationProblemHandler {
+        /** Parent path and field name of each unknown field, in the order Jackson met them. */
+        private final List<String[]> found = new ArrayList<>();
+        /** Known field names per kind of object ({@code repositories[].auth}), for the message's last part. */
+        private final Map<String, java.util.Set<String>> known = new java.util.TreeMap<>();
+
+        @Override
+        public boolean handleUnknownProperty(DeserializationContext ctxt, JsonParser p, JsonDeserializer<?> deserializer,
+                                             Object beanOrClass, String propertyName) throws IOException {
+            List<String> names = new ArrayList<>();
+            if (deserializer != null && deserializer.getKnownPropertyNames() != null) {
+                deserializer.getKnownPropertyNames().forEach(n -> names.add(String.valueOf(n)));
+            }
+            String parent = parentPath(p);
+            known.computeIfAbsent(parent.replaceAll("\\[\\d+]", "[]"), k -> new java.util.TreeSet<>()).addAll(names);
+            found.add(new String[]{parent, propertyName, DidYouMean.hint(propertyName, names)});
+            p.skipChildren();
+            return true;
+        }
+
+        boolean isEmpty() {
+            return found.isEmpty();
+        }
+
+        /**
+         * One line naming every unknown field in document order, with line and column: a record's fields reach
+         * Jackson's handler from a buffer that has no locations, so they are looked up in a second, streaming pass.
+         */
+        String message(String where, String json) {
+            Map<String, JsonLocation> locations = fieldLocations(json);
+            List<String[]> sorted = new ArrayList<>(found);
+            java.util.Comparator<String[]> byLocation = java.util.Comparator.comparingLong(
+                    f -> locations.containsKey(f[0] + "/" + f[1]) ? locations.get(f[0] + "/" + f[1]).getCharOffset() : Long.MAX_VALUE);
+            sorted.sort(byLocation);
+            List<String> parts = new ArrayList<>();
+            for (String[] f : sorted) {
+                parts.add("'" + f[1] + "'" + (f[0].isEmpty() ? "" : " in " + f[0]) + location(locations.get(f[0] + "/" + f[1]))
+                        + f[2]);
+            }
+            List<String> knownParts = new ArrayList<>();
+            known.forEach((kind, names) -> knownParts.add((known.size() == 1 ? "" : (kind.isEmpty() ? "top level" : kind) + ": ")
+                    + String.join(", ", names)));
+            return where + ": unknown field" + (parts.size() == 1 ? " " : "s ") + String.join("; ", parts)
+                    + " (known fields: " + String.join("; ", knownParts) + ")";
+        }
+
+        /** {@code parentPath/fieldName} → where the field name starts, for every field of the document. */
+        private static Map<String, JsonLocation> fieldLocations(String json) {
+            Map<String, JsonLocation> out = new java.util.HashMap<>();
+            try (JsonParser p = Json.mapper().getFactory().createParser(json)) {
+                for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                    if (t == JsonToken.FIELD_NAME) {
+                        out.putIfAbsent(path(p.getParsingContext().getParent()) + "/" + p.currentName(), p.currentTokenLocation());
+                    }
+                }
+            } catch (IOException e) {
+                // malformed after the part Jackson read: the locations found so far are what there is
+            }
+            return out;
+        }
+
+        /** {@code repositories[0].auth} for a field of that object; empty at the top level. */
+        private static String parentPath(JsonParser p) {
+            JsonStreamContext context = p.getParsingContext();
+            if (p.currentToken() == JsonToken.START_OBJECT || p.currentToken() == JsonToken.START_ARRAY) {
+                context = context.getParent(); // pointing at an object or array value: its own context is open
+            }
+            return path(context == null ? null : context.getParent());
+        }
+
+        /** The path of a container context, from the root: {@code repositories[0].auth}. */
+        private static String path(JsonStreamContext container) {
+            StringBuilder path = new StringBuilder();
+            for (JsonStreamContext c = container; c != null && !c.inRoot(); c = c.getParent()) {
+                if (c.inArray()) {
+                    path.insert(0, "[" + c.getCurrentIndex() + "]");
+                } else if (c.getCurrentName() != null) {
+                    path.insert(0, (c.getParent() != null && !c.getParent().inRoot() ? "." : "") + c.getCurrentName());
+                }
+            }
+            return path.toString();
         }
     }
 

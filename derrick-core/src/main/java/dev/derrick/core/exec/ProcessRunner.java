@@ -203,7 +203,7 @@ public final class ProcessRunner implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new DerrickException("interrupted while running a command; its processes were killed");
         }
-        return capture.toResult(exit, elapsed, run.timedOut);
+        return capture.toResult(run.timedOut ? ExecResult.TIMED_OUT_EXIT_CODE : exit, elapsed, run.timedOut);
     }
 
     /** Sessions of finished commands that may still have background processes (for tests). */

@@ -12,10 +12,8 @@ import org.eclipse.jgit.api.CloneCommand;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.api.MergeCommand;
 import org.eclipse.jgit.api.MergeResult;
+import org.eclipse.jgit.api.Status;
 import org.eclipse.jgit.api.errors.GitAPIException;
-import org.eclipse.jgit.api.errors.InvalidRemoteException;
-import org.eclipse.jgit.api.errors.TransportException;
-import org.eclipse.jgit.errors.NoRemoteRepositoryException;
 import org.eclipse.jgit.lib.BranchConfig;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.ObjectId;
@@ -76,7 +74,8 @@ public final class GitClient {
         CredentialsProvider credentials = credentials(repo);
         boolean existed = Files.exists(targetDir);
         String url = redactor.redact(repo.url());
-        LOG.info("cloning {} into {}{}", url, repo.path(), repo.reference() == null ? "" : " at " + repo.reference());
+        LOG.info("cloning {} into {}{}", repo.name() == null ? url : repo.name() + " (" + url + ")", repo.path(),
+                repo.reference() == null ? "" : " at " + repo.reference());
         long start = System.nanoTime();
         CloneCommand clone = Git.cloneRepository()
                 .setURI(repo.url())
@@ -94,13 +93,15 @@ public final class GitClient {
             } else if (repo.reference() != null && git.getRepository().resolve(Constants.HEAD) == null) {
                 throw new GitOperationException("reference '" + repo.reference() + "' not found in " + url, false, null);
             }
-            RepositoryState state = describe(git.getRepository(), repo.path(), repo.url());
+            RepositoryState described = describe(git.getRepository(), repo.path(), repo.url());
+            RepositoryState state = new RepositoryState(described.path(), described.url(), described.commit(),
+                    described.branch(), repo.name(), described.commit(), false, "cloned");
             if (repo.reference() != null && !commitReference && state.branch() == null
                     && !repo.reference().equals(state.branch())) {
                 // A tag: checked out detached, which is what git does too.
                 LOG.debug("{} is at tag {}", repo.path(), repo.reference());
             }
-            LOG.info("cloned {} at {} in {} ms", repo.path(), state.commit().substring(0, 12),
+            LOG.info("cloned {} at {} in {} ms", repo.displayName(), state.commit().substring(0, 12),
                     (System.nanoTime() - start) / 1_000_000);
             return state;
         } catch (GitAPIException | IOException | RuntimeException e) {
@@ -115,40 +116,60 @@ public final class GitClient {
     }
 
     /**
-     * Fetches {@code origin} and fast-forwards the checked-out branch when the work tree is clean. A dirty tree or a
-     * diverged branch is reported, never overwritten.
+     * Fetches {@code origin} and fast-forwards the checked-out branch unless that would lose work: a change to a
+     * tracked file, or an untracked file (a build directory, a marker, an {@code *.egg-info} a setup script left)
+     * where an incoming commit adds one, leaves the work tree alone and reports {@code dirty}; untracked files the
+     * incoming commits do not touch do not block. A diverged branch is reported, never overwritten.
      */
     public RepositoryFetch fetch(Path repoDir, RepositoryConfig repo, ProgressListener progress) {
+        return update(repoDir, repo, progress, null);
+    }
+
+    /**
+     * Fast-forwards the checked-out branch to exactly {@code commit} (fetching {@code origin} first only when the
+     * commit is not there), under the same rules as {@link #fetch}: what a reset does to return to the commits an
+     * earlier fetch brought.
+     */
+    public RepositoryFetch fastForwardTo(Path repoDir, RepositoryConfig repo, String commit, ProgressListener progress) {
+        return update(repoDir, repo, progress, ObjectId.fromString(commit));
+    }
+
+    private RepositoryFetch update(Path repoDir, RepositoryConfig repo, ProgressListener progress, ObjectId target) {
         CredentialsProvider credentials = credentials(repo);
         try (Git git = Git.open(repoDir.toFile())) {
             Repository repository = git.getRepository();
             ObjectId before = repository.resolve(Constants.HEAD);
             long start = System.nanoTime();
-            git.fetch().setRemote("origin").setCredentialsProvider(credentials).setTimeout(timeoutSeconds)
-                    .setProgressMonitor(new Monitor(ProgressListener.orNone(progress), repo.path())).call();
+            if (target == null || !repository.getObjectDatabase().has(target)) {
+                git.fetch().setRemote("origin").setCredentialsProvider(credentials).setTimeout(timeoutSeconds)
+                        .setProgressMonitor(new Monitor(ProgressListener.orNone(progress), repo.path())).call();
+            }
             String branch = repository.getBranch();
             Ref head = repository.exactRef(Constants.HEAD);
             if (head == null || !head.isSymbolic()) {
-                return new RepositoryFetch(repo.path(), name(before), name(before), false, "detached");
+                return new RepositoryFetch(repo.path(), name(before), name(before), false, "detached", null);
             }
             String tracking = new BranchConfig(repository.getConfig(), branch).getRemoteTrackingBranch();
-            ObjectId upstream = tracking == null ? null : repository.resolve(tracking);
+            ObjectId upstream = target != null ? target : tracking == null ? null : repository.resolve(tracking);
+            String remote = name(upstream);
             if (upstream == null || upstream.equals(before)) {
-                return new RepositoryFetch(repo.path(), name(before), name(before), false, "up-to-date");
+                return new RepositoryFetch(repo.path(), name(before), name(before), false, "up-to-date", remote);
             }
             try (RevWalk walk = new RevWalk(repository)) {
                 RevCommit headCommit = walk.parseCommit(before);
                 RevCommit upstreamCommit = walk.parseCommit(upstream);
                 if (walk.isMergedInto(upstreamCommit, headCommit)) {
-                    return new RepositoryFetch(repo.path(), name(before), name(before), false, "up-to-date");
+                    return new RepositoryFetch(repo.path(), name(before), name(before), false, "up-to-date", remote);
                 }
                 if (!walk.isMergedInto(headCommit, upstreamCommit)) {
-                    return new RepositoryFetch(repo.path(), name(before), name(before), false, "diverged");
+                    return new RepositoryFetch(repo.path(), name(before), name(before), false, "diverged", remote);
                 }
             }
             long fetched = System.nanoTime();
-            if (!git.status().call().isClean()) {
-                return new RepositoryFetch(repo.path(), name(before), name(before), false, "dirty");
+            String blocker = blocker(git, before, upstream);
+            if (blocker != null) {
+                LOG.debug("{}: not fast-forwarding to {}: {}", repo.displayName(), abbreviate(upstream), blocker);
+                return new RepositoryFetch(repo.path(), name(before), name(before), false, "dirty", remote);
             }
             long checked = System.nanoTime();
             MergeResult merge = git.merge().include(upstream).setFastForward(MergeCommand.FastForwardMode.FF_ONLY)
@@ -156,17 +177,66 @@ public final class GitClient {
             ObjectId after = repository.resolve(Constants.HEAD);
             boolean moved = !after.equals(before);
             long done = System.nanoTime();
-            LOG.info("fetched {}: {} -> {} ({}; fetch {} ms, clean check {} ms, merge {} ms)", repo.path(),
+            LOG.info("fetched {}: {} -> {} ({}; fetch {} ms, clean check {} ms, merge {} ms)", repo.displayName(),
                     abbreviate(before), abbreviate(after), merge.getMergeStatus(), (fetched - start) / 1_000_000,
                     (checked - fetched) / 1_000_000, (done - checked) / 1_000_000);
             return new RepositoryFetch(repo.path(), name(before), name(after), moved,
-                    moved ? "fast-forwarded" : "up-to-date");
+                    moved ? "fast-forwarded" : after.equals(upstream) ? "up-to-date" : "dirty", remote);
         } catch (GitAPIException | IOException | RuntimeException e) {
             if (e instanceof GitOperationException g) {
                 throw g;
             }
             throw translate("fetch", repo, e);
         }
+    }
+
+    /**
+     * Why a fast-forward from {@code from} to {@code to} would lose work, or {@code null}: a tracked file changed,
+     * or an untracked path where the incoming commits add or change one (a file, or a directory over a file).
+     */
+    private static String blocker(Git git, ObjectId from, ObjectId to) throws GitAPIException, IOException {
+        Status status = git.status().call();
+        java.util.Set<String> tracked = new java.util.TreeSet<>();
+        tracked.addAll(status.getModified());
+        tracked.addAll(status.getChanged());
+        tracked.addAll(status.getAdded());
+        tracked.addAll(status.getRemoved());
+        tracked.addAll(status.getMissing());
+        tracked.addAll(status.getConflicting());
+        if (!tracked.isEmpty()) {
+            return "local changes to " + tracked;
+        }
+        java.util.Set<String> untracked = status.getUntracked();
+        java.util.Set<String> untrackedDirs = status.getUntrackedFolders();
+        if (untracked.isEmpty() && untrackedDirs.isEmpty()) {
+            return null;
+        }
+        Repository repository = git.getRepository();
+        try (RevWalk walk = new RevWalk(repository); org.eclipse.jgit.treewalk.TreeWalk tree =
+                new org.eclipse.jgit.treewalk.TreeWalk(repository)) {
+            tree.addTree(walk.parseCommit(from).getTree());
+            tree.addTree(walk.parseCommit(to).getTree());
+            tree.setRecursive(true);
+            tree.setFilter(org.eclipse.jgit.treewalk.filter.TreeFilter.ANY_DIFF);
+            while (tree.next()) {
+                if (tree.getRawMode(1) == 0) {
+                    continue; // deleted upstream: an untracked file cannot collide with it
+                }
+                String incoming = tree.getPathString();
+                for (String u : untracked) {
+                    if (u.equals(incoming) || incoming.startsWith(u + "/") || u.startsWith(incoming + "/")) {
+                        return "untracked '" + u + "' where the incoming commits put '" + incoming + "'";
+                    }
+                }
+                for (String d : untrackedDirs) {
+                    String dir = d.endsWith("/") ? d : d + "/";
+                    if (incoming.startsWith(dir) || incoming.equals(d)) {
+                        return "untracked directory '" + d + "' where the incoming commits put '" + incoming + "'";
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     /** The state of a repository checked out at {@code repoDir}. */
@@ -196,38 +266,7 @@ public final class GitClient {
     }
 
     private GitOperationException translate(String what, RepositoryConfig repo, Exception e) {
-        String url = redactor.redact(repo.url());
-        String detail = redactor.redact(rootMessage(e));
-        String lower = detail == null ? "" : detail.toLowerCase(java.util.Locale.ROOT);
-        boolean auth = lower.contains("not authorized") || lower.contains("authentication is required")
-                || lower.contains("401") || lower.contains("403") || lower.contains("credentialsprovider");
-        if (auth) {
-            String hint = repo.auth() == null ? "the repository needs credentials: add 'auth' with 'token_env'"
-                    : "check the token" + repo.auth().tokenEnvironmentVariable().map(v -> " in $" + v).orElse("");
-            return new GitOperationException("git " + what + " of " + url + " failed: authentication failed (" + hint + ")",
-                    true, null);
-        }
-        if (e instanceof InvalidRemoteException || e.getCause() instanceof NoRemoteRepositoryException
-                || lower.contains("not found")) {
-            return new GitOperationException("git " + what + " of " + url + " failed: repository or reference not found ("
-                    + detail + ")", false, null);
-        }
-        if (e instanceof TransportException) {
-            return new GitOperationException("git " + what + " of " + url + " failed: " + detail, false, null);
-        }
-        return new GitOperationException("git " + what + " of " + url + " failed: " + detail, false, null);
-    }
-
-    private static String rootMessage(Throwable e) {
-        String message = e.getMessage();
-        Throwable t = e.getCause();
-        while (t != null) {
-            if (t.getMessage() != null) {
-                message = message == null ? t.getMessage() : message;
-            }
-            t = t.getCause();
-        }
-        return message == null ? e.getClass().getSimpleName() : message;
+        return GitFailures.translate(what, repo, e, redactor);
     }
 
     private static String name(ObjectId id) {

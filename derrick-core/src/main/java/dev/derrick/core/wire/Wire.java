@@ -57,7 +57,17 @@ public final class Wire {
      * @param timeout    seconds (fractions allowed), or {@code null} for the provider's default
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record CmdBody(String cmd, String workingDir, Map<String, String> env, Double timeout) {
+    public record CmdBody(String cmd, String workingDir, Map<String, String> env, Double timeout, Boolean background) {
+        /** A foreground command body. */
+        public CmdBody(String cmd, String workingDir, Map<String, String> env, Double timeout) {
+            this(cmd, workingDir, env, timeout, null);
+        }
+
+        /** Whether the command is to run in the background (the reply is then a process id). */
+        public boolean inBackground() {
+            return Boolean.TRUE.equals(background);
+        }
+
         /** The API request; throws {@link InvalidConfigException} for a missing {@code cmd} or a bad timeout. */
         public ExecRequest toRequest() {
             if (timeout != null && (timeout.isNaN() || timeout <= 0 || timeout.isInfinite())) {
@@ -78,6 +88,12 @@ public final class Wire {
         public static CmdBody from(ExecRequest request) {
             return new CmdBody(request.command(), request.workingDir(), request.env().isEmpty() ? null : request.env(),
                     request.timeout() == null ? null : request.timeout().toMillis() / 1000.0);
+        }
+
+        /** The wire form of a background start. */
+        public static CmdBody background(ExecRequest request) {
+            CmdBody b = from(request);
+            return new CmdBody(b.cmd(), b.workingDir(), b.env(), b.timeout(), Boolean.TRUE);
         }
     }
 
@@ -184,6 +200,139 @@ public final class Wire {
         }
     }
 
+    /**
+     * Body of {@code stat}, {@code mkdir}: {@code {"path", "working_dir"?}}.
+     *
+     * @param path       the path (see {@link WriteFileBody})
+     * @param workingDir directory {@code path} is relative to, or {@code null}
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record PathBody(String path, String workingDir) {
+        /** The path relative to the workspace root. */
+        public String resolvedPath() {
+            return resolve(path, workingDir);
+        }
+    }
+
+    /**
+     * Body of {@code list_recursive}: {@code {"path"?, "working_dir"?, "max_depth"?, "max_entries"?}}.
+     *
+     * @param maxDepth   1 lists the directory's own entries; default {@value #DEFAULT_DEPTH}
+     * @param maxEntries at most this many entries; default {@value #DEFAULT_ENTRIES}, at most {@value #MAX_ENTRIES}
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ListRecursiveBody(String path, String workingDir, Integer maxDepth, Integer maxEntries) {
+        public static final int DEFAULT_DEPTH = 3;
+        public static final int DEFAULT_ENTRIES = 1000;
+        public static final int MAX_ENTRIES = 100_000;
+
+        public String resolvedPath() {
+            return new ListFilesBody(path, workingDir).resolvedPath();
+        }
+
+        public int depth() {
+            int d = maxDepth == null ? DEFAULT_DEPTH : maxDepth;
+            if (d < 1 || d > 1000) {
+                throw new InvalidConfigException("'max_depth' must be between 1 and 1000, got " + d);
+            }
+            return d;
+        }
+
+        public int entries() {
+            int n = maxEntries == null ? DEFAULT_ENTRIES : maxEntries;
+            if (n < 1 || n > MAX_ENTRIES) {
+                throw new InvalidConfigException("'max_entries' must be between 1 and " + MAX_ENTRIES + ", got " + n);
+            }
+            return n;
+        }
+    }
+
+    /** Body of {@code delete_file}: {@code {"path", "working_dir"?, "recursive"?}}. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record DeleteBody(String path, String workingDir, Boolean recursive) {
+        public String resolvedPath() {
+            return resolve(path, workingDir);
+        }
+    }
+
+    /** Body of {@code move_file}: {@code {"from", "to", "working_dir"?}}. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record MoveBody(String from, String to, String workingDir) {
+        public String resolvedFrom() {
+            if (from == null || from.isBlank()) {
+                throw new InvalidConfigException("move_file request: 'from' is missing or empty");
+            }
+            return resolve(from, workingDir);
+        }
+
+        public String resolvedTo() {
+            if (to == null || to.isBlank()) {
+                throw new InvalidConfigException("move_file request: 'to' is missing or empty");
+            }
+            return resolve(to, workingDir);
+        }
+    }
+
+    /**
+     * Body of {@code edit_file}: replace {@code old_string} by {@code new_string}, which must occur once unless
+     * {@code replace_all}.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record EditBody(String path, String oldString, String newString, Boolean replaceAll, String workingDir) {
+        public String resolvedPath() {
+            return resolve(path, workingDir);
+        }
+    }
+
+    /** Reply of {@code edit_file}: how many occurrences were replaced. */
+    public record EditReply(int replacements) {
+    }
+
+    /** Body of {@code process_output}: {@code {"offset"?, "wait"? (s)}}: long-polls up to {@code wait} for output. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ProcessOutputBody(Long offset, @com.fasterxml.jackson.annotation.JsonProperty("wait") Double waitSeconds) {
+        /** Longest a long-poll may hold a request. */
+        public static final double MAX_WAIT_SECONDS = 30;
+
+        public long from() {
+            return offset == null ? 0 : Math.max(0, offset);
+        }
+
+        public Duration waitDuration() {
+            return seconds(waitSeconds, MAX_WAIT_SECONDS, "wait");
+        }
+    }
+
+    /** Body of {@code process_stdin}: {@code {"data"? (base64), "text"?, "close"?}}. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record StdinBody(byte[] data, String text, Boolean close) {
+        public byte[] bytes() {
+            if (data != null && text != null) {
+                throw new InvalidConfigException("process_stdin request: give 'data' (base64) or 'text', not both");
+            }
+            return data != null ? data : text != null ? text.getBytes(java.nio.charset.StandardCharsets.UTF_8) : new byte[0];
+        }
+    }
+
+    /** Body of {@code process_wait}: {@code {"timeout"? (s)}}; default and maximum 30 s. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record WaitBody(Double timeout) {
+        public Duration duration() {
+            Duration d = seconds(timeout, ProcessOutputBody.MAX_WAIT_SECONDS, "timeout");
+            return timeout == null ? Duration.ofSeconds((long) ProcessOutputBody.MAX_WAIT_SECONDS) : d;
+        }
+    }
+
+    private static Duration seconds(Double value, double max, String field) {
+        if (value == null) {
+            return Duration.ZERO;
+        }
+        if (value.isNaN() || value < 0 || value > max) {
+            throw new InvalidConfigException("'" + field + "' must be between 0 and " + (long) max + " seconds, got " + value);
+        }
+        return Duration.ofMillis(Math.round(value * 1000));
+    }
+
     // ----------------------------------------------------------------------------------------------- replies
 
     /**
@@ -231,15 +380,20 @@ public final class Wire {
         }
     }
 
-    /** A repository in a workspace. */
+    /**
+     * A repository in a workspace: {@code path, url, commit, branch}, the config's {@code name}, and how it compares
+     * with its remote ({@code remote_commit}, {@code behind}, {@code status}; see {@link RepositoryState}).
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record RepositoryStateBody(String path, String url, String commit, String branch) {
+    public record RepositoryStateBody(String path, String url, String commit, String branch, String name,
+                                      String remoteCommit, Boolean behind, String status) {
         public static RepositoryStateBody from(RepositoryState s) {
-            return new RepositoryStateBody(s.path(), s.url(), s.commit(), s.branch());
+            return new RepositoryStateBody(s.path(), s.url(), s.commit(), s.branch(), s.name(), s.remoteCommit(),
+                    s.behind(), s.status());
         }
 
         public RepositoryState toState() {
-            return new RepositoryState(path, url, commit, branch);
+            return new RepositoryState(path, url, commit, branch, name, remoteCommit, Boolean.TRUE.equals(behind), status);
         }
     }
 
@@ -255,15 +409,16 @@ public final class Wire {
         }
     }
 
-    /** One repository's fetch outcome. */
+    /** One repository's fetch outcome; {@code remote} is the remote branch's commit when known. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record RepositoryFetchBody(String path, String before, String after, boolean updated, String status) {
+    public record RepositoryFetchBody(String path, String before, String after, boolean updated, String status,
+                                      String remote) {
         public static RepositoryFetchBody from(RepositoryFetch f) {
-            return new RepositoryFetchBody(f.path(), f.before(), f.after(), f.updated(), f.status());
+            return new RepositoryFetchBody(f.path(), f.before(), f.after(), f.updated(), f.status(), f.remote());
         }
 
         public RepositoryFetch toFetch() {
-            return new RepositoryFetch(path, before, after, updated, status);
+            return new RepositoryFetch(path, before, after, updated, status, remote);
         }
     }
 
@@ -295,6 +450,126 @@ public final class Wire {
         public FileEntry toEntry() {
             return new FileEntry(name, path, directory, size);
         }
+    }
+
+    /** One path's details, as {@link dev.derrick.api.FileStat}; {@code mode} is octal text, e.g. {@code "0644"}. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record FileStatBody(String path, String type, long size, String mode, Instant modified, String linkTarget) {
+        public static FileStatBody from(dev.derrick.api.FileStat s) {
+            return new FileStatBody(s.path(), s.type().name().toLowerCase(java.util.Locale.ROOT), s.size(), s.octalMode(),
+                    s.modified(), s.linkTarget());
+        }
+
+        public dev.derrick.api.FileStat toStat() {
+            dev.derrick.api.FileType t;
+            try {
+                t = dev.derrick.api.FileType.valueOf(String.valueOf(type).toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                t = dev.derrick.api.FileType.OTHER;
+            }
+            int m = 0;
+            try {
+                m = mode == null ? 0 : Integer.parseInt(mode, 8);
+            } catch (NumberFormatException ignored) {
+                // an agent that sent nonsense: keep 0
+            }
+            return new dev.derrick.api.FileStat(path, t, size, m, modified, linkTarget);
+        }
+    }
+
+    /** Reply of {@code list_recursive}. */
+    public record FileTree(List<FileStatBody> entries, boolean truncated) {
+        public static FileTree from(dev.derrick.api.FileListing l) {
+            return new FileTree(l.entries().stream().map(FileStatBody::from).collect(Collectors.toList()), l.truncated());
+        }
+
+        public dev.derrick.api.FileListing toListing() {
+            return new dev.derrick.api.FileListing(entries == null ? List.of()
+                    : entries.stream().map(FileStatBody::toStat).collect(Collectors.toList()), truncated);
+        }
+    }
+
+    /** A changed path of a diff: {@code {path, kind: added|modified|deleted, binary}}. */
+    public record ChangedFileBody(String path, String kind, boolean binary) {
+        public static ChangedFileBody from(dev.derrick.api.ChangedFile c) {
+            return new ChangedFileBody(c.path(), c.kind().name().toLowerCase(java.util.Locale.ROOT), c.binary());
+        }
+
+        public dev.derrick.api.ChangedFile toChange() {
+            return new dev.derrick.api.ChangedFile(path, dev.derrick.api.ChangeKind.valueOf(
+                    String.valueOf(kind).toUpperCase(java.util.Locale.ROOT)), binary);
+        }
+    }
+
+    /** One repository's diff. */
+    public record RepositoryDiffBody(String path, String base, String patch, List<ChangedFileBody> files) {
+        public static RepositoryDiffBody from(dev.derrick.api.RepositoryDiff d) {
+            return new RepositoryDiffBody(d.path(), d.base(), d.patch(),
+                    d.files().stream().map(ChangedFileBody::from).collect(Collectors.toList()));
+        }
+
+        public dev.derrick.api.RepositoryDiff toDiff() {
+            return new dev.derrick.api.RepositoryDiff(path, base, patch, files == null ? List.of()
+                    : files.stream().map(ChangedFileBody::toChange).collect(Collectors.toList()));
+        }
+    }
+
+    /** Reply of {@code diff}. */
+    public record DiffReply(List<RepositoryDiffBody> repositories, List<ChangedFileBody> outsideRepositories,
+                            boolean outsideTracked) {
+        public static DiffReply from(dev.derrick.api.WorkspaceDiff d) {
+            return new DiffReply(d.repositories().stream().map(RepositoryDiffBody::from).collect(Collectors.toList()),
+                    d.outsideRepositories().stream().map(ChangedFileBody::from).collect(Collectors.toList()),
+                    d.outsideTracked());
+        }
+
+        public dev.derrick.api.WorkspaceDiff toDiff() {
+            return new dev.derrick.api.WorkspaceDiff(
+                    repositories == null ? List.of() : repositories.stream().map(RepositoryDiffBody::toDiff).toList(),
+                    outsideRepositories == null ? List.of()
+                            : outsideRepositories.stream().map(ChangedFileBody::toChange).toList(), outsideTracked);
+        }
+    }
+
+    /** A background process's state ({@code pid} is derrick's handle id, not an OS pid). */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ProcessBody(String pid, String command, Instant started, boolean running, Integer exitCode,
+                              long durationMs, boolean killed) {
+        public static ProcessBody from(dev.derrick.api.ProcessInfo i) {
+            return new ProcessBody(i.id(), i.command(), i.started(), i.running(), i.exitCode(), i.elapsed().toMillis(),
+                    i.killed());
+        }
+
+        public dev.derrick.api.ProcessInfo toInfo() {
+            return new dev.derrick.api.ProcessInfo(pid, command, started, running, exitCode,
+                    Duration.ofMillis(durationMs), killed);
+        }
+    }
+
+    /** Reply of {@code processes}. */
+    public record ProcessList(List<ProcessBody> processes) {
+    }
+
+    /** Reply of a background start: {@code {"pid": …}}. */
+    public record PidReply(String pid) {
+    }
+
+    /** Reply of {@code process_output}. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ProcessOutputReply(String output, long offset, long nextOffset, boolean dropped, boolean running,
+                                     Integer exitCode) {
+        public static ProcessOutputReply from(dev.derrick.api.ProcessOutput o) {
+            return new ProcessOutputReply(o.output(), o.offset(), o.nextOffset(), o.dropped(), o.running(), o.exitCode());
+        }
+
+        public dev.derrick.api.ProcessOutput toOutput() {
+            return new dev.derrick.api.ProcessOutput(output, offset, nextOffset, dropped, running, exitCode);
+        }
+    }
+
+    /** Reply of {@code process_wait}: the state, and the result once ended. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record WaitReply(ProcessBody process, CmdResult result) {
     }
 
     /** Reply of {@code checkpoint}: {@code {"checkpoint": id}}, the id {@code restore} takes. */

@@ -33,6 +33,9 @@ import java.util.function.UnaryOperator;
  *   <tr><td>not_found</td><td>404</td><td>unknown route</td></tr>
  *   <tr><td>method_not_allowed</td><td>405</td><td>known path, wrong method</td></tr>
  *   <tr><td>workspace_busy</td><td>409</td><td>{@link WorkspaceBusyException}</td></tr>
+ *   <tr><td>edit_failed</td><td>409</td><td>{@link dev.derrick.api.FileEditException}: the text to replace occurs
+ *       0 or several times; {@code matches} says how often</td></tr>
+ *   <tr><td>process_not_found</td><td>404</td><td>no background process of that id in the workspace</td></tr>
  *   <tr><td>payload_too_large</td><td>413</td><td>request body over the limit</td></tr>
  *   <tr><td>setup_failed</td><td>422</td><td>{@link SetupFailedException}, with exit_code and output</td></tr>
  *   <tr><td>command_failed</td><td>422</td><td>{@code cmd} exited non-zero or timed out, with exit_code and output</td></tr>
@@ -55,6 +58,8 @@ public record WireError(int status, Body body) {
     public static final String CHECKPOINT_NOT_FOUND = "checkpoint_not_found";
     public static final String METHOD_NOT_ALLOWED = "method_not_allowed";
     public static final String WORKSPACE_BUSY = "workspace_busy";
+    public static final String EDIT_FAILED = "edit_failed";
+    public static final String PROCESS_NOT_FOUND = "process_not_found";
     public static final String PAYLOAD_TOO_LARGE = "payload_too_large";
     public static final String SETUP_FAILED = "setup_failed";
     public static final String COMMAND_FAILED = "command_failed";
@@ -73,13 +78,20 @@ public record WireError(int status, Body body) {
      * @param timedOut whether the command was killed by its timeout ({@code command_failed} only)
      * @param authenticationFailed whether the git server rejected or demanded credentials ({@code git_failed} only;
      *                 {@link GitOperationException#authenticationFailed()})
+     * @param matches  how often the text to replace occurs ({@code edit_failed} only)
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Body(String error, String message, Integer exitCode, String output, Boolean timedOut,
-                       Boolean authenticationFailed) {
+                       Boolean authenticationFailed, Integer matches) {
         /** A body without {@code authentication_failed}. */
         public Body(String error, String message, Integer exitCode, String output, Boolean timedOut) {
-            this(error, message, exitCode, output, timedOut, null);
+            this(error, message, exitCode, output, timedOut, null, null);
+        }
+
+        /** A body without {@code matches}. */
+        public Body(String error, String message, Integer exitCode, String output, Boolean timedOut,
+                    Boolean authenticationFailed) {
+            this(error, message, exitCode, output, timedOut, authenticationFailed, null);
         }
     }
 
@@ -112,11 +124,21 @@ public record WireError(int status, Body body) {
         if (e instanceof WorkspaceFileNotFoundException) {
             return of(404, FILE_NOT_FOUND, message);
         }
+        if (e instanceof dev.derrick.api.ProcessNotFoundException) {
+            return of(404, PROCESS_NOT_FOUND, message);
+        }
         if (e instanceof CheckpointNotFoundException) {
             return of(404, CHECKPOINT_NOT_FOUND, message);
         }
         if (e instanceof WorkspaceBusyException) {
             return of(409, WORKSPACE_BUSY, message);
+        }
+        if (e instanceof dev.derrick.api.FileEditException f) {
+            return new WireError(409, new Body(EDIT_FAILED, message, null, null, null, null, f.matches()));
+        }
+        if (e instanceof dev.derrick.api.CommandFailedException c) {
+            ExecResult r = c.result();
+            return new WireError(422, new Body(COMMAND_FAILED, message, r.exitCode(), s.apply(r.output()), r.timedOut()));
         }
         if (e instanceof SetupFailedException f) {
             return new WireError(422, new Body(SETUP_FAILED, message, f.exitCode(), s.apply(f.output()), null));
@@ -147,6 +169,12 @@ public record WireError(int status, Body body) {
             case FILE_NOT_FOUND -> new WorkspaceFileNotFoundException(null, message);
             case CHECKPOINT_NOT_FOUND -> new CheckpointNotFoundException(null, message);
             case WORKSPACE_BUSY -> new WorkspaceBusyException(message);
+            case EDIT_FAILED -> new dev.derrick.api.FileEditException(message,
+                    body.matches() == null ? -1 : body.matches());
+            case PROCESS_NOT_FOUND -> new dev.derrick.api.ProcessNotFoundException(message);
+            case COMMAND_FAILED -> new dev.derrick.api.CommandFailedException(message, new ExecResult(
+                    body.exitCode() == null ? -1 : body.exitCode(), null, null, body.output(), null,
+                    Boolean.TRUE.equals(body.timedOut()), false));
             case SETUP_FAILED -> new SetupFailedException(message, body.exitCode() == null ? -1 : body.exitCode(),
                     body.output());
             case NOT_SUPPORTED -> new OperationNotSupportedException(message);

@@ -20,9 +20,21 @@ class CacheOptionsTest {
         CacheOptions o = parse(Map.of(), Map.of());
         assertThat(o.enabled()).isTrue();
         assertThat(o.dir()).isEqualTo(Path.of(System.getProperty("user.home"), ".cache", "derrick"));
-        assertThat(o.eviction().bounded()).isFalse();
+        // Bounded by default, so ~/.cache/derrick does not grow forever.
+        assertThat(o.eviction()).isEqualTo(new EvictionPolicy(Duration.ofDays(30), 10L << 30));
+        assertThat(o.eviction().describe()).isEqualTo("at most 10.0 GiB, entries unused for 30d removed");
         assertThat(parse(Map.of(), Map.of("XDG_CACHE_HOME", "/x")).dir()).isEqualTo(Path.of("/x/derrick"));
         assertThat(parse(Map.of(), Map.of("DERRICK_CACHE_DIR", "/d", "XDG_CACHE_HOME", "/x")).dir()).isEqualTo(Path.of("/d"));
+    }
+
+    @Test
+    void noneTurnsABoundOff() {
+        CacheOptions o = parse(Map.of("cache_max_bytes", "none", "cache_max_age", "none"), Map.of());
+        assertThat(o.eviction().bounded()).isFalse();
+        assertThat(o.eviction().describe()).isEqualTo("unbounded");
+        assertThat(parse(Map.of("cache_max_age", "14d"), Map.of()).eviction())
+                .isEqualTo(new EvictionPolicy(Duration.ofDays(14), 10L << 30));
+        assertThat(parse(Map.of("cache_max_bytes", "0"), Map.of()).eviction().maxBytes()).isZero();
     }
 
     @Test

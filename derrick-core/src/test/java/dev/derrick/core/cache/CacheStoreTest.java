@@ -73,6 +73,26 @@ class CacheStoreTest {
     }
 
     @Test
+    void anEntryWrittenBeforeRepositoriesHadNamesAndRemoteStateStillReads() throws IOException {
+        CacheStore store = store();
+        CacheKey key = key("old");
+        CacheEntry entry = publish(store, key, 3);
+        // entry.json as 0.1.0 snapshots before freshness reporting wrote it: no name, remote_commit, behind, status
+        Files.writeString(store.entryDir(entry).resolve(CacheStore.ENTRY_FILE), """
+                {"key":"%s","generation":"%s","backend":"local","config_name":"old",
+                 "repositories":[{"path":"code/a","url":"http://h/a.git","commit":"c0ffee","branch":"main"}],
+                 "created":"2026-11-28T10:00:00Z","last_used":"2026-11-28T10:00:00Z","size_bytes":3,
+                 "payload":"snapshot","details":{}}
+                """.formatted(entry.key(), entry.generation()));
+        assertThat(store.find(key)).hasValueSatisfying(e -> assertThat(e.repositories()).singleElement()
+                .satisfies(r -> {
+                    assertThat(r.commit()).isEqualTo("c0ffee");
+                    assertThat(r.behind()).isFalse();
+                    assertThat(r.remoteCommit()).isNull();
+                }));
+    }
+
+    @Test
     void unpublishedWorkIsInvisibleAndDiscardedOnClose() throws IOException {
         CacheStore store = store();
         CacheKey key = key("a");

@@ -88,7 +88,7 @@ class GitMirrorsIT {
 
         RepositoryFetch result = BundleFetch.parseApply("code/app",
                 sh(workspace, BundleFetch.APPLY_SCRIPT, workspace.toString(), file.toString(), "main"));
-        assertThat(result).isEqualTo(new RepositoryFetch("code/app", state.head(), pushed, true, "fast-forwarded"));
+        assertThat(result).isEqualTo(new RepositoryFetch("code/app", state.head(), pushed, true, "fast-forwarded", pushed));
         assertThat(workspace.resolve("new.txt")).hasContent("new");
         assertThat(file).doesNotExist();
         assertThat(Files.readString(workspace.resolve(".git/config"))).doesNotContain(TOKEN);

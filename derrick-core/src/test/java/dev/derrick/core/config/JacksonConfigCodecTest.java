@@ -49,6 +49,67 @@ class JacksonConfigCodecTest {
     }
 
     @Test
+    void readsTheOriginalToolsConfigsVerbatim() throws Exception {
+        WorkspaceConfig withRepo = original("integration-test-config.json");
+        assertThat(withRepo.name()).isEqualTo("swiftide-ask");
+        assertThat(withRepo.repositories()).singleElement().satisfies(r -> {
+            assertThat(r.name()).isEqualTo("swiftide-ask");
+            assertThat(r.displayName()).isEqualTo("swiftide-ask");
+            assertThat(r.url()).isEqualTo("https://github.com/bosun-ai/swiftide-ask");
+            assertThat(r.path()).isEqualTo("code/swiftide-ask");
+            assertThat(r.reference()).isNull();
+        });
+        assertThat(withRepo.setupScript()).isEqualTo("rm /tmp/hello.txt; echo \"Hello World\" > /tmp/hello.txt");
+        assertThat(WorkspaceConfig.fromJson(withRepo.toJson(), "round trip")).isEqualTo(withRepo);
+        assertThat(withRepo.toJson()).contains("\"name\" : \"swiftide-ask\"");
+
+        WorkspaceConfig empty = original("integration-test-config-empty.json");
+        assertThat(empty.name()).isEqualTo("test-123");
+        assertThat(empty.repositories()).isEmpty();
+        assertThat(original("readme-example-config.json").setupScript()).isEqualTo("echo \"Hello World\"");
+    }
+
+    @Test
+    void aRepositoryNameDoesNotChangeTheCacheKey() throws Exception {
+        WorkspaceConfig named = original("integration-test-config.json");
+        WorkspaceConfig unnamed = WorkspaceConfig.builder(named.name())
+                .repository(named.repositories().get(0).withName(null)).setupScript(named.setupScript()).build();
+        assertThat(dev.derrick.core.cache.CacheKey.of("local", named)).isEqualTo(dev.derrick.core.cache.CacheKey.of("local", unnamed));
+        assertThat(unnamed.repositories().get(0).displayName()).isEqualTo("code/swiftide-ask");
+    }
+
+    private static WorkspaceConfig original(String resource) throws Exception {
+        Path file = Path.of(JacksonConfigCodecTest.class.getResource("/original-derrick/" + resource).toURI());
+        return WorkspaceConfig.fromFile(file);
+    }
+
+    @Test
+    void everyUnknownFieldIsReportedAtOnceWithADidYouMean() {
+        String json = """
+                {
+                  "name": "x",
+                  "setup_scirpt": "make",
+                  "repositories": [
+                    { "url": "https://h/a.git", "path": "a", "refrence": "main" },
+                    { "url": "https://h/b.git", "path": "b", "auth": { "token_enV": "T", "tokn_env": "U" } }
+                  ],
+                  "colour": "blue"
+                }
+                """;
+        assertThatThrownBy(() -> WorkspaceConfig.fromJson(json, "w.json"))
+                .isInstanceOf(InvalidConfigException.class)
+                .hasMessageStartingWith("w.json: unknown fields 'setup_scirpt' at line 3, column 3")
+                .hasMessageContaining("'setup_scirpt' at line 3, column 3 (did you mean 'setup_script'?)")
+                .hasMessageContaining("'refrence' in repositories[0] at line 5, column 46 (did you mean 'reference'?)")
+                .hasMessageContaining("'token_enV' in repositories[1].auth")
+                .hasMessageContaining("'tokn_env' in repositories[1].auth")
+                .hasMessageContaining("(did you mean 'token_env'?)")
+                .hasMessageContaining("'colour' at line 8")
+                .hasMessageContaining("'colour' at line 8, column 3 (known fields: top level: cache_key_files, env, image,")
+                .hasMessageContaining("; repositories[]: auth, name, path, reference, url; repositories[].auth: token, token_env, username)");
+    }
+
+    @Test
     void missingFileIsNamed() {
         assertThatThrownBy(() -> WorkspaceConfig.fromFile(tmp.resolve("nope.json")))
                 .isInstanceOf(InvalidConfigException.class)

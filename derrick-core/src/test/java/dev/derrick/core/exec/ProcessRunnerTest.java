@@ -153,6 +153,7 @@ class ProcessRunnerTest {
         long millis = (System.nanoTime() - start) / 1_000_000;
 
         assertThat(r.timedOut()).isTrue();
+        assertThat(r.exitCode()).isEqualTo(ExecResult.TIMED_OUT_EXIT_CODE);
         assertThat(r.succeeded()).isFalse();
         assertThat(r.stdout()).isEqualTo("started\n");
         assertThat(millis).isLessThan(4000);

@@ -85,6 +85,64 @@ class GitClientIT {
     }
 
     @Test
+    void eachHttpFailureIsNamedAndTheCauseChainIsKeptWithoutTheToken() {
+        server.createRepository("secret", Map.of("a", "1"));
+        server.forbid("secret");
+        assertThatThrownBy(() -> git.cloneRepository(repo("secret", "GIT_TOKEN"), tmp.resolve("f"), null))
+                .isInstanceOf(GitOperationException.class)
+                .hasMessageContaining("authentication failed (HTTP 403; the token was accepted but may not read this repository)")
+                .satisfies(e -> assertThat(((GitOperationException) e).authenticationFailed()).isTrue())
+                .satisfies(GitClientIT::causeChainIsKeptAndTokenFree);
+        assertThatThrownBy(() -> git.cloneRepository(repo("app", "WRONG"), tmp.resolve("w"), null))
+                .hasMessageContaining("authentication failed (HTTP 401; check the token in $WRONG)")
+                .satisfies(GitClientIT::causeChainIsKeptAndTokenFree);
+        assertThatThrownBy(() -> git.cloneRepository(repo("no-such-repo", "GIT_TOKEN"), tmp.resolve("n"), null))
+                .hasMessageContaining("repository or reference not found")
+                .satisfies(e -> assertThat(((GitOperationException) e).authenticationFailed()).isFalse())
+                .satisfies(GitClientIT::causeChainIsKeptAndTokenFree);
+    }
+
+    @Test
+    void aRefusedConnectionAndATlsFailureAreNamed() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        RepositoryConfig refused = RepositoryConfig.of("http://127.0.0.1:" + closedPort + "/git/app.git", "r")
+                .withAuth(dev.derrick.api.GitAuth.fromEnv("GIT_TOKEN"));
+        assertThatThrownBy(() -> git.cloneRepository(refused, tmp.resolve("r"), null))
+                .isInstanceOf(GitOperationException.class)
+                .hasMessageContaining("cannot connect (")
+                .satisfies(GitClientIT::causeChainIsKeptAndTokenFree)
+                .satisfies(e -> assertThat(chain(e)).anyMatch(java.net.ConnectException.class::isInstance));
+
+        // https:// to the plain-HTTP test server: the TLS handshake fails.
+        RepositoryConfig tls = RepositoryConfig.of(server.url("app").replace("http://", "https://"), "t")
+                .withAuth(dev.derrick.api.GitAuth.fromEnv("GIT_TOKEN"));
+        assertThatThrownBy(() -> git.cloneRepository(tls, tmp.resolve("t"), null))
+                .isInstanceOf(GitOperationException.class)
+                .hasMessageContaining("TLS failure (")
+                .satisfies(GitClientIT::causeChainIsKeptAndTokenFree)
+                .satisfies(e -> assertThat(chain(e)).anyMatch(javax.net.ssl.SSLException.class::isInstance));
+    }
+
+    private static java.util.List<Throwable> chain(Throwable e) {
+        java.util.List<Throwable> out = new java.util.ArrayList<>();
+        for (Throwable t = e.getCause(); t != null && out.size() < 30; t = t.getCause()) {
+            out.add(t);
+        }
+        return out;
+    }
+
+    private static void causeChainIsKeptAndTokenFree(Throwable e) {
+        assertThat(e.getCause()).as("the cause chain is kept").isNotNull();
+        java.io.StringWriter trace = new java.io.StringWriter();
+        e.printStackTrace(new java.io.PrintWriter(trace));
+        assertThat(trace.toString()).doesNotContain(TOKEN).doesNotContain("not-the-token");
+        assertThat(e.getMessage()).doesNotContain("cannot open git-upload-pack").doesNotContain(TOKEN);
+    }
+
+    @Test
     void missingCredentialsFailSayingAuthenticationFailed() {
         assertThatThrownBy(() -> git.cloneRepository(RepositoryConfig.of(server.url("app"), "x"), tmp.resolve("x"), null))
                 .isInstanceOf(GitOperationException.class)

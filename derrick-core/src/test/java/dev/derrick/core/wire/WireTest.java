@@ -43,7 +43,7 @@ class WireTest {
         assertThatThrownBy(() -> Wire.read(utf8("{\n  \"cmd\": ls\n}"), Wire.CmdBody.class, "cmd request"))
                 .isInstanceOf(InvalidConfigException.class).hasMessageContaining("malformed JSON at line 2, column");
         assertThatThrownBy(() -> Wire.read(utf8("{\"command\":\"ls\"}"), Wire.CmdBody.class, "cmd request"))
-                .hasMessageContaining("unknown field 'command'").hasMessageContaining("known fields: cmd, env, timeout, working_dir");
+                .hasMessageContaining("unknown field 'command'").hasMessageContaining("known fields: background, cmd, env, timeout, working_dir");
         assertThatThrownBy(() -> Wire.read(utf8("{}"), Wire.CmdBody.class, "cmd request").toRequest())
                 .isInstanceOf(InvalidConfigException.class).hasMessageContaining("'cmd'");
         assertThatThrownBy(() -> Wire.read(utf8("{\"cmd\":\"ls\",\"timeout\":-1}"), Wire.CmdBody.class, "cmd request").toRequest())

@@ -9,6 +9,8 @@ import dev.derrick.api.ExecResult;
 import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.OutputListener;
 import dev.derrick.core.exec.OutputCapture;
+import dev.derrick.core.process.BackgroundProcess;
+import dev.derrick.core.process.StdinPipe;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,7 +114,76 @@ public final class ContainerExec {
         if (exitCode == NO_WORKDIR_EXIT && capture.stderr().startsWith(NO_WORKDIR_MESSAGE)) {
             throw new InvalidConfigException("working directory '" + workingDir + "' does not exist in the workspace");
         }
-        return capture.toResult(exitCode, elapsed, timedOut);
+        return capture.toResult(timedOut ? ExecResult.TIMED_OUT_EXIT_CODE : exitCode, elapsed, timedOut);
+    }
+
+    /**
+     * Starts {@code command} in the background: the returned process gets the output as it comes, stdin goes to the
+     * command, {@link BackgroundProcess#kill()} kills its process group, and {@code timeout} (if not {@code null})
+     * kills it when it passes. A daemon thread per process waits for its end.
+     */
+    public BackgroundProcess start(String id, String shell, String command, String workingDir, Map<String, String> env,
+                                   Duration timeout, long maxOutputBytes) {
+        String pidFile = "/tmp/.derrick-exec-" + UUID.randomUUID() + ".pid";
+        List<String> envList = new ArrayList<>(env.size());
+        env.forEach((k, v) -> envList.add(k + "=" + v));
+        StdinPipe stdin = new StdinPipe();
+        BackgroundProcess[] self = new BackgroundProcess[1];
+        BackgroundProcess process = new BackgroundProcess(id, command, maxOutputBytes, new BackgroundProcess.Control() {
+            @Override
+            public void writeStdin(byte[] data) throws IOException {
+                stdin.write(data);
+            }
+
+            @Override
+            public void closeStdin() {
+                stdin.closeWriter();
+            }
+
+            @Override
+            public void killTree() {
+                kill(pidFile);
+            }
+        });
+        self[0] = process;
+        String execId = client.execCreateCmd(containerId)
+                .withCmd("/bin/sh", "-c", WRAPPER, "derrick-exec", shell, command, workingDir, pidFile)
+                .withEnv(envList)
+                .withAttachStdin(true)
+                .withAttachStdout(true)
+                .withAttachStderr(true)
+                .exec().getId();
+        OutputCapture capture = new OutputCapture(1, process.output());
+        FrameSink sink = new FrameSink(capture.stdoutSink(), capture.stderrSink());
+        client.execStartCmd(execId).withDetach(false).withTty(false).withStdIn(stdin).exec(sink);
+        Thread waiter = new Thread(() -> {
+            long deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
+            try {
+                // not sink.awaitCompletion(timeout): that closes the stream when the timeout passes
+                while (!sink.ended.await(200, TimeUnit.MILLISECONDS)) {
+                    if (System.nanoTime() >= deadline) {
+                        deadline = Long.MAX_VALUE;
+                        process.timeout();
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                closeQuietly(sink);
+                stdin.closeWriter();
+                capture.toResult(0, Duration.ZERO, false); // flushes a split character to the listener
+            }
+            int code;
+            try {
+                code = exitCode(execId);
+            } catch (RuntimeException e) {
+                code = -1;
+            }
+            process.exited(code);
+        }, "derrick-docker-process-" + id);
+        waiter.setDaemon(true);
+        waiter.start();
+        return process;
     }
 
     /** Runs a short internal command as root and returns its result; no timeout kill, output small. */
@@ -185,6 +256,8 @@ public final class ContainerExec {
         private final OutputStream stdout;
         private final OutputStream stderr;
         private volatile Throwable error;
+        /** Counted down when the stream ends (completed, failed or closed). */
+        final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
 
         FrameSink(OutputStream stdout, OutputStream stderr) {
             this.stdout = stdout;
@@ -205,8 +278,24 @@ public final class ContainerExec {
         }
 
         @Override
+        public void onComplete() {
+            super.onComplete();
+            ended.countDown();
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                super.close();
+            } finally {
+                ended.countDown();
+            }
+        }
+
+        @Override
         public void onError(Throwable throwable) {
             error = throwable;
+            ended.countDown();
             try {
                 close();
             } catch (IOException ignored) {

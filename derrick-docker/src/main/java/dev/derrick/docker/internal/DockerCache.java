@@ -72,6 +72,7 @@ public final class DockerCache {
         this.mirrors = new GitMirrors(cacheDir.toAbsolutePath().normalize().resolve("mirrors"), git, providerEnvironment,
                 redactor);
         this.eviction = eviction == null ? EvictionPolicy.NONE : eviction;
+        store.recordPolicy(this.eviction);
     }
 
     public CacheStore store() {
@@ -164,59 +165,87 @@ public final class DockerCache {
 
     /**
      * Fetches every repository of a workspace through the mirrors: new commits go into the container as a bundle,
-     * clean checkouts are fast-forwarded, dirty or diverged ones reported.
+     * checkouts without a local change in the way are fast-forwarded, dirty or diverged ones reported. With a
+     * {@code freshness} (a create), a remote that cannot be reached is recorded there and the repository skipped;
+     * without (a {@code fetch()} call), the failure is thrown.
      */
     public List<RepositoryFetch> fetch(ContainerExec exec, Consumer<byte[]> uploadTar, WorkspaceConfig config,
-                                       Function<String, String> containerPath, ProgressListener progress) {
+                                       Function<String, String> containerPath, ProgressListener progress,
+                                       dev.derrick.core.cache.Freshness freshness) {
         List<RepositoryFetch> out = new ArrayList<>();
         for (RepositoryConfig repo : config.repositories()) {
-            String path = containerPath.apply(repo.path());
-            // The provider-side mirror fetch (network) and the container's state query (a docker exec) do not depend
-            // on each other: overlap them.
-            long start = System.nanoTime();
-            FutureTask<Path> mirrorUpdate = new FutureTask<>(() -> mirrors.update(repo, progress));
-            Thread mirrorThread = new Thread(mirrorUpdate, "derrick-mirror-fetch");
-            mirrorThread.setDaemon(true);
-            mirrorThread.start();
-            ExecResult stateResult = exec.runInternal(List.of("/bin/sh", "-c", BundleFetch.STATE_SCRIPT, "derrick-fetch", path),
-                    Duration.ofMinutes(1));
-            if (stateResult.exitCode() != 0) {
-                String why = stateResult.output().strip();
-                if (why.contains("not found") && why.toLowerCase(Locale.ROOT).contains("git")) {
-                    throw new OperationNotSupportedException("fetch in a docker workspace needs git in the image;"
-                            + " image of '" + config.name() + "' has none");
+            try {
+                RepositoryFetch f = fetchOne(exec, uploadTar, config, repo, containerPath.apply(repo.path()), null, progress);
+                if (freshness != null) {
+                    freshness.fetched(f);
                 }
-                throw new DerrickException("cannot read repository " + repo.path() + " in the container: " + why);
+                out.add(f);
+            } catch (dev.derrick.api.GitOperationException e) {
+                if (freshness == null) {
+                    throw e;
+                }
+                freshness.unreachable(repo, e);
             }
-            BundleFetch.State state = BundleFetch.State.parse(stateResult.stdout());
-            if (state.branch() == null || state.remoteBranch() == null) {
-                out.add(new RepositoryFetch(repo.path(), state.head(), state.head(), false, "detached"));
-                continue;
-            }
-            awaitMirror(mirrorUpdate);
-            long mirrored = System.nanoTime();
-            ByteArrayOutputStream bundle = new ByteArrayOutputStream();
-            Optional<String> tip = mirrors.writeBundle(repo, state.remoteBranch(), List.of(state.head()), bundle);
-            if (tip.isEmpty()) {
-                out.add(new RepositoryFetch(repo.path(), state.head(), state.head(), false, "up-to-date"));
-                continue;
-            }
-            String file = "tmp/derrick-fetch-" + UUID.randomUUID().toString().substring(0, 8) + ".bundle";
-            uploadTar.accept(Tars.singleFile(file, bundle.toByteArray(), 0644));
-            long uploaded = System.nanoTime();
-            ExecResult applied = exec.runInternal(List.of("/bin/sh", "-c", BundleFetch.APPLY_SCRIPT, "derrick-fetch", path,
-                    "/" + file, state.remoteBranch()), Duration.ofMinutes(10));
-            if (applied.exitCode() != 0) {
-                throw new DerrickException("fetching into " + repo.path() + " failed: " + applied.output().strip());
-            }
-            RepositoryFetch result = BundleFetch.parseApply(repo.path(), applied.stdout());
-            long done = System.nanoTime();
-            LOG.info("fetched {} through a {}-byte bundle: {} (state + mirror fetch {} ms, bundle upload {} ms,"
-                    + " apply {} ms)", repo.path(), bundle.size(), result.status(), (mirrored - start) / 1_000_000,
-                    (uploaded - mirrored) / 1_000_000, (done - uploaded) / 1_000_000);
-            out.add(result);
         }
         return out;
+    }
+
+    /**
+     * Fast-forwards one repository in the container to exactly {@code commit} (which its mirror has, from an earlier
+     * fetch), without network access: what a reset does to return to the commits a fetch brought.
+     */
+    public RepositoryFetch fastForwardTo(ContainerExec exec, Consumer<byte[]> uploadTar, WorkspaceConfig config,
+                                         RepositoryConfig repo, String path, String commit) {
+        return fetchOne(exec, uploadTar, config, repo, path, commit, ProgressListener.NONE);
+    }
+
+    private RepositoryFetch fetchOne(ContainerExec exec, Consumer<byte[]> uploadTar, WorkspaceConfig config,
+                                     RepositoryConfig repo, String path, String target, ProgressListener progress) {
+        // The provider-side mirror fetch (network) and the container's state query (a docker exec) do not depend
+        // on each other: overlap them. A target commit needs no mirror fetch: the mirror has it.
+        long start = System.nanoTime();
+        FutureTask<Path> mirrorUpdate = new FutureTask<>(() -> target == null ? mirrors.update(repo, progress)
+                : mirrors.mirrorDir(repo));
+        Thread mirrorThread = new Thread(mirrorUpdate, "derrick-mirror-fetch");
+        mirrorThread.setDaemon(true);
+        mirrorThread.start();
+        ExecResult stateResult = exec.runInternal(List.of("/bin/sh", "-c", BundleFetch.STATE_SCRIPT, "derrick-fetch", path),
+                Duration.ofMinutes(1));
+        if (stateResult.exitCode() != 0) {
+            String why = stateResult.output().strip();
+            if (why.contains("not found") && why.toLowerCase(Locale.ROOT).contains("git")) {
+                throw new OperationNotSupportedException("fetch in a docker workspace needs git in the image;"
+                        + " image of '" + config.name() + "' has none");
+            }
+            throw new DerrickException("cannot read repository " + repo.path() + " in the container: " + why);
+        }
+        BundleFetch.State state = BundleFetch.State.parse(stateResult.stdout());
+        if (state.branch() == null || state.remoteBranch() == null) {
+            awaitMirror(mirrorUpdate);
+            return new RepositoryFetch(repo.path(), state.head(), state.head(), false, "detached", null);
+        }
+        awaitMirror(mirrorUpdate);
+        long mirrored = System.nanoTime();
+        ByteArrayOutputStream bundle = new ByteArrayOutputStream();
+        Optional<String> tip = mirrors.writeBundle(repo, state.remoteBranch(), target, List.of(state.head()), bundle);
+        if (tip.isEmpty()) {
+            String remote = target != null ? target : mirrors.tip(repo, state.remoteBranch()).orElse(null);
+            return new RepositoryFetch(repo.path(), state.head(), state.head(), false, "up-to-date", remote);
+        }
+        String file = "tmp/derrick-fetch-" + UUID.randomUUID().toString().substring(0, 8) + ".bundle";
+        uploadTar.accept(Tars.singleFile(file, bundle.toByteArray(), 0644));
+        long uploaded = System.nanoTime();
+        ExecResult applied = exec.runInternal(List.of("/bin/sh", "-c", BundleFetch.APPLY_SCRIPT, "derrick-fetch", path,
+                "/" + file, state.remoteBranch()), Duration.ofMinutes(10));
+        if (applied.exitCode() != 0) {
+            throw new DerrickException("fetching into " + repo.path() + " failed: " + applied.output().strip());
+        }
+        RepositoryFetch result = BundleFetch.parseApply(repo.path(), applied.stdout());
+        long done = System.nanoTime();
+        LOG.info("fetched {} through a {}-byte bundle: {} (state + mirror fetch {} ms, bundle upload {} ms,"
+                + " apply {} ms)", repo.displayName(), bundle.size(), result.status(), (mirrored - start) / 1_000_000,
+                (uploaded - mirrored) / 1_000_000, (done - uploaded) / 1_000_000);
+        return result;
     }
 
     private static void awaitMirror(FutureTask<Path> update) {

@@ -164,6 +164,9 @@ public final class DockerProvider implements WorkspaceProvider {
             provider.reapOrphans();
             provider.cache.collectGarbage();
         }
+        if (cacheOptions.enabled() && cacheOptions.eviction().bounded()) {
+            provider.cache.store().prune(cacheOptions.eviction()); // entries that aged out while no provider ran
+        }
         Runtime.getRuntime().addShutdownHook(provider.shutdownHook);
         return provider;
     }
@@ -199,7 +202,7 @@ public final class DockerProvider implements WorkspaceProvider {
         checkCancelled(listener);
         if (!cacheOptions.enabled()) {
             DockerWorkspace workspace = build(id, image, config, listener);
-            CachedState state = new CachedState(cache, null, this::startReplacement);
+            CachedState state = new CachedState(cache, null, this::startReplacement, settings.setupTimeout());
             workspace.cached(state);
             if (phasesDiffer(config)) {
                 // the clean state becomes an image of the workspace's own; its container gets the commands' network
@@ -227,7 +230,7 @@ public final class DockerProvider implements WorkspaceProvider {
                     CacheStore.Lease mine = cache.publish(key, config, workspace.containerId(), workspace.repositories(),
                             repositoryPaths(workspace, config));
                     listener.endTask();
-                    workspace.cached(new CachedState(cache, mine, this::startReplacement));
+                    workspace.cached(new CachedState(cache, mine, this::startReplacement, settings.setupTimeout()));
                     if (phasesDiffer(config)) {
                         // setup ran with the setup phase's network; commands get a container with theirs
                         workspace.swapContainer(startReplacement(workspace, mine.entry().payload()));
@@ -256,14 +259,14 @@ public final class DockerProvider implements WorkspaceProvider {
     }
 
     private static String newId() {
-        return UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        return dev.derrick.api.spi.WorkspaceIds.newId(DockerCache.BACKEND);
     }
 
     /** A workspace from a cache entry's image, brought up to date with its remotes through the mirrors. */
     private DockerWorkspace fromCache(String id, String image, WorkspaceConfig config, CacheStore.Lease lease,
                                       ProgressListener listener) {
         DockerWorkspace workspace = null;
-        CachedState state = new CachedState(cache, lease, this::startReplacement);
+        CachedState state = new CachedState(cache, lease, this::startReplacement, settings.setupTimeout());
         try {
             listener.beginTask("container from cache image " + lease.entry().details().get("image"), ProgressListener.UNKNOWN);
             workspace = startContainer(id, lease.entry().payload(), config, NetworkPolicy.Phase.COMMANDS);
@@ -271,12 +274,16 @@ public final class DockerProvider implements WorkspaceProvider {
             workspace.cached(state);
             workspace.repositories(lease.entry().repositories());
             List<RepositoryFetch> fetched;
+            dev.derrick.core.cache.Freshness freshness = new dev.derrick.core.cache.Freshness(config, lease.entry().id());
             try {
-                fetched = state.fetch(workspace, listener);
+                fetched = state.fetch(workspace, listener, freshness);
             } catch (OperationNotSupportedException e) {
                 LOG.warn("not checking {} for new commits: {}", config.name(), e.getMessage());
                 fetched = List.of();
             }
+            java.util.Map<String, String> commits = new java.util.HashMap<>();
+            workspace.repositories().forEach(r -> commits.put(r.path(), r.commit()));
+            freshness.report(commits, cacheOptions.requireFresh());
             if (fetched.stream().anyMatch(RepositoryFetch::updated)) {
                 if (config.updateScript() != null) {
                     listener.beginTask("update script", ProgressListener.UNKNOWN);

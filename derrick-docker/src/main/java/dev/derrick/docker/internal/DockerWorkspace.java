@@ -16,6 +16,15 @@ import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceInfo;
 import dev.derrick.api.WorkspaceNotFoundException;
 import dev.derrick.api.WorkspacePaths;
+import dev.derrick.api.ChangeKind;
+import dev.derrick.api.ChangedFile;
+import dev.derrick.api.FileListing;
+import dev.derrick.api.FileStat;
+import dev.derrick.api.WorkspaceDiff;
+import dev.derrick.api.WorkspaceProcess;
+import dev.derrick.api.spi.GitDiffs;
+import dev.derrick.core.process.ProcessTable;
+import com.github.dockerjava.api.model.ChangeLog;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.slf4j.Logger;
@@ -61,6 +70,8 @@ public final class DockerWorkspace implements Workspace {
     private volatile boolean detached;
     private final String shell = ContainerExec.AUTO_SHELL;
     private volatile List<RepositoryState> repositories = List.of();
+    private final ProcessTable processes = new ProcessTable();
+    private volatile List<RepositoryState> cleanRepositories;
 
     public DockerWorkspace(String id, String containerId, DockerClient client, DockerSettings settings,
                            WorkspaceConfig config, Consumer<DockerWorkspace> onClose, Consumer<DockerWorkspace> onDetach) {
@@ -85,6 +96,20 @@ public final class DockerWorkspace implements Workspace {
 
     void repositories(List<RepositoryState> states) {
         this.repositories = List.copyOf(states);
+        if (cleanRepositories == null) {
+            cleanRepositories = this.repositories; // the first states a workspace gets are its clean state's
+        }
+    }
+
+    /** The repository states of the clean image (what a reset returns to, before re-applying fetches). */
+    List<RepositoryState> repositoriesAtClean() {
+        List<RepositoryState> clean = cleanRepositories;
+        return clean != null ? clean : repositories;
+    }
+
+    /** Records the current repository states as the clean image's. */
+    void markRepositoriesClean() {
+        this.cleanRepositories = repositories;
     }
 
     List<RepositoryState> repositories() {
@@ -119,8 +144,12 @@ public final class DockerWorkspace implements Workspace {
 
     @Override
     public WorkspaceInfo info() {
+        ensureOpen();
         CachedState c = cached;
-        return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, repositories,
+        List<RepositoryState> named = repositories.stream().map(r -> r.withName(config.repositories().stream()
+                .filter(rc -> rc.path().equals(r.path())).findFirst().map(dev.derrick.api.RepositoryConfig::name)
+                .orElse(null))).toList();
+        return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, named,
                 c == null ? null : c.cacheEntryId(), "container");
     }
 
@@ -142,6 +171,7 @@ public final class DockerWorkspace implements Workspace {
             Workspace.super.reset();
             return;
         }
+        processes.killAll();
         c.reset(this);
     }
 
@@ -218,7 +248,7 @@ public final class DockerWorkspace implements Workspace {
                 if (entry.isSymbolicLink()) {
                     String target = entry.getLinkName();
                     String parent = abs.substring(0, abs.lastIndexOf('/') + 1);
-                    abs = "/" + WorkspacePaths.normalizeRelative(target.startsWith("/") ? target : parent + target, "link");
+                    abs = containerPath(target.startsWith("/") ? target : parent + target);
                     continue;
                 }
                 return tar.readAllBytes();
@@ -306,6 +336,168 @@ public final class DockerWorkspace implements Workspace {
         return entries;
     }
 
+    private dev.derrick.core.files.ShellFiles files() {
+        return new dev.derrick.core.files.ShellFiles((script, env) -> {
+            try {
+                return exec.run("/bin/sh", script, "/", env, Duration.ofMinutes(2), 64L << 20, OutputListener.NONE);
+            } catch (DockerException e) {
+                throw failure("a file operation", e);
+            }
+        }, this::relative, id);
+    }
+
+    @Override
+    public FileListing listFiles(String path, int maxDepth, int maxEntries) {
+        ensureOpen();
+        return files().list(resolve(path, "path"), maxDepth, maxEntries);
+    }
+
+    @Override
+    public java.util.Optional<FileStat> stat(String path) {
+        ensureOpen();
+        return files().stat(resolve(path, "path"));
+    }
+
+    @Override
+    public void delete(String path, boolean recursive) {
+        ensureOpen();
+        String abs = resolve(path, "path");
+        if (abs.equals("/") || abs.equals(settings.root())) {
+            throw new InvalidConfigException("cannot delete '" + path + "': it is the workspace root");
+        }
+        files().delete(abs, recursive);
+    }
+
+    @Override
+    public void move(String from, String to) {
+        ensureOpen();
+        String a = resolve(from, "from");
+        String b = resolve(to, "to");
+        if (a.equals("/") || b.equals("/") || a.equals(settings.root()) || b.equals(settings.root())) {
+            throw new InvalidConfigException("cannot move '" + from + "' to '" + to + "': the workspace root cannot"
+                    + " be moved or replaced");
+        }
+        files().move(a, b);
+    }
+
+    @Override
+    public void mkdirs(String path) {
+        ensureOpen();
+        files().mkdirs(resolve(path, "path"));
+    }
+
+    /**
+     * Per repository the git diff against the clean commit (git runs in the container: the image needs git), and
+     * outside the repositories what {@code docker diff} reports against the image the container was made from
+     * (the clean state; after a {@code restore}, the checkpoint's image). Directories that only hold changes, and
+     * derrick's own scratch files, are left out.
+     */
+    @Override
+    public WorkspaceDiff diff() {
+        ensureOpen();
+        List<RepositoryState> repos = repositories;
+        List<dev.derrick.api.RepositoryDiff> diffs = GitDiffs.repositories(this, repos);
+        List<ChangeLog> changes;
+        try {
+            changes = client.containerDiffCmd(containerId).exec();
+        } catch (DockerException e) {
+            throw failure("diffing", e);
+        }
+        List<String> repoPaths = new ArrayList<>();
+        for (RepositoryState r : repos) {
+            repoPaths.add(resolve(r.path(), "repository path"));
+        }
+        List<String> all = new ArrayList<>();
+        if (changes != null) {
+            for (ChangeLog c : changes) {
+                all.add(c.getPath());
+            }
+        }
+        List<ChangedFile> outside = new ArrayList<>();
+        if (changes != null) {
+            for (ChangeLog c : changes) {
+                String p = c.getPath();
+                if (p == null || under(p, repoPaths) || p.startsWith("/tmp/.derrick-")) {
+                    continue;
+                }
+                ChangeKind kind = c.getKind() == null ? ChangeKind.MODIFIED : switch (c.getKind()) {
+                    case 1 -> ChangeKind.ADDED;
+                    case 2 -> ChangeKind.DELETED;
+                    default -> ChangeKind.MODIFIED;
+                };
+                if (kind == ChangeKind.MODIFIED && all.stream().anyMatch(o -> o.startsWith(p.equals("/") ? "/" : p + "/")
+                        && !o.equals(p))) {
+                    continue; // a directory that changed because something in it did
+                }
+                if (repoPaths.stream().anyMatch(r -> r.startsWith(p + "/"))) {
+                    continue; // a parent of a repository
+                }
+                outside.add(new ChangedFile(relative(p), kind, false));
+            }
+        }
+        outside.sort(java.util.Comparator.comparing(ChangedFile::path));
+        return new WorkspaceDiff(diffs, outside, true);
+    }
+
+    private static boolean under(String p, List<String> roots) {
+        for (String r : roots) {
+            if (p.equals(r) || p.startsWith(r.equals("/") ? "/" : r + "/")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public WorkspaceProcess start(ExecRequest request) {
+        ensureOpen();
+        processes.checkRoom(id);
+        Map<String, String> env = new LinkedHashMap<>(config.env());
+        env.putAll(request.env());
+        String dir = request.workingDir() == null ? settings.root() : resolve(request.workingDir(), "working directory");
+        if (request.workingDir() != null && stat(request.workingDir()).map(s -> !s.isDirectory()).orElse(true)) {
+            throw new InvalidConfigException("working directory '" + request.workingDir()
+                    + "' does not exist in the workspace");
+        }
+        try {
+            dev.derrick.core.process.BackgroundProcess p = exec.start(processes.nextId(), shell, request.command(), dir,
+                    env, request.timeout(), settings.maxOutputBytes());
+            processes.add(p);
+            return p;
+        } catch (DockerException e) {
+            throw failure("starting a background process", e);
+        }
+    }
+
+    @Override
+    public List<WorkspaceProcess> processes() {
+        return processes.list();
+    }
+
+    @Override
+    public java.util.Optional<WorkspaceProcess> process(String processId) {
+        return processes.find(processId);
+    }
+
+    /**
+     * A link target as the kernel resolves it inside the container: {@code .} and {@code ..} collapsed, {@code ..}
+     * at {@code /} staying at {@code /} (a link cannot climb out of the container's root).
+     */
+    static String containerPath(String path) {
+        java.util.Deque<String> parts = new java.util.ArrayDeque<>();
+        for (String part : path.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                parts.pollLast();
+            } else {
+                parts.addLast(part);
+            }
+        }
+        return "/" + String.join("/", parts);
+    }
+
     /** Container path of a user path: absolute stays (normalized), relative resolves against the root. */
     String resolve(String path, String what) {
         if (path == null) {
@@ -344,6 +536,7 @@ public final class DockerWorkspace implements Workspace {
         }
         try {
             removeContainer(client, containerId);
+            processes.abandon(Duration.ofSeconds(5));
             CachedState c = cached;
             if (c != null) {
                 c.close();
@@ -377,6 +570,7 @@ public final class DockerWorkspace implements Workspace {
             LOG.warn("workspace {}: could not end the commands running in container {}: {}", id, shortId(),
                     firstLine(String.valueOf(e.getMessage())));
         }
+        processes.abandon(Duration.ofSeconds(5));
         LOG.info("workspace {} detached: container {} stays until a docker provider starts after this JVM has ended",
                 id, shortId());
     }

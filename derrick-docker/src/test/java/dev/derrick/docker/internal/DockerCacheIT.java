@@ -152,7 +152,7 @@ class DockerCacheIT {
         assertThat(fromOld.exec("git -C /code/app rev-parse HEAD").stdout().strip()).isEqualTo(pushed);
 
         List<RepositoryFetch> fetched = live.fetch();
-        assertThat(fetched).singleElement().isEqualTo(new RepositoryFetch("code/app", built, pushed, true, "fast-forwarded"));
+        assertThat(fetched).singleElement().isEqualTo(new RepositoryFetch("code/app", built, pushed, true, "fast-forwarded", pushed));
         assertThat(live.readString("/code/app/NEW.md")).isEqualTo("new\n");
 
         List<GitTestServer.Request> packs = server.requestLog().stream().filter(r -> r.wants() > 0).toList();

@@ -61,7 +61,8 @@ final class ProcessRunner {
             Thread.currentThread().interrupt();
             throw new DerrickException("interrupted while waiting for: " + String.join(" ", command), e);
         }
-        int exit = process.isAlive() ? -1 : process.exitValue();
+        // A command killed at its timeout exits 124, as under coreutils' timeout: the same in every provider.
+        int exit = timedOut ? ExecResult.TIMED_OUT_EXIT_CODE : process.isAlive() ? -1 : process.exitValue();
         synchronized (capture) {
             return new ExecResult(exit, capture.stdout.toString(), capture.stderr.toString(), capture.all.toString(),
                     Duration.ofNanos(System.nanoTime() - start), timedOut, capture.truncated);

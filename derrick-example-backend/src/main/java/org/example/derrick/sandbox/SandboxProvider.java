@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** Workspaces as directories under one root. Thread-safe. */
@@ -40,7 +39,7 @@ final class SandboxProvider implements WorkspaceProvider {
         if (closed) {
             throw new ProviderUnavailableException("the sandbox provider was closed");
         }
-        String id = "sbx-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        String id = dev.derrick.api.spi.WorkspaceIds.newId(SandboxProviderFactory.NAME);
         Path home;
         try {
             home = Files.createDirectories(root.resolve(id));

@@ -165,6 +165,7 @@ final class SandboxWorkspace implements Workspace {
 
     @Override
     public WorkspaceInfo info() {
+        ensureOpen();
         List<RepositoryState> repos = new ArrayList<>();
         for (RepositoryConfig repo : config.repositories()) {
             Path dir = root.resolve(repo.path());
@@ -278,10 +279,13 @@ final class SandboxWorkspace implements Workspace {
         try (Stream<Path> entries = Files.list(resolve(path))) {
             ensureOpen();
             return entries.sorted(Comparator.comparing(p -> p.getFileName().toString())).map(p -> {
-                boolean dir = Files.isDirectory(p);
+                // Describe a symbolic link itself, never its target: a link to a file outside the workspace must
+                // not tell its size or whether it is a directory (the TCK checks).
+                boolean dir = Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
                 long size;
                 try {
-                    size = dir ? 0 : Files.size(p);
+                    size = dir ? 0 : Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                            LinkOption.NOFOLLOW_LINKS).size();
                 } catch (IOException e) {
                     size = 0;
                 }

@@ -202,7 +202,7 @@ public final class DirsProviderFactory implements WorkspaceProviderFactory {
         @Override
         public synchronized void reset() {
             try {
-                delete(dir);
+                DirsProviderFactory.delete(dir);
                 copy(dir.getParent().resolve("clean"), dir);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
@@ -213,7 +213,7 @@ public final class DirsProviderFactory implements WorkspaceProviderFactory {
         public void close() {
             provider.live.remove(this);
             try {
-                delete(dir.getParent());
+                DirsProviderFactory.delete(dir.getParent());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

@@ -180,9 +180,30 @@ public final class LocalWorkspace implements Workspace {
 
     @Override
     public WorkspaceInfo info() {
+        ensureOpen();
         LocalInstance c = cached;
         return new WorkspaceInfo(id, "local", config.name(), root.toString(), created,
                 c == null ? repositories : c.repositories(), c == null ? null : c.cacheEntry().id(), isolation());
+    }
+
+    /**
+     * Per repository the git diff against the clean commit (git runs in the workspace, as commands do), and outside
+     * the repositories the files that differ from the cache entry's clean state (without a cache: not tracked).
+     */
+    @Override
+    public dev.derrick.api.WorkspaceDiff diff() {
+        ensureOpen();
+        List<RepositoryState> repos = info().repositories();
+        List<dev.derrick.api.RepositoryDiff> diffs = dev.derrick.api.spi.GitDiffs.repositories(this, repos);
+        LocalInstance c = cached;
+        if (c == null) {
+            return new dev.derrick.api.WorkspaceDiff(diffs, List.of(), false);
+        }
+        java.util.Set<String> excluded = new java.util.HashSet<>();
+        for (RepositoryState r : repos) {
+            excluded.add(dev.derrick.api.WorkspacePaths.normalizeRelative(r.path(), "repository path"));
+        }
+        return new dev.derrick.api.WorkspaceDiff(diffs, c.changesOutside(excluded), true);
     }
 
     @Override

@@ -41,8 +41,17 @@ public final class HttpTransport implements Transport {
     }
 
     @Override
+    public Reply call(Op op, RemoteRef ref, String processId, byte[] body, Duration timeout) {
+        return call(op, ref, processId, body, timeout, null);
+    }
+
+    @Override
     public Reply call(Op op, RemoteRef ref, byte[] body, Duration timeout, OutputListener listener) {
-        URI uri = URI.create(base + op.path(ref == null ? null : ref.id()));
+        return call(op, ref, null, body, timeout, listener);
+    }
+
+    private Reply call(Op op, RemoteRef ref, String processId, byte[] body, Duration timeout, OutputListener listener) {
+        URI uri = URI.create(base + op.path(ref == null ? null : ref.id(), processId));
         HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(timeout)
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json, application/octet-stream");

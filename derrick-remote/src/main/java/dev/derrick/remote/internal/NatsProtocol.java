@@ -23,6 +23,8 @@ public final class NatsProtocol {
     public static final String DEFAULT_BUCKET = "derrick_agents";
 
     public static final String WORKSPACE = "Derrick-Workspace";
+    /** Request header: the background process an operation addresses ({@code process_output}, …). */
+    public static final String PROCESS = "Derrick-Process";
     public static final String STATUS = "Derrick-Status";
     public static final String AGENT = "Derrick-Agent";
     public static final String RESERVATION = "Derrick-Reservation";

@@ -180,6 +180,15 @@ public final class NatsTransport implements Transport {
 
     @Override
     public Reply call(Op op, RemoteRef ref, byte[] body, Duration timeout, OutputListener listener) {
+        return call(op, ref, null, body, timeout, listener);
+    }
+
+    @Override
+    public Reply call(Op op, RemoteRef ref, String processId, byte[] body, Duration timeout) {
+        return call(op, ref, processId, body, timeout, null);
+    }
+
+    private Reply call(Op op, RemoteRef ref, String processId, byte[] body, Duration timeout, OutputListener listener) {
         long deadline = System.nanoTime() + timeout.toNanos();
         if (op == Op.CREATE) {
             return create(body, deadline);
@@ -191,7 +200,7 @@ public final class NatsTransport implements Transport {
             throw gone(ref.id(), ref.agent(), reason);
         });
         return exchange(NatsProtocol.agentSubject(prefix, ref.agent(), op.token()), ref.agent(), ref.id(), op.token(),
-                body, deadline, listener, null);
+                body, deadline, listener, null, processId);
     }
 
     private Reply create(byte[] body, long deadline) {
@@ -222,7 +231,7 @@ public final class NatsTransport implements Transport {
             String agent = n.path("agent").asText();
             String reservation = n.path("reservation").asText();
             Reply created = exchange(NatsProtocol.agentSubject(prefix, agent, Op.CREATE.token()), agent, null,
-                    Op.CREATE.token(), body, deadline, null, reservation);
+                    Op.CREATE.token(), body, deadline, null, reservation, null);
             return new Reply(created.status(), created.body(), agent);
         }
         throw noCapacity();
@@ -240,11 +249,14 @@ public final class NatsTransport implements Transport {
     }
 
     private Reply exchange(String subject, String agent, String workspaceId, String op, byte[] body, long deadline,
-                           OutputListener listener, String reservation) {
+                           OutputListener listener, String reservation, String processId) {
         int chunk = NatsProtocol.chunkSize(maxPayload());
         Headers headers = new Headers();
         if (workspaceId != null) {
             headers.put(NatsProtocol.WORKSPACE, workspaceId);
+        }
+        if (processId != null) {
+            headers.put(NatsProtocol.PROCESS, processId);
         }
         if (reservation != null) {
             headers.put(NatsProtocol.RESERVATION, reservation);

@@ -19,7 +19,20 @@ public enum Op {
     FETCH("POST", "/workspaces/{id}/fetch"),
     RESET("POST", "/workspaces/{id}/reset"),
     CHECKPOINT("POST", "/workspaces/{id}/checkpoint"),
-    RESTORE("POST", "/workspaces/{id}/restore");
+    RESTORE("POST", "/workspaces/{id}/restore"),
+    STAT("POST", "/workspaces/{id}/stat"),
+    LIST_RECURSIVE("POST", "/workspaces/{id}/list_recursive"),
+    DELETE_FILE("POST", "/workspaces/{id}/delete_file"),
+    MOVE_FILE("POST", "/workspaces/{id}/move_file"),
+    MKDIR("POST", "/workspaces/{id}/mkdir"),
+    EDIT_FILE("POST", "/workspaces/{id}/edit_file"),
+    DIFF("POST", "/workspaces/{id}/diff"),
+    PROCESSES("GET", "/workspaces/{id}/processes"),
+    PROCESS_INFO("GET", "/workspaces/{id}/processes/{pid}"),
+    PROCESS_OUTPUT("POST", "/workspaces/{id}/processes/{pid}/output"),
+    PROCESS_STDIN("POST", "/workspaces/{id}/processes/{pid}/stdin"),
+    PROCESS_WAIT("POST", "/workspaces/{id}/processes/{pid}/wait"),
+    PROCESS_KILL("POST", "/workspaces/{id}/processes/{pid}/kill");
 
     private final String method;
     private final String pathTemplate;
@@ -37,6 +50,17 @@ public enum Op {
     public String path(String workspaceId) {
         return pathTemplate.replace("{id}", workspaceId == null ? "" : java.net.URLEncoder.encode(workspaceId,
                 java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** The HTTP path for a workspace id and a process id. */
+    public String path(String workspaceId, String processId) {
+        return path(workspaceId).replace("{pid}", processId == null ? "" : java.net.URLEncoder.encode(processId,
+                java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Whether the operation addresses one background process of a workspace. */
+    public boolean perProcess() {
+        return pathTemplate.contains("{pid}");
     }
 
     /** Whether the operation addresses one workspace. */

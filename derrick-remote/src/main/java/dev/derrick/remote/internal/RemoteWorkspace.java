@@ -86,6 +86,99 @@ public final class RemoteWorkspace implements Workspace {
     }
 
     @Override
+    public dev.derrick.api.FileListing listFiles(String path, int maxDepth, int maxEntries) {
+        return Wire.reply(call(Op.LIST_RECURSIVE, Wire.write(new dev.derrick.core.wire.Wire.ListRecursiveBody(
+                path == null ? "" : path, null, maxDepth, maxEntries)), provider.requestTimeout(), null),
+                dev.derrick.core.wire.Wire.FileTree.class, Op.LIST_RECURSIVE).toListing();
+    }
+
+    @Override
+    public java.util.Optional<dev.derrick.api.FileStat> stat(String path) {
+        Reply reply = provider.transport().call(Op.STAT, ref, Wire.write(new dev.derrick.core.wire.Wire.PathBody(path, null)),
+                provider.requestTimeout(), null);
+        ensureOpen();
+        if (reply.status() == 404 && reply.text().contains(dev.derrick.core.wire.WireError.FILE_NOT_FOUND)) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(Wire.reply(Wire.check(reply, Op.STAT, ref.id()),
+                dev.derrick.core.wire.Wire.FileStatBody.class, Op.STAT).toStat());
+    }
+
+    @Override
+    public void delete(String path, boolean recursive) {
+        call(Op.DELETE_FILE, Wire.write(new dev.derrick.core.wire.Wire.DeleteBody(path, null, recursive)),
+                provider.requestTimeout(), null);
+    }
+
+    @Override
+    public void move(String from, String to) {
+        call(Op.MOVE_FILE, Wire.write(new dev.derrick.core.wire.Wire.MoveBody(from, to, null)), provider.requestTimeout(),
+                null);
+    }
+
+    @Override
+    public void mkdirs(String path) {
+        call(Op.MKDIR, Wire.write(new dev.derrick.core.wire.Wire.PathBody(path, null)), provider.requestTimeout(), null);
+    }
+
+    /** Edits on the agent, in one request (not a read and a write over the wire). */
+    @Override
+    public int editFile(String path, String oldText, String newText, boolean replaceAll) {
+        return Wire.reply(call(Op.EDIT_FILE, Wire.write(new dev.derrick.core.wire.Wire.EditBody(path, oldText, newText,
+                replaceAll, null)), provider.requestTimeout(), null), dev.derrick.core.wire.Wire.EditReply.class,
+                Op.EDIT_FILE).replacements();
+    }
+
+    @Override
+    public dev.derrick.api.WorkspaceDiff diff() {
+        return Wire.reply(call(Op.DIFF, Wire.EMPTY, provider.createTimeout(), null),
+                dev.derrick.core.wire.Wire.DiffReply.class, Op.DIFF).toDiff();
+    }
+
+    @Override
+    public dev.derrick.api.WorkspaceProcess start(ExecRequest request) {
+        String pid = Wire.reply(call(Op.CMD_WITH_OUTPUT, Wire.write(dev.derrick.core.wire.Wire.CmdBody.background(request)),
+                provider.requestTimeout(), null), dev.derrick.core.wire.Wire.PidReply.class, Op.CMD_WITH_OUTPUT).pid();
+        if (pid == null || pid.isBlank()) {
+            throw new dev.derrick.api.DerrickException("the agent's reply to a background start carries no process id");
+        }
+        return new RemoteProcess(this, pid);
+    }
+
+    @Override
+    public List<dev.derrick.api.WorkspaceProcess> processes() {
+        return Wire.reply(call(Op.PROCESSES, Wire.EMPTY, provider.requestTimeout(), null),
+                dev.derrick.core.wire.Wire.ProcessList.class, Op.PROCESSES).processes().stream()
+                .map(p -> (dev.derrick.api.WorkspaceProcess) new RemoteProcess(this, p.pid())).toList();
+    }
+
+    @Override
+    public java.util.Optional<dev.derrick.api.WorkspaceProcess> process(String processId) {
+        try {
+            callProcess(Op.PROCESS_INFO, processId, Wire.EMPTY, provider.requestTimeout());
+            return java.util.Optional.of(new RemoteProcess(this, processId));
+        } catch (dev.derrick.api.ProcessNotFoundException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /** Sends an operation on one of this workspace's background processes. */
+    Reply callProcess(Op op, String processId, byte[] body, Duration timeout) {
+        ensureOpen();
+        return Wire.check(provider.transport().call(op, ref, processId, body, timeout), op, ref.id());
+    }
+
+    RemoteProvider provider() {
+        return provider;
+    }
+
+    private void ensureOpen() {
+        if (closed.get()) {
+            throw new WorkspaceNotFoundException(ref.id(), "workspace '" + ref.id() + "' is closed");
+        }
+    }
+
+    @Override
     public List<RepositoryFetch> fetch() {
         return Wire.fetches(call(Op.FETCH, Wire.EMPTY, provider.createTimeout(), null));
     }

@@ -16,6 +16,13 @@ public interface Transport extends AutoCloseable {
      */
     Reply call(Op op, RemoteRef workspace, byte[] body, Duration timeout, OutputListener listener);
 
+    /**
+     * Sends an operation on one background process of a workspace ({@link Op#perProcess()}).
+     *
+     * @param processId the process handle id
+     */
+    Reply call(Op op, RemoteRef workspace, String processId, byte[] body, Duration timeout);
+
     /** Where this transport goes, for messages (never with credentials). */
     String describe();
 

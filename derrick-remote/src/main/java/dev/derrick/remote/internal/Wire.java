@@ -16,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import static dev.derrick.core.wire.Wire.read;
-import static dev.derrick.core.wire.Wire.write;
 
 /** The remote providers' side of the shared wire DTOs ({@link dev.derrick.core.wire.Wire}). */
 final class Wire {
@@ -84,6 +83,14 @@ final class Wire {
 
     static WorkspaceInfo info(Reply reply) {
         return read(reply.body(), dev.derrick.core.wire.Wire.WorkspaceInfoBody.class, "workspace info").toInfo();
+    }
+
+    static byte[] write(Object body) {
+        return dev.derrick.core.wire.Wire.write(body);
+    }
+
+    static <T> T reply(Reply reply, Class<T> type, Op op) {
+        return read(reply.body(), type, op.token() + " reply");
     }
 
     /** Throws the API exception an error reply stands for; returns a successful reply. */

@@ -21,12 +21,36 @@ public enum Operation {
     FETCH(true),
     RESET(true),
     CHECKPOINT(true),
-    RESTORE(true);
+    RESTORE(true),
+    STAT(true),
+    LIST_RECURSIVE(true),
+    DELETE_FILE(true),
+    MOVE_FILE(true),
+    MKDIR(true),
+    EDIT_FILE(true),
+    DIFF(true),
+    PROCESSES(true),
+    PROCESS_INFO(true, true),
+    PROCESS_OUTPUT(true, true),
+    PROCESS_STDIN(true, true),
+    PROCESS_WAIT(true, true),
+    PROCESS_KILL(true, true);
 
     private final boolean needsWorkspace;
+    private final boolean needsProcess;
 
     Operation(boolean needsWorkspace) {
+        this(needsWorkspace, false);
+    }
+
+    Operation(boolean needsWorkspace, boolean needsProcess) {
         this.needsWorkspace = needsWorkspace;
+        this.needsProcess = needsProcess;
+    }
+
+    /** Whether the operation addresses one background process of the workspace by id. */
+    public boolean needsProcess() {
+        return needsProcess;
     }
 
     /** Whether the operation addresses one workspace by id. */

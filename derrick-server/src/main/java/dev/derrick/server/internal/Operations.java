@@ -92,9 +92,22 @@ public final class Operations implements AutoCloseable {
      * @param output receives output chunks as the command writes them; {@code null} for none
      */
     public Reply handle(Operation op, String workspaceId, InputStream body, OutputListener output) {
+        return handle(op, workspaceId, null, body, output);
+    }
+
+    /**
+     * Runs one operation on a workspace's background process ({@link Operation#needsProcess()}), or any other
+     * operation ({@code processId} is then ignored).
+     *
+     * @param processId the process handle id, e.g. {@code p1}
+     */
+    public Reply handle(Operation op, String workspaceId, String processId, InputStream body, OutputListener output) {
         try {
             if (closed.get() && op != Operation.HEALTH) {
                 return Reply.error(WireError.of(503, WireError.PROVIDER_UNAVAILABLE, "the server is shutting down"));
+            }
+            if (op.needsProcess()) {
+                return process(op, workspaceId, processId, body == null ? InputStream.nullInputStream() : body);
             }
             return dispatch(op, workspaceId, body == null ? InputStream.nullInputStream() : body,
                     output == null ? OutputListener.NONE : output);
@@ -147,7 +160,15 @@ public final class Operations implements AutoCloseable {
                 || op == Operation.RESTORE;
         // Parse the body before locking, so a slow upload never holds the workspace.
         Object request = switch (op) {
-            case CMD, CMD_WITH_OUTPUT -> Wire.read(body, Wire.CmdBody.class, op.wireName() + " request").toRequest();
+            case CMD, CMD_WITH_OUTPUT -> {
+                Wire.CmdBody cmd = Wire.read(body, Wire.CmdBody.class, op.wireName() + " request");
+                yield cmd.inBackground() ? new Background(cmd.toRequest()) : cmd.toRequest();
+            }
+            case STAT, MKDIR -> Wire.read(body, Wire.PathBody.class, op.wireName() + " request").resolvedPath();
+            case LIST_RECURSIVE -> Wire.read(body, Wire.ListRecursiveBody.class, "list_recursive request");
+            case DELETE_FILE -> Wire.read(body, Wire.DeleteBody.class, "delete_file request");
+            case MOVE_FILE -> Wire.read(body, Wire.MoveBody.class, "move_file request");
+            case EDIT_FILE -> Wire.read(body, Wire.EditBody.class, "edit_file request");
             case WRITE_FILE -> Wire.read(body, Wire.WriteFileBody.class, "write_file request");
             case READ_FILE -> Wire.read(body, Wire.ReadFileBody.class, "read_file request");
             case LIST_FILES -> Wire.read(body, Wire.ListFilesBody.class, "list_files request").resolvedPath();
@@ -174,9 +195,50 @@ public final class Operations implements AutoCloseable {
     }
 
     private Reply run(Operation op, Workspace ws, Object request, OutputListener output) {
+        if (request instanceof Background b) {
+            dev.derrick.api.WorkspaceProcess p = ws.start(b.request());
+            log.info("workspace {} started background process {}", ws.id(), p.id());
+            return Reply.json(new Wire.PidReply(p.id()));
+        }
         switch (op) {
             case INFO:
                 return Reply.json(Wire.WorkspaceInfoBody.from(ws.info()));
+            case STAT: {
+                String path = (String) request;
+                return ws.stat(path).map(st -> Reply.json(Wire.FileStatBody.from(st))).orElseGet(() -> Reply.error(
+                        WireError.of(404, WireError.FILE_NOT_FOUND, "nothing at '" + path + "' in workspace " + ws.id())));
+            }
+            case MKDIR:
+                ws.mkdirs((String) request);
+                return Reply.json(Wire.Success.TRUE);
+            case LIST_RECURSIVE: {
+                Wire.ListRecursiveBody l = (Wire.ListRecursiveBody) request;
+                return Reply.json(Wire.FileTree.from(ws.listFiles(l.resolvedPath(), l.depth(), l.entries())));
+            }
+            case DELETE_FILE: {
+                Wire.DeleteBody d = (Wire.DeleteBody) request;
+                ws.delete(d.resolvedPath(), Boolean.TRUE.equals(d.recursive()));
+                return Reply.json(Wire.Success.TRUE);
+            }
+            case MOVE_FILE: {
+                Wire.MoveBody m = (Wire.MoveBody) request;
+                ws.move(m.resolvedFrom(), m.resolvedTo());
+                return Reply.json(Wire.Success.TRUE);
+            }
+            case EDIT_FILE: {
+                Wire.EditBody e = (Wire.EditBody) request;
+                return Reply.json(new Wire.EditReply(ws.editFile(e.resolvedPath(), e.oldString(), e.newString(),
+                        Boolean.TRUE.equals(e.replaceAll()))));
+            }
+            case DIFF: {
+                long start = System.nanoTime();
+                dev.derrick.api.WorkspaceDiff diff = ws.diff();
+                log.info("workspace {} diff in {} ms", ws.id(), (System.nanoTime() - start) / 1_000_000);
+                return Reply.json(Wire.DiffReply.from(diff));
+            }
+            case PROCESSES:
+                return Reply.json(new Wire.ProcessList(ws.processes().stream()
+                        .map(p -> Wire.ProcessBody.from(p.info())).toList()));
             case CMD_WITH_OUTPUT:
                 return Reply.json(Wire.CmdResult.from(ws.exec((ExecRequest) request, output)));
             case CMD: {
@@ -268,6 +330,69 @@ public final class Operations implements AutoCloseable {
             return ws.listFiles(parent).stream().anyMatch(f -> f.name().equals(name));
         } catch (RuntimeException parentMissing) {
             return false;
+        }
+    }
+
+    /** A {@code cmd} with {@code background: true}. */
+    private record Background(ExecRequest request) {
+    }
+
+    /**
+     * The operations on one background process. They take no workspace lock: a process handle is thread-safe, and a
+     * long-poll for output must not hold off a reset.
+     */
+    private Reply process(Operation op, String id, String pid, InputStream body) throws IOException {
+        Workspace ws = provider.get(id);
+        if (pid == null || pid.isBlank()) {
+            throw new InvalidConfigException(op.wireName() + " needs a process id");
+        }
+        dev.derrick.api.WorkspaceProcess p = ws.process(pid).orElseThrow(() -> new dev.derrick.api.ProcessNotFoundException(
+                "no background process '" + pid + "' in workspace " + id + " (GET /workspaces/" + id
+                        + "/processes lists them)"));
+        switch (op) {
+            case PROCESS_INFO:
+                drain(body);
+                return Reply.json(Wire.ProcessBody.from(p.info()));
+            case PROCESS_OUTPUT: {
+                Wire.ProcessOutputBody b = Wire.read(body, Wire.ProcessOutputBody.class, "process_output request");
+                long deadline = System.nanoTime() + b.waitDuration().toNanos();
+                dev.derrick.api.ProcessOutput out = p.readOutput(b.from());
+                while (out.output().isEmpty() && out.running() && System.nanoTime() < deadline) {
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                    out = p.readOutput(b.from());
+                }
+                return Reply.json(Wire.ProcessOutputReply.from(out));
+            }
+            case PROCESS_STDIN: {
+                Wire.StdinBody b = Wire.read(body, Wire.StdinBody.class, "process_stdin request");
+                byte[] data = b.bytes();
+                if (data.length > 0) {
+                    p.writeStdin(data);
+                }
+                if (Boolean.TRUE.equals(b.close())) {
+                    p.closeStdin();
+                }
+                return Reply.json(Wire.Success.TRUE);
+            }
+            case PROCESS_WAIT: {
+                Wire.WaitBody b = Wire.read(body, Wire.WaitBody.class, "process_wait request");
+                java.util.Optional<ExecResult> r = p.waitFor(b.duration());
+                return Reply.json(new Wire.WaitReply(Wire.ProcessBody.from(p.info()),
+                        r.map(Wire.CmdResult::from).orElse(null)));
+            }
+            case PROCESS_KILL: {
+                drain(body);
+                ExecResult r = p.kill();
+                log.info("workspace {} process {} killed", id, pid);
+                return Reply.json(new Wire.WaitReply(Wire.ProcessBody.from(p.info()), Wire.CmdResult.from(r)));
+            }
+            default:
+                throw new IllegalStateException("unhandled operation " + op);
         }
     }
 

@@ -24,4 +24,12 @@ public interface ServerMode {
      * @throws Exception      when it cannot start (port taken, no NATS server…), with a message for a person
      */
     AutoCloseable start(ServerSettings settings, Operations operations) throws Exception;
+
+    /**
+     * Starts serving, with a way to end the server from inside: {@code stop} ends it as a signal would (the MCP
+     * stdio mode calls it when its client closes stdin). The default ignores {@code stop}.
+     */
+    default AutoCloseable start(ServerSettings settings, Operations operations, Runnable stop) throws Exception {
+        return start(settings, operations);
+    }
 }

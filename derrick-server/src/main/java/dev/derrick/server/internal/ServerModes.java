@@ -15,6 +15,7 @@ public final class ServerModes {
     static {
         register(new HttpMode());
         register(new dev.derrick.server.internal.nats.NatsMode());
+        register(new dev.derrick.server.internal.mcp.McpStdioMode());
     }
 
     private ServerModes() {
@@ -64,6 +65,7 @@ public final class ServerModes {
         @Override
         public AutoCloseable start(ServerSettings s, Operations operations) throws Exception {
             HttpApiServer server;
+            dev.derrick.server.internal.mcp.McpHttp mcp = null;
             try {
                 HttpApiServer.Builder b = HttpApiServer.builder(operations).bind(s.bind()).port(s.port())
                         .apiToken(s.apiToken()).maxBodyBytes(s.maxBodyBytes()).threads(s.threads())
@@ -72,15 +74,37 @@ public final class ServerModes {
                     b.maxRequestsPerClient(s.http().maxRequestsPerClient()).maxConnections(s.http().maxConnections())
                             .idleTimeout(s.http().idleTimeout());
                 }
+                mcp = dev.derrick.server.internal.mcp.McpHttp.mount(b, operations, s);
                 server = b.start();
             } catch (java.net.BindException e) {
+                closeQuietly(mcp);
                 throw inUse(s, e);
             } catch (IllegalArgumentException e) {
+                closeQuietly(mcp);
                 throw new UsageException(e.getMessage());
             }
-            LoggerFactory.getLogger("dev.derrick.server").info("derrick HTTP API listening on {} (provider {}{})",
-                    server.uri(), operations.provider().name(), s.apiToken() == null ? "" : ", bearer token required");
-            return server;
+            LoggerFactory.getLogger("dev.derrick.server").info("derrick HTTP API listening on {} (MCP at {}{}; provider {}{})",
+                    server.uri(), server.uri(), dev.derrick.server.internal.mcp.McpHttp.PATH, operations.provider().name(),
+                    s.apiToken() == null ? "" : ", bearer token required");
+            HttpApiServer started = server;
+            dev.derrick.server.internal.mcp.McpHttp mounted = mcp;
+            return () -> {
+                try {
+                    started.close();
+                } finally {
+                    mounted.close();
+                }
+            };
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // failing start: the original error matters
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package dev.derrick.local.internal.cache;
 
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecResult;
+import dev.derrick.api.GitOperationException;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.RepositoryFetch;
@@ -14,6 +15,7 @@ import dev.derrick.core.cache.CacheKeyFiles;
 import dev.derrick.core.cache.CacheStore;
 import dev.derrick.core.cache.EvictionPolicy;
 import dev.derrick.core.cache.FileTrees;
+import dev.derrick.core.cache.Freshness;
 import dev.derrick.core.cache.SingleFlight;
 import dev.derrick.core.git.GitClient;
 import org.eclipse.jgit.lib.ObjectId;
@@ -73,6 +75,7 @@ public final class LocalCache implements AutoCloseable {
     private final Path instancesDir;
     private final Consumer<Path> handOver;
     private final boolean linkGitObjects;
+    private final boolean requireFresh;
 
     /**
      * @param cacheDir the cache directory ({@code cache_dir} option)
@@ -81,17 +84,27 @@ public final class LocalCache implements AutoCloseable {
      * @param eviction bounds applied after every new entry
      */
     public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction) {
-        this(cacheDir, git, mode, eviction, null, true);
+        this(cacheDir, git, mode, eviction, false, null, true);
     }
 
     /**
+     * @param requireFresh   whether a create that cannot bring every repository up to date with its remote fails
+     *                       (else it logs a WARN and {@code info()} reports the repository as behind)
+     */
+    public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction, boolean requireFresh) {
+        this(cacheDir, git, mode, eviction, requireFresh, null, true);
+    }
+
+    /**
+     * @param requireFresh   as above
      * @param handOver       called on a directory after the provider (JGit) wrote into it, before any script runs
      *                       there or a workspace uses it: gives it to the sandbox user ({@code null}: nothing)
      * @param linkGitObjects whether copies share the snapshot's git objects by hard link (not with a sandbox: a
      *                       command owning the shared inode could make it writable and change the snapshot)
      */
-    public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction, Consumer<Path> handOver,
-                      boolean linkGitObjects) {
+    public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction, boolean requireFresh,
+                      Consumer<Path> handOver, boolean linkGitObjects) {
+        this.requireFresh = requireFresh;
         this.handOver = handOver == null ? dir -> { } : handOver;
         this.linkGitObjects = linkGitObjects;
         this.store = new CacheStore(cacheDir, BACKEND, null);
@@ -111,6 +124,10 @@ public final class LocalCache implements AutoCloseable {
         // Instances first: an overlay mount of a dead process must be gone before its entry's snapshot can go.
         int collected = LocalInstance.reapStale(instancesDir);
         collected += store.collectGarbage();
+        store.recordPolicy(this.eviction);
+        if (this.eviction.bounded()) {
+            collected += store.prune(this.eviction).size(); // entries that aged out while no provider ran
+        }
         if (collected > 0) {
             LOG.info("removed {} leftover(s) of interrupted work from {}", collected, store.directory());
         }
@@ -151,14 +168,22 @@ public final class LocalCache implements AutoCloseable {
                 builtHere |= mine[0];
             }
         }
+        LocalInstance instance;
         try {
-            LocalInstance instance = LocalInstance.open(this, config, lease, root, instancesDir, overlayPossible, listener);
-            if (!builtHere) {
+            instance = LocalInstance.open(this, config, lease, root, instancesDir, overlayPossible, listener, runner);
+        } catch (RuntimeException e) {
+            lease.close();
+            throw e;
+        }
+        try {
+            if (builtHere) {
+                instance.rememberCloned(); // cloned just now: as fresh as the remote
+            } else {
                 bringUpToDate(instance, config, runner, listener);
             }
             return instance;
         } catch (RuntimeException e) {
-            lease.close();
+            instance.close(); // unmounts, deletes the root and the bookkeeping, releases the lease
             throw e;
         }
     }
@@ -236,14 +261,22 @@ public final class LocalCache implements AutoCloseable {
         CacheEntry entry = instance.cacheEntry();
         boolean moved = false;
         boolean keyFileChanged = false;
+        Freshness freshness = new Freshness(config, entry.id());
         for (RepositoryConfig repo : config.repositories()) {
             if (repo.reference() != null && ObjectId.isId(repo.reference())) {
                 continue; // pinned to a commit: nothing to fetch
             }
-            RepositoryFetch fetch = git.fetch(instance.root().resolve(repo.path()), repo, progress);
+            RepositoryFetch fetch;
+            try {
+                fetch = git.fetch(instance.root().resolve(repo.path()), repo, progress);
+            } catch (GitOperationException e) {
+                freshness.unreachable(repo, e);
+                continue;
+            }
+            freshness.fetched(fetch);
             if (fetch.updated()) {
                 moved = true;
-                LOG.info("{}: {} moved {} -> {} since cache entry {}", config.name(), repo.path(),
+                LOG.info("{}: {} moved {} -> {} since cache entry {}", config.name(), repo.displayName(),
                         abbreviate(fetch.before()), abbreviate(fetch.after()), entry.generation());
                 if (!keyFileChanged && !config.cacheKeyFiles().isEmpty()) {
                     keyFileChanged = CacheKeyFiles.changed(instance.root().resolve(repo.path()), fetch.before(),
@@ -254,6 +287,10 @@ public final class LocalCache implements AutoCloseable {
         if (moved) {
             handOver.accept(instance.root());
         }
+        instance.remember(freshness);
+        Map<String, String> commits = new java.util.HashMap<>();
+        instance.repositories().forEach(r -> commits.put(r.path(), r.commit()));
+        freshness.report(commits, requireFresh);
         if (moved && config.updateScript() != null) {
             ExecResult result = runner.run(instance.root(), config.updateScript(), config.env(), progress);
             if (!result.succeeded()) {

@@ -10,6 +10,7 @@ import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.core.cache.CacheEntry;
 import dev.derrick.core.cache.CacheStore;
 import dev.derrick.core.cache.FileTrees;
+import dev.derrick.core.cache.Freshness;
 import dev.derrick.core.git.GitClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,11 +46,18 @@ public final class LocalInstance implements AutoCloseable {
     private final Path state;
     private final boolean overlay;
     private final Map<String, Path> checkpoints = new LinkedHashMap<>();
+    private final SetupRunner runner;
+    /** Per repository path, the last look at its remote (the create's or a fetch's). */
+    private final Map<String, RepositoryFetch> lastFetch = new LinkedHashMap<>();
+    private final java.util.Set<String> unreachable = new java.util.HashSet<>();
+    /** Per repository path, the commit a {@link #fetch} moved it to since the clean state: where reset returns. */
+    private final Map<String, String> fetchedSinceClean = new LinkedHashMap<>();
     private Path clean;
     private boolean closed;
 
     private LocalInstance(LocalCache cache, WorkspaceConfig config, CacheStore.Lease lease, Path root, Path state,
-                          boolean overlay) {
+                          boolean overlay, SetupRunner runner) {
+        this.runner = runner;
         this.cache = cache;
         this.config = config;
         this.lease = lease;
@@ -59,7 +67,7 @@ public final class LocalInstance implements AutoCloseable {
     }
 
     static LocalInstance open(LocalCache cache, WorkspaceConfig config, CacheStore.Lease lease, Path root,
-                              Path instancesDir, boolean tryOverlay, ProgressListener progress) {
+                              Path instancesDir, boolean tryOverlay, ProgressListener progress, SetupRunner runner) {
         Path state = instancesDir.resolve(root.getFileName() + "-" + UUID.randomUUID().toString().substring(0, 8));
         Path snapshot = lease.directory().resolve(LocalCache.SNAPSHOT);
         try {
@@ -93,7 +101,7 @@ public final class LocalInstance implements AutoCloseable {
                 }
             }
             progress.endTask();
-            return new LocalInstance(cache, config, lease, root, state, overlay);
+            return new LocalInstance(cache, config, lease, root, state, overlay, runner);
         } catch (IOException | RuntimeException e) {
             if (Overlay.isMounted(root)) {
                 Overlay.unmount(root);
@@ -172,24 +180,60 @@ public final class LocalInstance implements AutoCloseable {
         return overlay ? "overlay" : "copy";
     }
 
-    /** Its repositories as they are now. */
-    public List<RepositoryState> repositories() {
+    /**
+     * Its repositories as they are now, with their display names and how they compared with their remotes at the
+     * last look (the create's, or the last {@link #fetch}'s).
+     */
+    public synchronized List<RepositoryState> repositories() {
         List<RepositoryState> out = new ArrayList<>();
         for (RepositoryConfig repo : config.repositories()) {
             Path dir = root.resolve(repo.path());
             if (Files.isDirectory(dir.resolve(".git"))) {
-                out.add(GitClient.describe(dir, repo.path(), repo.url()));
+                RepositoryState now = GitClient.describe(dir, repo.path(), repo.url()).withName(repo.name());
+                RepositoryFetch last = lastFetch.get(repo.path());
+                if (unreachable.contains(repo.path())) {
+                    now = now.unreachable();
+                } else if (last != null) {
+                    RepositoryState compared = now.withFetch(last);
+                    // The checkout may have moved since (an agent's commit): keep the commit that is there now.
+                    now = new RepositoryState(now.path(), now.url(), now.commit(), now.branch(), now.name(),
+                            compared.remoteCommit(), compared.behind() && !now.commit().equals(last.remote()),
+                            compared.status());
+                }
+                out.add(now);
             }
         }
         return out;
     }
 
-    /** Fetches every repository and fast-forwards clean checkouts; dirty or diverged ones are reported. */
+    /** Records that the repositories were cloned by this create (the entry was built for it). */
+    synchronized void rememberCloned() {
+        for (RepositoryState r : lease.entry().repositories()) {
+            lastFetch.put(r.path(), new RepositoryFetch(r.path(), r.commit(), r.commit(), false, "cloned", r.commit()));
+        }
+    }
+
+    /** Keeps what the create found out about the remotes, for {@link #repositories()}. */
+    synchronized void remember(Freshness freshness) {
+        lastFetch.putAll(freshness.fetches());
+        unreachable.addAll(freshness.unreachable().keySet());
+    }
+
+    /**
+     * Fetches every repository and fast-forwards checkouts that have no local change in the way; dirty or diverged
+     * ones are reported. A repository it moves is where a later {@link #reset()} returns to.
+     */
     public synchronized List<RepositoryFetch> fetch(ProgressListener progress) {
         checkOpen();
         List<RepositoryFetch> out = new ArrayList<>();
         for (RepositoryConfig repo : config.repositories()) {
-            out.add(cache.git().fetch(root.resolve(repo.path()), repo, progress));
+            RepositoryFetch f = cache.git().fetch(root.resolve(repo.path()), repo, progress);
+            lastFetch.put(repo.path(), f);
+            unreachable.remove(repo.path());
+            if (f.updated()) {
+                fetchedSinceClean.put(repo.path(), f.after());
+            }
+            out.add(f);
         }
         return out;
     }
@@ -207,7 +251,54 @@ public final class LocalInstance implements AutoCloseable {
         } else {
             TreeSync.sync(clean != null ? clean : snapshot, root);
         }
+        if (!fetchedSinceClean.isEmpty()) {
+            reapplyFetches();
+        }
         LOG.info("reset {} ({}) in {} ms", root, mode(), (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /**
+     * After a reset: brings the repositories an earlier {@link #fetch} moved back to exactly the commits it moved
+     * them to, runs the update script, and makes that the clean state, as a create that fetched does. The objects of
+     * that fetch went with the discarded state, so this fetches once more (later resets need no network).
+     */
+    private void reapplyFetches() {
+        boolean moved = false;
+        for (Map.Entry<String, String> target : fetchedSinceClean.entrySet()) {
+            RepositoryConfig repo = config.repositories().stream().filter(r -> r.path().equals(target.getKey()))
+                    .findFirst().orElseThrow();
+            RepositoryFetch f;
+            try {
+                f = cache.git().fastForwardTo(root.resolve(repo.path()), repo, target.getValue(), ProgressListener.NONE);
+            } catch (RuntimeException e) {
+                LOG.warn("{}: reset could not return {} to the fetched commit {}: {}; it is at the clean state's commit",
+                        config.name(), repo.displayName(), abbreviate(target.getValue()), e.getMessage());
+                continue;
+            }
+            lastFetch.put(repo.path(), f);
+            if (f.updated()) {
+                moved = true;
+            } else if (!target.getValue().equals(f.after())) {
+                LOG.warn("{}: reset could not return {} to the fetched commit {} ({}); it stays at {}", config.name(),
+                        repo.displayName(), abbreviate(target.getValue()), f.status(), abbreviate(f.after()));
+            }
+        }
+        if (moved && config.updateScript() != null && runner != null) {
+            var result = runner.run(root, config.updateScript(), config.env(), ProgressListener.NONE);
+            if (!result.succeeded()) {
+                throw new DerrickException("reset of " + root + ": the update script after returning to the fetched"
+                        + " commits " + (result.timedOut() ? "timed out" : "exited with " + result.exitCode()) + ": "
+                        + result.output().strip());
+            }
+        }
+        if (moved) {
+            markClean();
+        }
+        fetchedSinceClean.clear();
+    }
+
+    private static String abbreviate(String commit) {
+        return commit == null ? "(none)" : commit.substring(0, Math.min(12, commit.length()));
     }
 
     /**
@@ -219,6 +310,18 @@ public final class LocalInstance implements AutoCloseable {
         FileTrees.deleteQuietly(target);
         FileTrees.copy(overlay ? state.resolve("upper") : root, target);
         clean = target;
+    }
+
+    /**
+     * The files changed since the clean state outside {@code excluded} (the repositories, relative to the root),
+     * compared by metadata with the clean layers: for {@link dev.derrick.api.Workspace#diff()}.
+     */
+    public synchronized List<dev.derrick.api.ChangedFile> changesOutside(java.util.Set<String> excluded) {
+        checkOpen();
+        Path snapshot = lease.directory().resolve(LocalCache.SNAPSHOT);
+        List<Path> layers = overlay ? (clean == null ? List.of(snapshot) : List.of(clean, snapshot))
+                : List.of(clean != null ? clean : snapshot);
+        return OutsideChanges.of(root, layers, excluded);
     }
 
     /** Records the current state; returns its id. */

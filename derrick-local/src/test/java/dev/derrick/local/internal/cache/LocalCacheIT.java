@@ -292,7 +292,7 @@ class LocalCacheIT {
                 });
         assertThat(cache.store().list()).isEmpty();
         assertThat(root).doesNotExist();
-        assertThat(children(cache.store().directory())).containsOnly("leases", ".lock");
+        assertThat(children(cache.store().directory())).containsOnly("leases", ".lock", "eviction.json");
     }
 
     @Test

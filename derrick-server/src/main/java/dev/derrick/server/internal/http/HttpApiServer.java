@@ -150,7 +150,10 @@ public final class HttpApiServer implements AutoCloseable {
         List<Handler> handlers = new ArrayList<>();
         for (Map.Entry<String, Servlet> m : b.mounts.entrySet()) {
             ServletContextHandler context = new ServletContextHandler(m.getKey());
-            context.addServlet(new ServletHolder(m.getValue()), "/*");
+            context.setAllowNullPathInContext(true); // "/mcp" itself, not a redirect to "/mcp/"
+            ServletHolder holder = new ServletHolder(m.getValue());
+            holder.setAsyncSupported(true); // the MCP transport answers with server-sent events
+            context.addServlet(holder, "/*");
             context.setErrorHandler(new JsonErrorHandler());
             handlers.add(new Guard(context));
         }
@@ -224,6 +227,7 @@ public final class HttpApiServer implements AutoCloseable {
         private final BodyBuffer body = new BodyBuffer();
         private Route matched;
         private String id;
+        private String pid;
         private OutputStreamer streamer;
 
         Exchange(Request request, Response response, Callback callback) {
@@ -257,12 +261,13 @@ public final class HttpApiServer implements AutoCloseable {
         private Reply route() {
             List<String> allowed = new ArrayList<>();
             for (Route r : Route.ALL) {
-                Optional<String> m = r.match(path);
+                Optional<Route.Params> m = r.params(path);
                 if (m.isPresent()) {
                     allowed.add(r.method());
                     if (r.method().equals(method)) {
                         matched = r;
-                        id = m.get();
+                        id = m.get().id();
+                        pid = m.get().pid();
                         break;
                     }
                 }
@@ -328,7 +333,7 @@ public final class HttpApiServer implements AutoCloseable {
         public void run() {
             Reply reply;
             try {
-                reply = operations.handle(matched.operation(), matched.operation().needsWorkspace() ? id : null,
+                reply = operations.handle(matched.operation(), matched.operation().needsWorkspace() ? id : null, pid,
                         body.stream(), streamer);
             } catch (RuntimeException e) {
                 reply = internal(e);

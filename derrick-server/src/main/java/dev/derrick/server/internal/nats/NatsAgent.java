@@ -307,7 +307,8 @@ public final class NatsAgent implements AutoCloseable {
             String streamTo = header(msg, NatsProtocol.STREAM);
             OutputPublisher output = streamTo != null && (op == Operation.CMD || op == Operation.CMD_WITH_OUTPUT)
                     ? new OutputPublisher(streamTo) : null;
-            Reply reply = operations.handle(op, workspace, new ByteArrayInputStream(body), output);
+            Reply reply = operations.handle(op, workspace, header(msg, NatsProtocol.PROCESS),
+                    new ByteArrayInputStream(body), output);
             if (op == Operation.DELETE) {
                 updateClaimSubscription();
                 heartbeat(); // before the reply: a controller that sees the reply also has the new count
