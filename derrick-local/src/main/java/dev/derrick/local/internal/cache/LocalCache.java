@@ -74,6 +74,8 @@ public final class LocalCache implements AutoCloseable {
     private final ExecutorService background;
     private final Path instancesDir;
     private final Consumer<Path> handOver;
+    /** Commands run in sandboxes: the snapshot gets the sandbox's mount points even without a setup script. */
+    private final boolean sandboxed;
     private final boolean linkGitObjects;
     private final boolean requireFresh;
 
@@ -105,6 +107,7 @@ public final class LocalCache implements AutoCloseable {
     public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction, boolean requireFresh,
                       Consumer<Path> handOver, boolean linkGitObjects) {
         this.requireFresh = requireFresh;
+        this.sandboxed = handOver != null;
         this.handOver = handOver == null ? dir -> { } : handOver;
         this.linkGitObjects = linkGitObjects;
         this.store = new CacheStore(cacheDir, BACKEND, null);
@@ -230,6 +233,15 @@ public final class LocalCache implements AutoCloseable {
                 progress.endTask();
             }
             handOver.accept(snapshot);
+            if (config.setupScript().isBlank() && sandboxed) {
+                // the sandbox's mount points (usr, etc, proc, dev, tmp, home, bin…) belong to the clean state, so
+                // that a workspace's sandbox adds nothing a diff or reset would see
+                ExecResult result = runner.run(snapshot, "true", config.env(), progress);
+                if (!result.succeeded()) {
+                    throw new SetupFailedException("cannot prepare the sandbox of " + config.name() + ": " + result.output(),
+                            result.exitCode(), result.output());
+                }
+            }
             if (!config.setupScript().isBlank()) {
                 checkCancelled(progress);
                 progress.beginTask("setup script", ProgressListener.UNKNOWN);
