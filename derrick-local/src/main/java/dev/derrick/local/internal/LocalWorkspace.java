@@ -96,7 +96,7 @@ public final class LocalWorkspace implements Workspace {
         this.extensions = extensions == null ? SandboxExtension.Factory.NONE : extensions;
         this.runner = support == null ? new ProcessRunner() : null;
         this.files = support == null ? new HostFiles(id, this.root)
-                : new SandboxFiles(id, this::runningSandbox, environment.build(config.env(), null));
+                : new SandboxFiles(id, this::runningSandbox, environment.base()); // the helpers need no config env
     }
 
     /**
@@ -194,7 +194,8 @@ public final class LocalWorkspace implements Workspace {
     private dev.derrick.core.files.ShellFiles shellFiles() {
         return new dev.derrick.core.files.ShellFiles((script, env) -> exec(ExecRequest.of(script).withEnv(env)
                 .withTimeout(java.time.Duration.ofMinutes(2))), LocalWorkspace::shown, id,
-                dev.derrick.core.files.ShellFiles.CONFINE_TO_WORKING_DIRECTORY);
+                // a sandbox is confined by construction (its / is the root); unsandboxed, links out are refused
+                support != null ? "" : dev.derrick.core.files.ShellFiles.CONFINE_TO_WORKING_DIRECTORY);
     }
 
     /** A path relative to the root as the scripts take it ("." for the root itself). */

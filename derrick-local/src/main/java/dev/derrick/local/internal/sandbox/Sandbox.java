@@ -391,8 +391,8 @@ public final class Sandbox implements AutoCloseable {
             }
             throw new DerrickException("cannot start a command in the sandbox: " + e.getMessage(), e);
         }
-        SandboxProcess process = new SandboxProcess(this, p, commandCgroup);
-        running.add(process);
+        SandboxProcess process;
+        Thread writer = null;
         try {
             if (commandCgroup != null || !extension.cgroupProcs(phase).isEmpty()) {
                 long shell = findChild(p);
@@ -407,7 +407,7 @@ public final class Sandbox implements AutoCloseable {
             }
             OutputStream stdin = p.getOutputStream();
             if (onStdin) {
-                Thread writer = new Thread(() -> {
+                writer = new Thread(() -> {
                     try {
                         stdin.write('\n');
                         stdin.write(script);
@@ -430,11 +430,20 @@ public final class Sandbox implements AutoCloseable {
             }
         } catch (IOException e) {
             if (p.isAlive()) {
-                process.close();
+                SandboxProcess failed = new SandboxProcess(this, p, commandCgroup, null);
+                running.add(failed);
+                failed.close();
                 throw new DerrickException("cannot start a command in the sandbox: " + e.getMessage(), e);
             }
             // it ended before reading its first line (a syntax error, or the sandbox is gone): its output says why
+        } catch (RuntimeException e) {
+            SandboxProcess failed = new SandboxProcess(this, p, commandCgroup, null);
+            running.add(failed);
+            failed.close();
+            throw e;
         }
+        process = new SandboxProcess(this, p, commandCgroup, writer);
+        running.add(process);
         return process;
     }
 

@@ -26,16 +26,56 @@ public final class SandboxProcess implements AutoCloseable {
     private final Process process;
     private final Path cgroup;
     private final AtomicBoolean released = new AtomicBoolean();
+    private final OutputStream stdin;
 
-    SandboxProcess(Sandbox sandbox, Process process, Path cgroup) {
+    /** @param scriptWriter the thread still sending the script on stdin, or {@code null} */
+    SandboxProcess(Sandbox sandbox, Process process, Path cgroup, Thread scriptWriter) {
         this.sandbox = sandbox;
         this.process = process;
         this.cgroup = cgroup;
+        OutputStream raw = process.getOutputStream();
+        this.stdin = scriptWriter == null ? raw : new java.io.FilterOutputStream(raw) {
+            private void awaitScript() throws IOException {
+                try {
+                    scriptWriter.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while the script was being sent");
+                }
+            }
+
+            @Override
+            public void write(int b) throws IOException {
+                awaitScript();
+                out.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                awaitScript();
+                out.write(b, off, len);
+            }
+
+            @Override
+            public void flush() throws IOException {
+                awaitScript();
+                out.flush();
+            }
+
+            @Override
+            public void close() throws IOException {
+                awaitScript();
+                out.close();
+            }
+        };
     }
 
-    /** The process's standard input (already closed unless the launch asked to keep it open). */
+    /**
+     * The process's standard input (already closed unless the launch asked to keep it open). What is written here
+     * reaches the process after its script, when the script itself travels on stdin.
+     */
     public OutputStream stdin() {
-        return process.getOutputStream();
+        return stdin;
     }
 
     public InputStream stdout() {
@@ -101,7 +141,7 @@ public final class SandboxProcess implements AutoCloseable {
      */
     public void release() {
         if (released.compareAndSet(false, true)) {
-            closeQuietly(process.getOutputStream());
+            closeQuietly(stdin);
             sandbox.released(this);
         }
     }
