@@ -50,6 +50,12 @@ abstract class RemoteProviderContract extends WorkspaceProviderContract {
         return operations;
     }
 
+    /** The agent's local workspaces are sandboxed: the file API works inside the sandbox, like a container's. */
+    @Override
+    protected boolean fileApiSpansTheWholeMachine() {
+        return true;
+    }
+
     /** The agent's local workspaces are sandboxed: their top holds the host's read-only system directories. */
     @Override
     protected boolean skipWhenWalkingFiles(String path) {
