@@ -17,7 +17,7 @@ class LocalProviderFactoryTest {
         assertThat(WorkspaceProviders.factory("LOCAL")).isInstanceOf(LocalProviderFactory.class);
         assertThat(WorkspaceProviders.factory("local").supportedOptions())
                 .containsExactlyInAnyOrder("root", "max_output_bytes", "default_timeout", "setup_timeout", "environment",
-                        "cache", "cache_dir", "cache_max_bytes", "cache_max_age", "require_fresh", "cache_mode");
+                        "cache", "cache_dir", "cache_max_bytes", "cache_max_age", "cache_mode", "require_fresh");
     }
 
     @Test

@@ -67,13 +67,7 @@ class LocalProviderIT extends WorkspaceProviderContract {
         awaitNoProcessWith(marker);
     }
 
-    /** Until the local sandbox's internal API is in (issue 11), local has no stat/delete/move/mkdirs/recursive list. */
-    @Override
-    protected boolean supportsFileOperations() {
-        return false;
-    }
-
-    /** Likewise background processes in local workspaces. */
+    /** Until the local sandbox's internal API is in (issue 11), local workspaces run no background processes. */
     @Override
     protected boolean supportsBackgroundProcesses() {
         return false;
@@ -135,6 +129,32 @@ class LocalProviderIT extends WorkspaceProviderContract {
     }
 
     // ---- local only ---------------------------------------------------------------------------------------------
+
+    /** The new file operations never act outside the workspace through a planted link, with or without a sandbox. */
+    @Test
+    void fileOperationsThroughALinkOutOfTheWorkspaceAreRefused() throws Exception {
+        Path outside = Files.createTempDirectory("derrick-outside-");
+        try {
+            Files.writeString(outside.resolve("victim.txt"), "keep me");
+            Workspace ws = shared();
+            String link = "escape-" + UUID.randomUUID().toString().substring(0, 8);
+            ws.exec("ln -s " + outside + " " + link).orThrow();
+            assertThatThrownBy(() -> ws.mkdirs(link + "/made")).isInstanceOf(DerrickException.class);
+            assertThatThrownBy(() -> ws.delete(link + "/victim.txt", false)).isInstanceOf(DerrickException.class);
+            assertThatThrownBy(() -> ws.move(link + "/victim.txt", "stolen.txt")).isInstanceOf(DerrickException.class);
+            ws.writeString("mine.txt", "x");
+            assertThatThrownBy(() -> ws.move("mine.txt", link + "/planted.txt")).isInstanceOf(DerrickException.class);
+            assertThat(outside.resolve("made")).doesNotExist();
+            assertThat(outside.resolve("planted.txt")).doesNotExist();
+            assertThat(Files.readString(outside.resolve("victim.txt"))).isEqualTo("keep me");
+            // the link itself is the workspace's: it can be described and deleted, its target stays
+            assertThat(ws.stat(link).orElseThrow().type()).isEqualTo(dev.derrick.api.FileType.SYMLINK);
+            ws.delete(link, true);
+            assertThat(Files.readString(outside.resolve("victim.txt"))).isEqualTo("keep me");
+        } finally {
+            dev.derrick.local.internal.TreeDeleter.delete(outside);
+        }
+    }
 
     @Test
     void twoHundredMebibytesOfOutputEndTruncatedWithTheHeapBounded() throws Exception {

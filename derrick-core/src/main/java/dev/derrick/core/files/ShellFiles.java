@@ -56,9 +56,21 @@ public final class ShellFiles {
             + "[ -d \"$P\" ] && exit 0\n"
             + "mkdir -p -- \"$P\" 2>/dev/null || exit 4\n";
 
+    /**
+     * A prelude for workspaces whose commands are not confined (a {@code local} workspace without its sandbox):
+     * refuses (exit 8) a path whose parent directory resolves, through links, outside the working directory (the
+     * workspace root). Inside a sandbox or a container it changes nothing, since everything there is the workspace.
+     */
+    public static final String CONFINE_TO_WORKING_DIRECTORY = ""
+            + "r=$(pwd -P)\n"
+            + "inside() { d=$(dirname -- \"$1\"); x=$(readlink -f -- \"$d\" 2>/dev/null) || return 0;"
+            + " case \"$x\" in \"$r\"|\"$r\"/*) return 0;; esac; return 1; }\n"
+            + "for v in \"$P\" \"$F\" \"$T\"; do [ -z \"$v\" ] || inside \"$v\" || exit 8; done\n";
+
     private final BiFunction<String, Map<String, String>, ExecResult> run;
     private final UnaryOperator<String> display;
     private final String workspaceId;
+    private final String prelude;
 
     /**
      * @param run         runs a script in the container with extra environment, returns its result
@@ -67,9 +79,26 @@ public final class ShellFiles {
      */
     public ShellFiles(BiFunction<String, Map<String, String>, ExecResult> run, UnaryOperator<String> display,
                 String workspaceId) {
-        this.run = run;
+        this(run, display, workspaceId, "");
+    }
+
+    /** @param prelude script run before every operation, e.g. {@link #CONFINE_TO_WORKING_DIRECTORY} */
+    public ShellFiles(BiFunction<String, Map<String, String>, ExecResult> run, UnaryOperator<String> display,
+                      String workspaceId, String prelude) {
+        BiFunction<String, Map<String, String>, ExecResult> guarded = prelude.isEmpty() ? run
+                : (script, env) -> run.apply(prelude + script, env);
+        this.run = (script, env) -> {
+            ExecResult r = guarded.apply(script, env);
+            if (r.exitCode() == 8) {
+                String path = env.getOrDefault("P", env.getOrDefault("F", ""));
+                throw new InvalidConfigException("path '" + display.apply(path) + "' (or its target) leads out of"
+                        + " workspace " + workspaceId + " through a symbolic link");
+            }
+            return r;
+        };
         this.display = display;
         this.workspaceId = workspaceId;
+        this.prelude = prelude;
     }
 
     public Optional<FileStat> stat(String abs) {

@@ -300,6 +300,182 @@ final class SandboxWorkspace implements Workspace {
         }
     }
 
+    // ---- the rest of the file API, with java.nio on the workspace directory; links are never followed ----------
+
+    /** Like {@link #resolve} for the parent; the last component is taken as it is (a link there is not followed). */
+    private Path resolveLink(String path) {
+        String rel = WorkspacePaths.normalizeRelative(path, "path");
+        int slash = rel.lastIndexOf('/');
+        if (rel.isEmpty()) {
+            return root;
+        }
+        return resolve(slash < 0 ? "" : rel.substring(0, slash)).resolve(rel.substring(slash + 1));
+    }
+
+    @Override
+    public java.util.Optional<dev.derrick.api.FileStat> stat(String path) {
+        lock.readLock().lock();
+        try {
+            ensureOpen();
+            Path p = resolveLink(path);
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                return java.util.Optional.empty();
+            }
+            return java.util.Optional.of(describe(p));
+        } catch (IOException e) {
+            throw new DerrickException("cannot stat '" + path + "': " + e.getMessage(), e);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private dev.derrick.api.FileStat describe(Path p) throws IOException {
+        java.nio.file.attribute.PosixFileAttributes a = Files.readAttributes(p,
+                java.nio.file.attribute.PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        dev.derrick.api.FileType type = a.isSymbolicLink() ? dev.derrick.api.FileType.SYMLINK
+                : a.isDirectory() ? dev.derrick.api.FileType.DIRECTORY
+                : a.isRegularFile() ? dev.derrick.api.FileType.FILE : dev.derrick.api.FileType.OTHER;
+        int mode = 0;
+        for (java.nio.file.attribute.PosixFilePermission perm : a.permissions()) {
+            mode |= 1 << (8 - perm.ordinal());
+        }
+        return new dev.derrick.api.FileStat(root.relativize(p).toString(), type,
+                type == dev.derrick.api.FileType.DIRECTORY ? 0 : a.size(), mode, a.lastModifiedTime().toInstant(),
+                a.isSymbolicLink() ? Files.readSymbolicLink(p).toString() : null);
+    }
+
+    @Override
+    public dev.derrick.api.FileListing listFiles(String path, int maxDepth, int maxEntries) {
+        if (maxDepth < 1 || maxEntries < 1) {
+            throw new InvalidConfigException("max_depth and max_entries must be at least 1");
+        }
+        lock.readLock().lock();
+        try {
+            ensureOpen();
+            Path dir = resolve(path);
+            if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+                throw new WorkspaceFileNotFoundException(path, "no directory '" + path + "' in workspace " + id);
+            }
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                throw new InvalidConfigException("'" + path + "' is not a directory in workspace " + id);
+            }
+            List<dev.derrick.api.FileStat> out = new ArrayList<>();
+            boolean truncated = walk(dir, 1, maxDepth, maxEntries, out);
+            return new dev.derrick.api.FileListing(out, truncated);
+        } catch (IOException e) {
+            throw new DerrickException("cannot list '" + path + "': " + e.getMessage(), e);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Depth first, siblings by name; returns whether the limit cut the listing short. */
+    private boolean walk(Path dir, int depth, int maxDepth, int maxEntries, List<dev.derrick.api.FileStat> out)
+            throws IOException {
+        List<Path> children;
+        try (Stream<Path> s = Files.list(dir)) {
+            children = s.sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();
+        }
+        for (Path child : children) {
+            if (out.size() >= maxEntries) {
+                return true;
+            }
+            out.add(describe(child));
+            if (depth < maxDepth && Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS)
+                    && walk(child, depth + 1, maxDepth, maxEntries, out)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void delete(String path, boolean recursive) {
+        lock.readLock().lock();
+        try {
+            ensureOpen();
+            Path p = resolveLink(path);
+            if (p.equals(root)) {
+                throw new InvalidConfigException("cannot delete '" + path + "': it is the workspace root");
+            }
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                throw new WorkspaceFileNotFoundException(path, "nothing to delete at '" + path + "' in workspace " + id);
+            }
+            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                if (!recursive) {
+                    try {
+                        Files.delete(p);
+                    } catch (java.nio.file.DirectoryNotEmptyException e) {
+                        throw new InvalidConfigException("cannot delete '" + path + "': the directory is not empty"
+                                + " (set recursive to delete it with its contents)");
+                    }
+                    return;
+                }
+                deleteTree(p);
+            } else {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            throw new DerrickException("cannot delete '" + path + "': " + e.getMessage(), e);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public void move(String from, String to) {
+        lock.readLock().lock();
+        try {
+            ensureOpen();
+            Path a = resolveLink(from);
+            Path b = resolveLink(to);
+            if (a.equals(root) || b.equals(root)) {
+                throw new InvalidConfigException("the workspace root cannot be moved or replaced");
+            }
+            if (!Files.exists(a, LinkOption.NOFOLLOW_LINKS)) {
+                throw new WorkspaceFileNotFoundException(from, "nothing to move at '" + from + "' in workspace " + id);
+            }
+            if (Files.isDirectory(b, LinkOption.NOFOLLOW_LINKS)) {
+                throw new InvalidConfigException("cannot move to '" + to + "': a directory is there (give the full new"
+                        + " path, not the directory to move into)");
+            }
+            if (b.startsWith(a)) {
+                throw new InvalidConfigException("cannot move '" + from + "' into itself ('" + to + "')");
+            }
+            Files.createDirectories(b.getParent());
+            Files.move(a, b, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new InvalidConfigException("cannot move to '" + to + "': its parent cannot be created (a file is in the way)");
+        } catch (IOException e) {
+            throw new DerrickException("cannot move '" + from + "': " + e.getMessage(), e);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public void mkdirs(String path) {
+        lock.readLock().lock();
+        try {
+            ensureOpen();
+            Files.createDirectories(resolve(path));
+        } catch (java.nio.file.FileSystemException e) { // a file in the way: exists, or "Not a directory"
+            throw new InvalidConfigException("cannot create directory '" + path + "': a file is in the way");
+        } catch (IOException e) {
+            throw new DerrickException("cannot create directory '" + path + "': " + e.getMessage(), e);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** git runs in the workspace, as every command does; changes outside repositories are not tracked. */
+    @Override
+    public dev.derrick.api.WorkspaceDiff diff() {
+        ensureOpen();
+        return new dev.derrick.api.WorkspaceDiff(dev.derrick.api.spi.GitDiffs.repositories(this, info().repositories()),
+                List.of(), false);
+    }
+
     @Override
     public List<RepositoryFetch> fetch() {
         lock.readLock().lock();

@@ -34,6 +34,16 @@ class SandboxProviderIT extends WorkspaceProviderContract {
     }
 
     @Override
+    protected boolean tracksChangesOutsideRepositories() {
+        return false;   // diff covers the repositories only
+    }
+
+    @Override
+    protected boolean supportsBackgroundProcesses() {
+        return false;   // not implemented by this example
+    }
+
+    @Override
     protected Map<String, Object> providerOptions(Map<String, String> environment) {
         return Map.of("environment", environment, "root", root.toString());
     }

@@ -111,6 +111,68 @@ public final class LocalWorkspace implements Workspace {
     }
 
     /**
+     * stat, recursive listing, delete, move and mkdirs run as small scripts through {@link #exec}, so they see
+     * exactly what commands see (inside the sandbox when there is one) and run with their rights; paths are relative
+     * to the root (the working directory), and a parent that resolves through a link out of the root is refused.
+     */
+    private dev.derrick.core.files.ShellFiles files() {
+        return new dev.derrick.core.files.ShellFiles((script, env) -> exec(ExecRequest.of(script).withEnv(env)
+                .withTimeout(java.time.Duration.ofMinutes(2))), LocalWorkspace::shown, id,
+                dev.derrick.core.files.ShellFiles.CONFINE_TO_WORKING_DIRECTORY);
+    }
+
+    /** A path relative to the root as the scripts take it ("." for the root itself). */
+    private static String scriptPath(String path, String what) {
+        String rel = dev.derrick.api.WorkspacePaths.normalizeRelative(path == null ? "" : path, what);
+        return rel.isEmpty() ? "." : rel;
+    }
+
+    private static String shown(String p) {
+        String s = p.startsWith("./") ? p.substring(2) : p;
+        return s.equals(".") ? "" : s;
+    }
+
+    @Override
+    public dev.derrick.api.FileListing listFiles(String path, int maxDepth, int maxEntries) {
+        ensureOpen();
+        return files().list(scriptPath(path, "path"), maxDepth, maxEntries);
+    }
+
+    @Override
+    public java.util.Optional<dev.derrick.api.FileStat> stat(String path) {
+        ensureOpen();
+        return files().stat(scriptPath(path, "path"));
+    }
+
+    @Override
+    public void delete(String path, boolean recursive) {
+        ensureOpen();
+        String p = scriptPath(path, "path");
+        if (p.equals(".")) {
+            throw new dev.derrick.api.InvalidConfigException("cannot delete '" + path + "': it is the workspace root");
+        }
+        files().delete(p, recursive);
+    }
+
+    @Override
+    public void move(String from, String to) {
+        ensureOpen();
+        String a = scriptPath(from, "from");
+        String b = scriptPath(to, "to");
+        if (a.equals(".") || b.equals(".")) {
+            throw new dev.derrick.api.InvalidConfigException("cannot move '" + from + "' to '" + to
+                    + "': the workspace root cannot be moved or replaced");
+        }
+        files().move(a, b);
+    }
+
+    @Override
+    public void mkdirs(String path) {
+        ensureOpen();
+        files().mkdirs(scriptPath(path, "path"));
+    }
+
+    /**
      * Per repository the git diff against the clean commit (git runs in the workspace, as commands do), and outside
      * the repositories the files that differ from the cache entry's clean state (without a cache: not tracked).
      */

@@ -50,13 +50,7 @@ abstract class RemoteProviderContract extends WorkspaceProviderContract {
         return operations;
     }
 
-    /** Until the local sandbox's internal API is in (issue 11), local has no stat/delete/move/mkdirs/recursive list. */
-    @Override
-    protected boolean supportsFileOperations() {
-        return false;
-    }
-
-    /** Likewise background processes in local workspaces. */
+    /** Until the local sandbox's internal API is in (issue 11), local workspaces run no background processes. */
     @Override
     protected boolean supportsBackgroundProcesses() {
         return false;
