@@ -5,6 +5,11 @@ import java.util.Deque;
 
 /** Path rules shared by every provider. */
 public final class WorkspacePaths {
+    /** Longest file name (one path segment) Linux file systems take, in UTF-8 bytes. */
+    public static final int MAX_NAME_BYTES = 255;
+    /** Longest path, in UTF-8 bytes ({@code PATH_MAX}). */
+    public static final int MAX_PATH_BYTES = 4095;
+
     private WorkspacePaths() {
     }
 
@@ -14,11 +19,17 @@ public final class WorkspacePaths {
      *
      * @param path what the user gave
      * @param what how to name it in an error message
-     * @throws InvalidConfigException when the path escapes the root or holds a NUL
+     * @throws InvalidConfigException when the path escapes the root, holds a NUL, or is longer than the file system
+     *                                takes (a name over {@value #MAX_NAME_BYTES} or a path over
+     *                                {@value #MAX_PATH_BYTES} UTF-8 bytes)
      */
     public static String normalizeRelative(String path, String what) {
         if (path.indexOf('\0') >= 0) {
             throw new InvalidConfigException(what + " contains a NUL character");
+        }
+        int bytes = path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > MAX_PATH_BYTES) {
+            throw new InvalidConfigException(what + " is " + bytes + " bytes long; the limit is " + MAX_PATH_BYTES);
         }
         Deque<String> parts = new ArrayDeque<>();
         for (String segment : path.replace('\\', '/').split("/")) {
@@ -31,6 +42,11 @@ public final class WorkspacePaths {
                 }
                 parts.removeLast();
             } else {
+                int n = segment.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                if (n > MAX_NAME_BYTES) {
+                    throw new InvalidConfigException(what + " has a name of " + n + " bytes ('"
+                            + segment.substring(0, 16) + "…'); the limit is " + MAX_NAME_BYTES);
+                }
                 parts.addLast(segment);
             }
         }

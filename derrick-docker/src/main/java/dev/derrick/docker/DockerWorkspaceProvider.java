@@ -61,7 +61,11 @@ public final class DockerWorkspaceProvider implements WorkspaceProvider {
 
     @Override
     public Workspace create(WorkspaceConfig config, ProgressListener progress) {
-        return delegate.create(config, progress);
+        try {
+            return delegate.create(config, progress);
+        } catch (RuntimeException e) {
+            throw dev.derrick.docker.internal.DockerEngine.unreachable(e);
+        }
     }
 
     @Override

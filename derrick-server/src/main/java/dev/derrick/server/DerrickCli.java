@@ -7,6 +7,8 @@ import dev.derrick.api.WorkspaceProviders;
 import dev.derrick.api.spi.Availability;
 import dev.derrick.api.spi.WorkspaceProviderFactory;
 import dev.derrick.core.Redactor;
+import dev.derrick.core.git.TokenHosts;
+import dev.derrick.server.internal.ApiConfigPolicy;
 import dev.derrick.server.internal.Operations;
 import dev.derrick.server.internal.ServerMode;
 import dev.derrick.server.internal.ServerModes;
@@ -83,6 +85,17 @@ public final class DerrickCli implements Callable<Integer> {
     @Option(names = "--cache-dir", paramLabel = "<dir>",
             description = "Where the provider keeps its setup cache (providers that have one).")
     Path cacheDir;
+
+    @Option(names = "--token-host", paramLabel = "<VAR=host>",
+            description = "Also let create requests send the token in $VAR to host (repeatable). By default a token"
+                    + " variable goes only to the hosts of the -w config's repositories that use it; a create request"
+                    + " naming any other variable, or another host, is refused with 400.")
+    java.util.List<String> tokenHosts = new java.util.ArrayList<>();
+
+    @Option(names = "--allow-local-repos",
+            description = "Let create requests clone file:// URLs and paths on this machine (the -w config always"
+                    + " may). Off by default: an API caller could otherwise copy any repository on the server's disk.")
+    boolean allowLocalRepos;
 
     @Option(names = "--require-fresh",
             description = "Fail a create from the cache that cannot bring every repository up to date with its remote"
@@ -184,6 +197,16 @@ public final class DerrickCli implements Callable<Integer> {
             token = null;
         }
         Redactor redactor = new Redactor().add(token);
+        // credentials in the NATS URL (nats://token@host, nats://user:password@host) are secrets too
+        java.util.regex.Matcher userInfo = java.util.regex.Pattern.compile("://([^/@,\\s]+)@").matcher(
+                natsUrl == null ? "" : natsUrl);
+        while (userInfo.find()) {
+            for (String part : userInfo.group(1).split(":")) {
+                if (part.length() >= 4) {
+                    redactor.add(part);
+                }
+            }
+        }
         if (maxBodyMib < 1 || httpThreads < 1 || httpPerClient < 1 || httpMaxConnections < 1
                 || httpIdleTimeoutSeconds < 1) {
             throw new UsageException("--max-body-mib, --http-threads, --http-max-requests-per-client,"
@@ -209,8 +232,11 @@ public final class DerrickCli implements Callable<Integer> {
             throw new java.io.IOException("provider '" + factory.name() + "' is not available: " + availability.reason());
         }
         org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("dev.derrick.server");
+        ApiConfigPolicy policy = apiConfigPolicy(config);
+        // Every credential derrick hands to git in this process obeys the same host policy.
+        TokenHosts.installProcessWide(policy.tokenHosts());
         WorkspaceProvider provider = factory.open(options);
-        Operations operations = new Operations(provider, config, redactor);
+        Operations operations = new Operations(provider, config, redactor, policy);
         AutoCloseable server;
         try {
             server = mode.start(settings, operations, stop::countDown);
@@ -235,6 +261,8 @@ public final class DerrickCli implements Callable<Integer> {
             log.info("workspace config '{}' from {} ({} repositories)", config.name(), workspaceConfigPath,
                     config.repositories().size());
         }
+        log.info("create requests may send tokens only to: {}{}", policy.tokenHosts().asMap().isEmpty() ? "nowhere"
+                : policy.tokenHosts().asMap(), policy.allowLocalRepos() ? "; local repositories allowed" : "");
         Thread hook = new Thread(shutdown, "derrick-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         boolean signals = handleSignals();
@@ -260,6 +288,18 @@ public final class DerrickCli implements Callable<Integer> {
         } catch (Throwable e) {
             return false;
         }
+    }
+
+    private ApiConfigPolicy apiConfigPolicy(WorkspaceConfig config) {
+        TokenHosts hosts = TokenHosts.fromConfig(config);
+        for (String assignment : tokenHosts) {
+            try {
+                hosts = hosts.plus(assignment);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+        return new ApiConfigPolicy(hosts, allowLocalRepos);
     }
 
     private Map<String, Object> providerOptions(WorkspaceProviderFactory factory) {
@@ -326,10 +366,12 @@ public final class DerrickCli implements Callable<Integer> {
         // Libraries stay quiet unless asked for debug.
         String libraries = level.equals("debug") || level.equals("trace") ? level : "warn";
         setIfAbsent("org.slf4j.simpleLogger.log.org.eclipse.jgit", libraries);
-        setIfAbsent("org.slf4j.simpleLogger.log.org.apache", libraries);
+        // HTTP stacks log request headers (Authorization) and wire bytes at debug: never below info
+        String http = libraries.equals("warn") ? "warn" : "info";
+        setIfAbsent("org.slf4j.simpleLogger.log.org.apache", http);
         setIfAbsent("org.slf4j.simpleLogger.log.com.github.dockerjava", libraries);
         setIfAbsent("org.slf4j.simpleLogger.log.io.nats", libraries);
-        setIfAbsent("org.slf4j.simpleLogger.log.org.eclipse.jetty", libraries);
+        setIfAbsent("org.slf4j.simpleLogger.log.org.eclipse.jetty", http);
     }
 
     private static void setIfAbsent(String key, String value) {

@@ -301,7 +301,8 @@ class HttpApiServerTest {
                 + "Connection: close\r\n\r\n{}")).startsWith("HTTP/1.1 404").contains("workspace_not_found");
         // what Jetty rejects before routing is JSON too, never HTML
         for (String request : new String[] {"GARBAGE\r\n\r\n", "GET /%2e%2e/workspaces HTTP/1.1\r\nHost: x\r\n\r\n",
-                "GET /x%00y HTTP/1.1\r\nHost: x\r\n\r\n",
+                "GET /x%00y HTTP/1.1\r\nHost: x\r\n\r\n", "DELETE /workspaces/%C0%AF HTTP/1.1\r\nHost: x\r\n\r\n",
+                "PUT /%2e%2e HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx",
                 "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(20_000) + "\r\n\r\n", "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
                 "POST /workspaces HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
             String head = raw(request);
@@ -310,6 +311,67 @@ class HttpApiServerTest {
                     .doesNotContainIgnoringCase("<html");
         }
         assertThat(api.ok("GET", "/health", null).get("healthy").asBoolean()).isTrue();
+    }
+
+    @Test
+    void badInputsAre400sNamingTheField() throws Exception {
+        ApiClient api = start(null, HttpApiServer.DEFAULT_MAX_BODY_BYTES);
+        String id = api.create("{}");
+        String cmd = "/workspaces/" + id + "/cmd_with_output";
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"timeout\":1e308}"), 400, "invalid_request", "'timeout'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"timeout\":9223372036854775808}"), 400, "invalid_request", "'timeout'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"timeout\":-1}"), 400, "invalid_request", "'timeout'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"timeout\":\"5\"}"), 400, "invalid_request", "'timeout'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"echo a\\u0000b\"}"), 400, "invalid_request", "'cmd'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"env\":{\"A\":\"x\\u0000\"}}"), 400, "invalid_request", "'env'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\",\"working_dir\":\"a\\u0000\"}"), 400, "invalid_request", "working");
+        assertError(api.send("POST", cmd, "{\"cmd\":5}"), 400, "invalid_request", "'cmd'");
+        assertError(api.send("POST", cmd, "{\"cmd\":true}"), 400, "invalid_request", "'cmd'");
+        assertError(api.send("POST", cmd, "{\"cmd\":\"true\"} xyz"), 400, "invalid_request", "malformed");
+        assertError(api.send("POST", cmd, "[]"), 400, "invalid_request", "wrong type");
+        String name = "n".repeat(300);
+        assertError(api.send("POST", "/workspaces/" + id + "/write_file", "{\"path\":\"" + name + "\",\"content\":\"\"}"),
+                400, "invalid_request", "255");
+        assertError(api.send("POST", "/workspaces/" + id + "/read_file", "{\"path\":\"" + "d/".repeat(2100) + "\"}"),
+                400, "invalid_request", "4095");
+        assertError(api.send("POST", "/workspaces/" + id + "/list_files", "{\"path\":\"a\\u0000\"}"), 400, "invalid_request", "NUL");
+        // invalid and overlong UTF-8: C0 AF would be '/' to a lenient decoder
+        byte[] overlong = "{\"path\":\"..\u00c0\u00af..\u00c0\u00afetc/passwd\"}".getBytes(StandardCharsets.ISO_8859_1);
+        assertError(api.sendWith("POST", "/workspaces/" + id + "/read_file",
+                java.net.http.HttpRequest.BodyPublishers.ofByteArray(overlong)), 400, "invalid_request", "UTF-8");
+        byte[] invalid = "{\"cmd\":\"echo \u00ff\"}".getBytes(StandardCharsets.ISO_8859_1);
+        assertError(api.sendWith("POST", cmd, java.net.http.HttpRequest.BodyPublishers.ofByteArray(invalid)), 400,
+                "invalid_request", "UTF-8");
+        // configs: wrong types and trailing garbage
+        assertError(api.send("POST", "/workspaces", "{\"config\":{\"name\":5}}"), 400, "invalid_request", "name");
+        assertError(api.send("POST", "/workspaces", "{\"config\":{\"name\":\"x\"}} {}"), 400, "invalid_request", "malformed");
+        assertError(api.send("POST", "/workspaces", "{\"config\":{\"name\":\"x\",\"setup_script\":[1]}}"), 400,
+                "invalid_request", "setup_script");
+        assertThat(api.cmd(id, "echo still-fine").get("output").asText()).isEqualTo("still-fine\n");
+    }
+
+    @Test
+    void aMountedServletIsServedBehindTheSameTokenAndLimit() throws Exception {
+        WorkspaceConfig config = WorkspaceConfig.builder("t").build();
+        operations = new Operations(WorkspaceProviders.open("testdir"), config, new Redactor());
+        jakarta.servlet.http.HttpServlet echo = new jakarta.servlet.http.HttpServlet() {
+            @Override
+            protected void service(jakarta.servlet.http.HttpServletRequest req, jakarta.servlet.http.HttpServletResponse resp)
+                    throws java.io.IOException {
+                resp.setContentType("text/plain");
+                resp.getWriter().print("mounted " + req.getMethod() + " " + req.getRequestURI());
+            }
+        };
+        server = HttpApiServer.builder(operations).port(0).apiToken("t0ken").maxBodyBytes(1000).mount("/mcp", echo).start();
+        ApiClient api = new ApiClient(server.uri(), "t0ken");
+        HttpResponse<byte[]> ok = api.send("POST", "/mcp", "{}");
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(new String(ok.body(), StandardCharsets.UTF_8)).isEqualTo("mounted POST /mcp");
+        assertError(api.withToken(null).send("POST", "/mcp", "{}"), 401, "unauthorized", "Bearer");
+        assertError(api.send("POST", "/mcp", "x".repeat(2000)), 413, "payload_too_large", "1000");
+        // the API routes are untouched, and /mcpx is not the mount
+        assertThat(api.ok("GET", "/health", null).get("healthy").asBoolean()).isTrue();
+        assertError(api.send("GET", "/mcpx", null), 404, "not_found", "/mcpx");
     }
 
     /** Sends {@code request} as is on a fresh connection; everything the server answers until it closes. */

@@ -32,13 +32,61 @@ public final class NatsTestServer implements AutoCloseable {
     private final int port;
     private final Path storeDir;
     private final Path log;
+    private final List<String> extraArgs;
     private Process process;
 
-    private NatsTestServer(String binary, int port, Path storeDir) {
+    private NatsTestServer(String binary, int port, Path storeDir, List<String> extraArgs) {
         this.binary = binary;
         this.port = port;
         this.storeDir = storeDir;
         this.log = storeDir.resolve("nats-server.log");
+        this.extraArgs = List.copyOf(extraArgs);
+    }
+
+    /** Starts a server with extra {@code nats-server} options (e.g. {@code --auth TOKEN}, {@code -V}). */
+    public static NatsTestServer start(String... extraArgs) {
+        String binary = binary();
+        try {
+            Path dir = Files.createTempDirectory("derrick-nats-");
+            NatsTestServer server = new NatsTestServer(binary, freePort(), dir, List.of(extraArgs));
+            server.launch();
+            return server;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Starts a cluster of {@code size} servers on loopback, each routed to all others (cluster name
+     * {@code derrick}); clients connected to one learn the others from it and move when it dies.
+     */
+    public static List<NatsTestServer> cluster(int size) {
+        String binary = binary();
+        try {
+            List<Integer> routes = new ArrayList<>();
+            for (int i = 0; i < size; i++) {
+                routes.add(freePort());
+            }
+            List<NatsTestServer> servers = new ArrayList<>();
+            for (int i = 0; i < size; i++) {
+                StringBuilder others = new StringBuilder();
+                for (int j = 0; j < size; j++) {
+                    if (j != i) {
+                        others.append(others.length() == 0 ? "" : ",").append("nats://127.0.0.1:").append(routes.get(j));
+                    }
+                }
+                Path dir = Files.createTempDirectory("derrick-nats-c" + i + "-");
+                servers.add(new NatsTestServer(binary, freePort(), dir, List.of("--cluster_name", "derrick",
+                        "--cluster", "nats://127.0.0.1:" + routes.get(i), "--routes", others.toString(),
+                        "-n", "derrick-c" + i)));
+            }
+            for (NatsTestServer s : servers) {
+                s.launch();
+            }
+            return servers;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Starts a server, or aborts (skips) the test when none is installed and NATS is not required. */
@@ -46,7 +94,7 @@ public final class NatsTestServer implements AutoCloseable {
         String binary = binary();
         try {
             Path dir = Files.createTempDirectory("derrick-nats-");
-            NatsTestServer server = new NatsTestServer(binary, freePort(), dir);
+            NatsTestServer server = new NatsTestServer(binary, freePort(), dir, List.of());
             server.launch();
             return server;
         } catch (IOException e) {
@@ -83,8 +131,11 @@ public final class NatsTestServer implements AutoCloseable {
     }
 
     private void launch() throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(binary, "-a", "127.0.0.1", "-p", String.valueOf(port), "-js",
-                "-sd", storeDir.resolve("js").toString()));
+        List<String> cmd = new ArrayList<>(List.of(binary, "-a", "127.0.0.1", "-p", String.valueOf(port)));
+        if (extraArgs.stream().noneMatch(a -> a.equals("--cluster"))) {
+            cmd.addAll(List.of("-js", "-sd", storeDir.resolve("js").toString()));
+        }
+        cmd.addAll(extraArgs);
         process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();

@@ -419,11 +419,20 @@ public final class CacheStore {
     private <T> T locked(Supplier<T> work) {
         ReentrantLock jvmLock = JVM_LOCKS.computeIfAbsent(dir, d -> new ReentrantLock());
         jvmLock.lock();
+        try {
+            // the directory may have been removed while the provider runs: make it again
+            Files.createDirectories(dir.resolve(LEASES));
+        } catch (IOException e) {
+            jvmLock.unlock();
+            throw new dev.derrick.api.ProviderUnavailableException("cache directory " + dir + " cannot be written ("
+                    + e.getMessage() + "); creates work again once it can", e);
+        }
         try (FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              FileLock ignored = jvmLock.getHoldCount() > 1 ? null : channel.lock()) {
             return work.get();
         } catch (IOException e) {
-            throw new DerrickException("cannot lock cache directory " + dir + ": " + e.getMessage(), e);
+            throw new dev.derrick.api.ProviderUnavailableException("cannot lock cache directory " + dir + ": "
+                    + e.getMessage() + "; creates work again once it can be written", e);
         } finally {
             jvmLock.unlock();
         }

@@ -7,8 +7,7 @@ import dev.derrick.api.GitOperationException;
 import dev.derrick.core.Redactor;
 import dev.derrick.core.git.GitClient;
 import org.eclipse.jgit.api.errors.GitAPIException;
-import org.eclipse.jgit.transport.CredentialsProvider;
-import org.eclipse.jgit.transport.UsernamePasswordCredentialsProvider;
+import dev.derrick.core.git.HostBoundCredentials;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.lib.NullProgressMonitor;
 import org.eclipse.jgit.lib.ObjectId;
@@ -115,14 +114,13 @@ public final class GitMirrors {
 
     /** Fetches {@code origin} into the remote-tracking refs only: no checkout, no status walk of the work tree. */
     private void fetchRefs(Path mirror, RepositoryConfig repo) {
-        CredentialsProvider credentials = null;
-        if (repo.auth() != null) {
-            String token = repo.auth().resolveToken(providerEnvironment);
-            redactor.add(token);
-            credentials = new UsernamePasswordCredentialsProvider(repo.auth().username(), token);
-        }
+        HostBoundCredentials credentials = HostBoundCredentials.forRepository(repo, providerEnvironment, redactor);
         try (Git g = Git.open(mirror.toFile())) {
-            g.fetch().setRemote("origin").setCredentialsProvider(credentials).setTimeout(300).call();
+            org.eclipse.jgit.api.FetchCommand fetch = g.fetch().setRemote("origin").setTimeout(300);
+            if (credentials != null) {
+                credentials.applyTo(fetch);
+            }
+            fetch.call();
         } catch (IOException | GitAPIException | RuntimeException e) {
             throw dev.derrick.core.git.GitFailures.translate("fetch", repo, e, redactor);
         }

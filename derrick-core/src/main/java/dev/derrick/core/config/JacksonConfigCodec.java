@@ -77,6 +77,8 @@ public final class JacksonConfigCodec implements ConfigCodec {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new InvalidConfigException("workspace config file not found: " + file);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new InvalidConfigException("workspace config file " + file + " is not valid UTF-8", e);
         } catch (IOException e) {
             throw new InvalidConfigException("cannot read workspace config file " + file + ": " + e.getMessage(), e);
         }
@@ -301,6 +303,10 @@ public final class JacksonConfigCodec implements ConfigCodec {
         }
         if (e instanceof ValueInstantiationException v && v.getCause() instanceof InvalidConfigException cause) {
             return new InvalidConfigException(where + ": " + prefix(v) + cause.getMessage() + at, cause);
+        }
+        if (e instanceof MismatchedInputException t && String.valueOf(t.getOriginalMessage()).startsWith("Trailing token")) {
+            return new InvalidConfigException(where + ": malformed JSON" + at + ": something follows the JSON object;"
+                    + " a config file holds one object and nothing after it");
         }
         if (e instanceof MismatchedInputException m) {
             String field = path(m);

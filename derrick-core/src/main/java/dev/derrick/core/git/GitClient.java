@@ -22,8 +22,6 @@ import org.eclipse.jgit.lib.Ref;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.revwalk.RevCommit;
 import org.eclipse.jgit.revwalk.RevWalk;
-import org.eclipse.jgit.transport.CredentialsProvider;
-import org.eclipse.jgit.transport.UsernamePasswordCredentialsProvider;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,7 +69,7 @@ public final class GitClient {
      */
     public RepositoryState cloneRepository(RepositoryConfig repo, Path targetDir, ProgressListener progress) {
         ProgressListener listener = ProgressListener.orNone(progress);
-        CredentialsProvider credentials = credentials(repo);
+        HostBoundCredentials credentials = credentials(repo);
         boolean existed = Files.exists(targetDir);
         String url = redactor.redact(repo.url());
         LOG.info("cloning {} into {}{}", repo.name() == null ? url : repo.name() + " (" + url + ")", repo.path(),
@@ -80,9 +78,11 @@ public final class GitClient {
         CloneCommand clone = Git.cloneRepository()
                 .setURI(repo.url())
                 .setDirectory(targetDir.toFile())
-                .setCredentialsProvider(credentials)
                 .setTimeout(timeoutSeconds)
                 .setProgressMonitor(new Monitor(listener, repo.path()));
+        if (credentials != null) {
+            credentials.applyTo(clone);
+        }
         boolean commitReference = repo.reference() != null && ObjectId.isId(repo.reference());
         if (repo.reference() != null && !commitReference) {
             clone.setBranch(repo.reference());
@@ -135,14 +135,20 @@ public final class GitClient {
     }
 
     private RepositoryFetch update(Path repoDir, RepositoryConfig repo, ProgressListener progress, ObjectId target) {
-        CredentialsProvider credentials = credentials(repo);
+        HostBoundCredentials credentials = credentials(repo);
         try (Git git = Git.open(repoDir.toFile())) {
             Repository repository = git.getRepository();
             ObjectId before = repository.resolve(Constants.HEAD);
             long start = System.nanoTime();
             if (target == null || !repository.getObjectDatabase().has(target)) {
-                git.fetch().setRemote("origin").setCredentialsProvider(credentials).setTimeout(timeoutSeconds)
-                        .setProgressMonitor(new Monitor(ProgressListener.orNone(progress), repo.path())).call();
+                // The workspace may have rewritten its .git/config (origin's URL, url.*.insteadOf): the credentials
+                // still only go to the configured URL's host.
+                org.eclipse.jgit.api.FetchCommand fetch = git.fetch().setRemote("origin").setTimeout(timeoutSeconds)
+                        .setProgressMonitor(new Monitor(ProgressListener.orNone(progress), repo.path()));
+                if (credentials != null) {
+                    credentials.applyTo(fetch);
+                }
+                fetch.call();
             }
             String branch = repository.getBranch();
             Ref head = repository.exactRef(Constants.HEAD);
@@ -262,14 +268,9 @@ public final class GitClient {
         return new RepositoryState(relPath, Redactor.redactUrls(url), name(head), branch);
     }
 
-    private CredentialsProvider credentials(RepositoryConfig repo) {
-        GitAuth auth = repo.auth();
-        if (auth == null) {
-            return null;
-        }
-        String token = auth.resolveToken(providerEnvironment);
-        redactor.add(token);
-        return new UsernamePasswordCredentialsProvider(auth.username(), token);
+    /** The repository's credentials, bound to its URL's host; {@code null} when it has none. */
+    HostBoundCredentials credentials(RepositoryConfig repo) {
+        return HostBoundCredentials.forRepository(repo, providerEnvironment, redactor);
     }
 
     private GitOperationException translate(String what, RepositoryConfig repo, Exception e) {

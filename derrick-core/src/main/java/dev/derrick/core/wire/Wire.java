@@ -58,6 +58,9 @@ public final class Wire {
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record CmdBody(String cmd, String workingDir, Map<String, String> env, Double timeout, Boolean background) {
+        /** Longest command timeout accepted over the wire: 7 days. */
+        public static final long MAX_TIMEOUT_SECONDS = 7L * 24 * 3600;
+
         /** A foreground command body. */
         public CmdBody(String cmd, String workingDir, Map<String, String> env, Double timeout) {
             this(cmd, workingDir, env, timeout, null);
@@ -73,10 +76,23 @@ public final class Wire {
             if (timeout != null && (timeout.isNaN() || timeout <= 0 || timeout.isInfinite())) {
                 throw new InvalidConfigException("'timeout' must be a positive number of seconds, got " + timeout);
             }
+            if (timeout != null && timeout > MAX_TIMEOUT_SECONDS) {
+                throw new InvalidConfigException("'timeout' must be at most " + MAX_TIMEOUT_SECONDS
+                        + " seconds (7 days), got " + timeout);
+            }
+            if (cmd != null && cmd.indexOf('\0') >= 0) {
+                throw new InvalidConfigException("'cmd' contains a NUL byte, which no shell command can hold");
+            }
+            if (workingDir != null && workingDir.indexOf('\0') >= 0) {
+                throw new InvalidConfigException("'working_dir' contains a NUL byte");
+            }
             if (env != null) {
                 env.forEach((k, v) -> {
-                    if (k == null || k.isEmpty() || k.contains("=") || v == null) {
+                    if (k == null || k.isEmpty() || k.contains("=") || v == null || k.indexOf('\0') >= 0) {
                         throw new InvalidConfigException("'env' has an invalid entry '" + k + "'");
+                    }
+                    if (v.indexOf('\0') >= 0) {
+                        throw new InvalidConfigException("'env' value of '" + k + "' contains a NUL byte");
                     }
                 });
             }
@@ -601,14 +617,20 @@ public final class Wire {
             return read(new byte[] {'{', '}'}, type, what);
         }
         in.unread(first);
+        // Strict UTF-8: malformed and overlong sequences (C0 AF for '/') are refused, not decoded.
+        java.io.Reader text = new java.io.InputStreamReader(in, java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT));
         try {
-            T value = Json.mapper().readValue(in, type);
+            T value = Json.mapper().readValue(text, type);
             if (value == null) {
                 throw new InvalidConfigException(what + ": expected a JSON object, got null");
             }
             return value;
         } catch (JsonProcessingException e) {
             throw translate(what, e);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new InvalidConfigException(what + ": the body is not valid UTF-8 (" + e.getMessage() + ")");
         }
     }
 
@@ -655,6 +677,10 @@ public final class Wire {
         }
         if (e instanceof InvalidFormatException f && f.getTargetType() == byte[].class) {
             return new InvalidConfigException(what + ": field '" + path(f) + "' is not valid base64" + at);
+        }
+        if (e instanceof MismatchedInputException t && String.valueOf(t.getOriginalMessage()).startsWith("Trailing token")) {
+            return new InvalidConfigException(what + ": malformed JSON" + at + ": something follows the JSON value;"
+                    + " send one JSON value and nothing after it");
         }
         if (e instanceof MismatchedInputException m) {
             String field = path(m);

@@ -49,6 +49,28 @@ public final class ContainerExec {
             + "rc=$?\n"
             + "rm -f \"$4\"\n"
             + "exit $rc\n";
+    /**
+     * The wrapper for commands too large for arguments: {@code $5} is a directory holding {@code env} (exports,
+     * sourced here) and {@code cmd} (the command, run as a script by the shell).
+     */
+    private static final String FILE_WRAPPER = ""
+            + "cd -- \"$3\" 2>/dev/null || { printf '" + NO_WORKDIR_MESSAGE + "%s\\n' \"$3\" >&2; exit "
+            + NO_WORKDIR_EXIT + "; }\n"
+            + "echo $$ > \"$4\" 2>/dev/null\n"
+            + ". \"$5/env\"\n"
+            + "s=$1\n"
+            + "if [ \"$s\" = auto ]; then s=/bin/sh; command -v bash >/dev/null 2>&1 && s=bash; fi\n"
+            + "\"$s\" \"$5/cmd\"\n"
+            + "rc=$?\n"
+            + "rm -f \"$4\"\n"
+            + "exit $rc\n";
+    /**
+     * Above this many bytes of command plus environment, they go to the container as files instead of arguments:
+     * the kernel refuses a single argument or variable over 128 KiB and all of them together over ~2 MiB.
+     */
+    static final int INLINE_LIMIT = 64 * 1024;
+    /** The kernel's limit on one environment string ({@code MAX_ARG_STRLEN}, 128 KiB), less a margin. */
+    static final int MAX_VARIABLE_BYTES = 128 * 1024 - 64;
     private static final String KILLER = ""
             + "i=0\n"
             + "while [ $i -lt 20 ]; do\n"
@@ -75,13 +97,68 @@ public final class ContainerExec {
      */
     public ExecResult run(String shell, String command, String workingDir, Map<String, String> env, Duration timeout,
                           long maxOutputBytes, OutputListener listener) {
-        String pidFile = "/tmp/.derrick-exec-" + UUID.randomUUID() + ".pid";
+        String token = UUID.randomUUID().toString();
+        String pidFile = "/tmp/.derrick-exec-" + token + ".pid";
         List<String> envList = new ArrayList<>(env.size());
-        env.forEach((k, v) -> envList.add(k + "=" + v));
+        String scriptDir = null;
+        String[] cmd;
+        if (argumentBytes(command, env) <= INLINE_LIMIT) {
+            env.forEach((k, v) -> envList.add(k + "=" + v));
+            cmd = new String[] {"/bin/sh", "-c", WRAPPER, "derrick-exec", shell, command, workingDir, pidFile};
+        } else {
+            scriptDir = "/tmp/.derrick-exec-" + token;
+            StringBuilder exports = new StringBuilder();
+            StringBuilder shellOnly = new StringBuilder();
+            env.forEach((k, v) -> {
+                if (!k.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                    envList.add(k + "=" + v);   // not a shell name: only the engine can set it
+                    return;
+                }
+                String assignment = k + "='" + v.replace("'", "'\\''") + "'\n";
+                if (k.length() + 1 + v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length < MAX_VARIABLE_BYTES) {
+                    exports.append("export ").append(assignment);
+                } else {
+                    // The kernel refuses to start any program with a variable this large in its environment: the
+                    // command's shell gets it as a shell variable, programs it starts do not.
+                    shellOnly.append(assignment);
+                }
+            });
+            client.copyArchiveToContainerCmd(containerId).withRemotePath("/")
+                    .withTarInputStream(new java.io.ByteArrayInputStream(Tars.files(scriptDir.substring(1), Map.of(
+                            "env", exports.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                            "cmd", (shellOnly + command).getBytes(java.nio.charset.StandardCharsets.UTF_8)))))
+                    .exec();
+            // FILE_WRAPPER's $2 is unused: the positions stay those of WRAPPER
+            cmd = new String[] {"/bin/sh", "-c", FILE_WRAPPER, "derrick-exec", shell, "", workingDir, pidFile, scriptDir};
+        }
+        try {
+            return run(cmd, envList, workingDir, pidFile, timeout, maxOutputBytes, listener);
+        } finally {
+            if (scriptDir != null) {
+                try {
+                    runInternal(List.of("rm", "-rf", scriptDir), Duration.ofSeconds(30));
+                } catch (RuntimeException e) {
+                    LOG.debug("could not remove {} in container {}: {}", scriptDir, shortId(), e.toString());
+                }
+            }
+        }
+    }
+
+    /** Bytes the command and its environment take as exec arguments. */
+    static long argumentBytes(String command, Map<String, String> env) {
+        long n = command.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            n += e.getKey().length() + 2 + e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        }
+        return n;
+    }
+
+    private ExecResult run(String[] cmd, List<String> envList, String workingDir, String pidFile, Duration timeout,
+                           long maxOutputBytes, OutputListener listener) {
         OutputCapture capture = new OutputCapture(maxOutputBytes, listener);
         long start = System.nanoTime();
         String execId = client.execCreateCmd(containerId)
-                .withCmd("/bin/sh", "-c", WRAPPER, "derrick-exec", shell, command, workingDir, pidFile)
+                .withCmd(cmd)
                 .withEnv(envList)
                 .withAttachStdout(true)
                 .withAttachStderr(true)

@@ -71,6 +71,31 @@ public final class DockerEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code e} as the API reports it: a failure to reach the engine (socket gone, connection refused or reset — dockerd
+     * stopped or restarting) becomes a {@link dev.derrick.api.ProviderUnavailableException} saying so; anything else
+     * is returned as is.
+     */
+    public static RuntimeException unreachable(RuntimeException e) {
+        if (e instanceof dev.derrick.api.DerrickException) {
+            return e;
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException) {
+                String detail = null;
+                for (Throwable c = e; c != null; c = c.getCause()) {
+                    if (c.getMessage() != null && !c.getMessage().isBlank()) {
+                        detail = c.getMessage().replaceAll("^[a-z.]+\\.[A-Z][A-Za-z]*Exception: ", "");
+                    }
+                }
+                return new dev.derrick.api.ProviderUnavailableException("the Docker engine did not answer ("
+                        + (detail == null ? "connection failed" : detail.strip())
+                        + "): is dockerd running? The operation can be retried once it is", e);
+            }
+        }
+        return e;
+    }
+
     static String reason(Throwable e) {
         Throwable t = e;
         String message = null;

@@ -153,8 +153,7 @@ public final class DockerWorkspace implements Workspace {
                 c == null ? null : c.cacheEntryId());
     }
 
-    @Override
-    public List<dev.derrick.api.RepositoryFetch> fetch() {
+    private List<dev.derrick.api.RepositoryFetch> fetchOnEngine() {
         ensureOpen();
         CachedState c = cached;
         if (c == null) {
@@ -163,8 +162,7 @@ public final class DockerWorkspace implements Workspace {
         return c.fetch(this, dev.derrick.api.ProgressListener.NONE);
     }
 
-    @Override
-    public void reset() {
+    private void resetOnEngine() {
         ensureOpen();
         CachedState c = cached;
         if (c == null) {
@@ -175,8 +173,7 @@ public final class DockerWorkspace implements Workspace {
         c.reset(this);
     }
 
-    @Override
-    public String checkpoint() {
+    private String checkpointOnEngine() {
         ensureOpen();
         CachedState c = cached;
         if (c == null) {
@@ -185,8 +182,7 @@ public final class DockerWorkspace implements Workspace {
         return c.checkpoint(this);
     }
 
-    @Override
-    public void restore(String checkpointId) {
+    private void restoreOnEngine(String checkpointId) {
         ensureOpen();
         CachedState c = cached;
         if (c == null) {
@@ -196,8 +192,7 @@ public final class DockerWorkspace implements Workspace {
         c.restore(this, checkpointId);
     }
 
-    @Override
-    public ExecResult exec(ExecRequest request, OutputListener listener) {
+    private ExecResult execOnEngine(ExecRequest request, OutputListener listener) {
         ensureOpen();
         Map<String, String> env = new LinkedHashMap<>(config.env());
         env.putAll(request.env());
@@ -231,8 +226,7 @@ public final class DockerWorkspace implements Workspace {
         return exec;
     }
 
-    @Override
-    public byte[] readFile(String path) {
+    private byte[] readFileOnEngine(String path) {
         ensureOpen();
         String abs = resolve(path, "path");
         for (int hops = 0; hops < 16; hops++) {
@@ -263,8 +257,7 @@ public final class DockerWorkspace implements Workspace {
         throw new DerrickException("cannot read '" + path + "': too many levels of symbolic links");
     }
 
-    @Override
-    public void writeFile(String path, byte[] content) {
+    private void writeFileOnEngine(String path, byte[] content) {
         ensureOpen();
         String abs = resolve(path, "path");
         if (abs.equals("/")) {
@@ -291,8 +284,7 @@ public final class DockerWorkspace implements Workspace {
         client.copyArchiveToContainerCmd(containerId).withRemotePath("/").withTarInputStream(tar).exec();
     }
 
-    @Override
-    public List<FileEntry> listFiles(String path) {
+    private List<FileEntry> listFilesOnEngine(String path) {
         ensureOpen();
         String abs = resolve(path, "path");
         ExecResult r;
@@ -633,6 +625,93 @@ public final class DockerWorkspace implements Workspace {
         }
         int nl = t.indexOf('\n');
         return nl < 0 ? t : t.substring(0, nl);
+    }
+
+    @Override
+    public List<dev.derrick.api.RepositoryFetch> fetch() {
+        try {
+            return fetchOnEngine();
+        } catch (RuntimeException e) {
+            throw lostOr(DockerEngine.unreachable(e));
+        }
+    }
+
+    @Override
+    public void reset() {
+        try {
+            resetOnEngine();
+        } catch (RuntimeException e) {
+            throw lostOr(DockerEngine.unreachable(e));
+        }
+    }
+
+    @Override
+    public String checkpoint() {
+        try {
+            return checkpointOnEngine();
+        } catch (RuntimeException e) {
+            throw lostOr(DockerEngine.unreachable(e));
+        }
+    }
+
+    @Override
+    public void restore(String checkpointId) {
+        try {
+            restoreOnEngine(checkpointId);
+        } catch (RuntimeException e) {
+            throw lostOr(DockerEngine.unreachable(e));
+        }
+    }
+
+    @Override
+    public ExecResult exec(ExecRequest request, OutputListener listener) {
+        try {
+            return execOnEngine(request, listener);
+        } catch (RuntimeException e) {
+            throw lostOr(DockerEngine.unreachable(e));
+        }
+    }
+
+    @Override
+    public byte[] readFile(String path) {
+        try {
+            return readFileOnEngine(path);
+        } catch (RuntimeException e) {
+            throw lostOr(DockerEngine.unreachable(e));
+        }
+    }
+
+    @Override
+    public void writeFile(String path, byte[] content) {
+        try {
+            writeFileOnEngine(path, content);
+        } catch (RuntimeException e) {
+            throw lostOr(DockerEngine.unreachable(e));
+        }
+    }
+
+    @Override
+    public List<FileEntry> listFiles(String path) {
+        try {
+            return listFilesOnEngine(path);
+        } catch (RuntimeException e) {
+            throw lostOr(DockerEngine.unreachable(e));
+        }
+    }
+
+    /**
+     * A container that stopped under the workspace (the engine restarted, someone ran {@code docker stop}) makes the
+     * workspace lost: reported as not found, saying why, rather than as a fault.
+     */
+    private RuntimeException lostOr(RuntimeException e) {
+        String m = String.valueOf(e.getMessage());
+        if (!(e instanceof dev.derrick.api.ProviderUnavailableException)
+                && (m.contains("is not running") || m.contains("No such container"))) {
+            return new dev.derrick.api.WorkspaceNotFoundException(id, "workspace " + id + " is lost: its container "
+                    + (containerId.length() > 12 ? containerId.substring(0, 12) : containerId)
+                    + " is not running any more (was the Docker engine restarted?); delete it and create another");
+        }
+        return e;
     }
 
     @Override

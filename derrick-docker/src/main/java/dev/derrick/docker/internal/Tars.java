@@ -40,6 +40,30 @@ final class Tars {
         return bytes.toByteArray();
     }
 
+    /** A tar with the directory {@code dir} (mode 0755) holding the given files (mode 0644). */
+    static byte[] files(String dir, java.util.Map<String, byte[]> files) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(2048);
+        try (TarArchiveOutputStream tar = open(bytes)) {
+            TarArchiveEntry d = new TarArchiveEntry(dir + "/");
+            d.setMode(040755);
+            d.setModTime(System.currentTimeMillis());
+            tar.putArchiveEntry(d);
+            tar.closeArchiveEntry();
+            for (java.util.Map.Entry<String, byte[]> f : files.entrySet()) {
+                TarArchiveEntry entry = new TarArchiveEntry(dir + "/" + f.getKey());
+                entry.setSize(f.getValue().length);
+                entry.setMode(0644);
+                entry.setModTime(System.currentTimeMillis());
+                tar.putArchiveEntry(entry);
+                tar.write(f.getValue());
+                tar.closeArchiveEntry();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
     /** A tar with one directory entry (mode 0755) at {@code name}; missing parents are made by the engine. */
     static byte[] directory(String name) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(2048);

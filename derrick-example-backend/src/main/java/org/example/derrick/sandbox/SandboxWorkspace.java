@@ -128,8 +128,12 @@ final class SandboxWorkspace implements Workspace {
         env.put("GIT_CONFIG_GLOBAL", "/dev/null");
         // No background gc/maintenance: a detached child would hold our output pipes open.
         Map<String, String> gitConfig = new LinkedHashMap<>(Map.of("gc.auto", "0", "maintenance.auto", "false"));
-        repo.authIfSet().ifPresent(auth -> gitConfig.put("http.extraHeader", "Authorization: Basic " + Base64.getEncoder()
-                .encodeToString((auth.username() + ":" + auth.resolveToken(providerEnv)).getBytes(StandardCharsets.UTF_8))));
+        // The header is scoped to the repository's URL (git matches scheme, host, port and path prefix), so another
+        // remote never gets it, and curl drops it on a redirect to another host.
+        repo.authIfSet().ifPresent(auth -> {
+            gitConfig.put("http." + repo.url() + ".extraHeader", "Authorization: Basic " + Base64.getEncoder()
+                    .encodeToString((auth.username() + ":" + auth.resolveToken(providerEnv)).getBytes(StandardCharsets.UTF_8)));
+        });
         int i = 0;
         for (Map.Entry<String, String> entry : gitConfig.entrySet()) {
             env.put("GIT_CONFIG_KEY_" + i, entry.getKey());

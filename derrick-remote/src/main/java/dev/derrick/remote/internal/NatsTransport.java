@@ -70,7 +70,7 @@ public final class NatsTransport implements Transport {
             }
             up[0] |= event == ConnectionListener.Events.CONNECTED;
             if (up[0] && event != ConnectionListener.Events.CONNECTED && event != last[0]) {
-                LOG.info("NATS {}: {}", url, event);
+                LOG.info("NATS {}: {}", dev.derrick.core.Redactor.redactUrls(url), event);
             }
             last[0] = event;
         });
@@ -81,11 +81,17 @@ public final class NatsTransport implements Transport {
         return transport;
     }
 
-    /** Options both agents and controllers use: reconnect forever with a buffer, report "no responders". */
+    /**
+     * Options both agents and controllers use: reconnect forever with a buffer, report "no responders"; {@code url}
+     * may list several servers, comma-separated.
+     */
     public static Options connectionOptions(String url, String name, Duration connectTimeout,
                                             ConnectionListener listener) {
+        // A comma-separated list names several servers of a cluster; the servers a cluster member advertises are
+        // learned as well, so a client moves on when its server dies.
         return new Options.Builder()
-                .server(url)
+                .servers(java.util.Arrays.stream(url.split(",")).map(String::trim).filter(u -> !u.isEmpty())
+                        .toArray(String[]::new))
                 .connectionName(name)
                 .connectionTimeout(connectTimeout)
                 .maxReconnects(-1)
@@ -104,12 +110,12 @@ public final class NatsTransport implements Transport {
         try {
             return Nats.connect(options);
         } catch (IOException e) {
-            throw new ProviderUnavailableException("no NATS server at " + url + ": " + e.getMessage(), e);
+            throw new ProviderUnavailableException("no NATS server at " + dev.derrick.core.Redactor.redactUrls(url) + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ProviderUnavailableException("interrupted while connecting to NATS at " + url, e);
+            throw new ProviderUnavailableException("interrupted while connecting to NATS at " + dev.derrick.core.Redactor.redactUrls(url), e);
         } catch (RuntimeException e) {
-            throw new ProviderUnavailableException("cannot connect to NATS at " + url + ": " + e.getMessage(), e);
+            throw new ProviderUnavailableException("cannot connect to NATS at " + dev.derrick.core.Redactor.redactUrls(url) + ": " + e.getMessage(), e);
         }
     }
 
@@ -137,7 +143,7 @@ public final class NatsTransport implements Transport {
             } catch (TimeoutException e) {
                 if (++failedPings >= 2) {
                     failedPings = 0;
-                    LOG.warn("NATS {} does not answer pings although connected: reconnecting", url);
+                    LOG.warn("NATS {} does not answer pings although connected: reconnecting", dev.derrick.core.Redactor.redactUrls(url));
                     try {
                         conn.forceReconnect();
                     } catch (IOException | RuntimeException ex) {
@@ -240,7 +246,7 @@ public final class NatsTransport implements Transport {
     private DerrickException noCapacity() {
         var live = directory.live();
         if (live.isEmpty()) {
-            return new ProviderUnavailableException("no derrick agent is serving prefix '" + prefix + "' at " + url
+            return new ProviderUnavailableException("no derrick agent is serving prefix '" + prefix + "' at " + dev.derrick.core.Redactor.redactUrls(url)
                     + " (nobody answered on " + NatsProtocol.claimSubject(prefix) + ")");
         }
         return new ProviderUnavailableException("no capacity: every derrick agent on '" + prefix + "' is full ("
@@ -379,7 +385,7 @@ public final class NatsTransport implements Transport {
             try {
                 future = conn.requestWithTimeout(request, Duration.ofNanos(remaining));
             } catch (IllegalStateException e) {
-                throw new ProviderUnavailableException("NATS connection to " + url + " is closed: " + e.getMessage(), e);
+                throw new ProviderUnavailableException("NATS connection to " + dev.derrick.core.Redactor.redactUrls(url) + " is closed: " + e.getMessage(), e);
             }
             while (true) {
                 try {
@@ -457,7 +463,7 @@ public final class NatsTransport implements Transport {
         if (remaining <= 0) {
             throw new ProviderUnavailableException("no reply to " + op
                     + (workspaceId == null ? "" : " for workspace " + workspaceId)
-                    + (agent == null ? "" : " from agent " + agent) + " in time (NATS " + url + ")");
+                    + (agent == null ? "" : " from agent " + agent) + " in time (NATS " + dev.derrick.core.Redactor.redactUrls(url) + ")");
         }
         return remaining;
     }

@@ -2,10 +2,8 @@ package dev.derrick.server.internal;
 
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
-import dev.derrick.api.GitAuth;
 import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.OutputListener;
-import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceBusyException;
 import dev.derrick.api.WorkspaceConfig;
@@ -21,7 +19,6 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -46,14 +43,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class Operations implements AutoCloseable {
     /** How long reset/fetch wait for running operations on the same workspace. */
     public static final Duration EXCLUSIVE_WAIT = Duration.ofSeconds(30);
-    /** Token variables a create request's config may not name: the server's own secrets. */
-    private static final Set<String> FORBIDDEN_TOKEN_ENV = Set.of("DERRICK_API_TOKEN");
 
     private static final Logger log = LoggerFactory.getLogger(Operations.class);
 
     private final WorkspaceProvider provider;
     private final WorkspaceConfig defaultConfig;
     private final Redactor redactor;
+    private final ApiConfigPolicy policy;
     private final Map<String, ReentrantReadWriteLock> locks = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -64,9 +60,24 @@ public final class Operations implements AutoCloseable {
      * @param redactor      scrubs secrets from error messages
      */
     public Operations(WorkspaceProvider provider, WorkspaceConfig defaultConfig, Redactor redactor) {
+        this(provider, defaultConfig, redactor, ApiConfigPolicy.forServerConfig(defaultConfig));
+    }
+
+    /**
+     * @param policy what configs received in create requests may do (token hosts, local repositories); the
+     *               {@code defaultConfig} is trusted
+     */
+    public Operations(WorkspaceProvider provider, WorkspaceConfig defaultConfig, Redactor redactor,
+                      ApiConfigPolicy policy) {
         this.provider = Objects.requireNonNull(provider, "provider");
         this.defaultConfig = defaultConfig;
         this.redactor = redactor == null ? new Redactor() : redactor;
+        this.policy = Objects.requireNonNull(policy, "policy");
+    }
+
+    /** What configs received in create requests may do. */
+    public ApiConfigPolicy policy() {
+        return policy;
     }
 
     /** The provider being served. */
@@ -120,6 +131,14 @@ public final class Operations implements AutoCloseable {
             Thread.currentThread().interrupt();
             return Reply.error(WireError.of(503, WireError.PROVIDER_UNAVAILABLE, "interrupted: the server is shutting down"));
         } catch (RuntimeException | Error e) {
+            String storage = storageFault(e);
+            if (storage != null && storage.startsWith("413:")) {
+                return Reply.error(WireError.of(413, WireError.PAYLOAD_TOO_LARGE, redactor.redact(storage.substring(4))));
+            }
+            if (storage != null) {
+                log.warn("{} {} failed: {}", op.wireName(), workspaceId == null ? "" : workspaceId, storage);
+                return Reply.error(WireError.of(503, WireError.PROVIDER_UNAVAILABLE, redactor.redact(storage)));
+            }
             WireError error = WireError.from(e, redactor::redact);
             if (error.status() == 500) {
                 // A fault of derrick's or the provider's: the stack trace is for the operator.
@@ -399,13 +418,7 @@ public final class Operations implements AutoCloseable {
     private Reply create(Wire.CreateBody body) {
         WorkspaceConfig config = body.configOr(defaultConfig);
         if (body.config() != null && !body.config().isNull()) {
-            for (RepositoryConfig repo : config.repositories()) {
-                String variable = repo.authIfSet().flatMap(GitAuth::tokenEnvironmentVariable).orElse(null);
-                if (variable != null && FORBIDDEN_TOKEN_ENV.contains(variable)) {
-                    throw new InvalidConfigException("repository " + repo.path() + ": auth.token_env may not name "
-                            + variable + ", the server's own secret");
-                }
-            }
+            policy.check(config);
         }
         long start = System.nanoTime();
         log.info("[{}] creating workspace ({} repositories, setup script: {})", config.name(),
@@ -414,6 +427,36 @@ public final class Operations implements AutoCloseable {
                 LoggerFactory.getLogger("dev.derrick.server.progress"), config.name()));
         log.info("[{}] workspace {} ready in {} ms", config.name(), ws.id(), (System.nanoTime() - start) / 1_000_000);
         return Reply.json(new Wire.IdReply(ws.id()));
+    }
+
+    /**
+     * A failure caused by the server's storage (disk full, file system read-only): a 503 saying so, not a 500; an
+     * input too large for the kernel to pass to a process: {@code "413:"} and the message; {@code null} for anything
+     * else.
+     */
+    static String storageFault(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            String m = c instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason()
+                    : c.getMessage();
+            if (m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) {
+                return "the server's disk is full (" + firstLine(String.valueOf(e.getMessage()))
+                        + "); nothing was kept, retry once space is freed";
+            }
+            if (m != null && (m.contains("Argument list too long") || m.contains("error=7,"))) {
+                return "413:the command, its environment or the setup script is too large for this provider to pass"
+                        + " to a process (" + firstLine(String.valueOf(e.getMessage())) + ")";
+            }
+            if (m != null && m.contains("Read-only file system")) {
+                return "the server's storage is read-only (" + firstLine(String.valueOf(e.getMessage()))
+                        + "); retry once it can be written";
+            }
+        }
+        return null;
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
     }
 
     private static void drain(InputStream body) throws IOException {

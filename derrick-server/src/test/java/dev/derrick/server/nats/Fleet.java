@@ -53,10 +53,21 @@ public final class Fleet implements AutoCloseable {
 
     /** Starts an agent and waits until it serves. */
     Fleet agent(String id, int maxWorkspaces, Map<String, String> env) {
+        return agent(id, maxWorkspaces, env, List.of());
+    }
+
+    /** Starts an agent with extra command-line options and a cache of its own in this fleet's directory. */
+    public Fleet agent(String id, int maxWorkspaces, Map<String, String> env, List<String> extraArgs) {
         List<String> args = new ArrayList<>(List.of("-p", provider(), "-s", "nats", "--nats-url", natsUrl,
                 "--nats-prefix", prefix, "--agent-id", id, "--max-workspaces", String.valueOf(maxWorkspaces),
                 "--heartbeat-interval", String.valueOf(HEARTBEAT.toMillis() / 1000.0),
                 "--log-level", System.getProperty("derrick.fleet.log", "info")));
+        if (!extraArgs.isEmpty()) {
+            args.addAll(extraArgs);
+            if (!extraArgs.contains("--cache-dir") && provider().equals("local")) {
+                args.addAll(List.of("--cache-dir", dir.resolve("cache-" + id).toString()));
+            }
+        }
         Process p = start(args, env, dir.resolve(id + ".log"));
         agents.put(id, p);
         await(p, dir.resolve(id + ".log"), "derrick NATS agent " + id + " serving");

@@ -8,6 +8,8 @@ import dev.derrick.api.WorkspaceProviders;
 import dev.derrick.core.Redactor;
 import dev.derrick.core.cache.FileTrees;
 import dev.derrick.remote.internal.RemoteWorkspace;
+import dev.derrick.core.git.TokenHosts;
+import dev.derrick.server.internal.ApiConfigPolicy;
 import dev.derrick.server.internal.Operations;
 import dev.derrick.tck.WorkspaceProviderContract;
 import org.junit.jupiter.api.AfterAll;
@@ -45,7 +47,10 @@ abstract class RemoteProviderContract extends WorkspaceProviderContract {
             redactor.add(token);
             redactor.add(wrongToken);
             redactor.add(decoy);
-            operations = new Operations(local, null, redactor);
+            // The agent lets the contract's token variables go to the test git server's host, and its file://
+            // fixtures through, as an operator would with --token-host and --allow-local-repos.
+            operations = new Operations(local, null, redactor, new ApiConfigPolicy(TokenHosts.none()
+                    .plus(TOKEN_ENV, "127.0.0.1").plus(WRONG_TOKEN_ENV, "127.0.0.1"), true));
         }
         return operations;
     }

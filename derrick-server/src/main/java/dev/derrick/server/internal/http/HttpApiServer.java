@@ -241,6 +241,14 @@ public final class HttpApiServer implements AutoCloseable {
         void begin() {
             try {
                 Reply early = route();
+                if (early != null || matched.operation() == null || matched.operation() == Operation.HEALTH) {
+                    // answered without reading the body: a client must not reuse the connection (Jetty closes it
+                    // when it cannot skip the unread rest)
+                    if (request.getLength() != 0 && request.getHeaders().contains(HttpHeader.CONTENT_LENGTH)
+                            || request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)) {
+                        response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
+                    }
+                }
                 if (early != null) {
                     send(early);
                 } else if (matched.operation() == null) {
@@ -460,6 +468,12 @@ public final class HttpApiServer implements AutoCloseable {
 
     /** Jetty's own error replies (malformed request line or headers, headers too large, …) as derrick's JSON errors. */
     private static final class JsonErrorHandler extends ErrorHandler {
+        /** Jetty writes error bodies only for GET, POST and HEAD by default; a DELETE or PUT gets the JSON too. */
+        @Override
+        public boolean errorPageForMethod(String method) {
+            return true;
+        }
+
         @Override
         protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
                                         Callback callback) {
@@ -478,6 +492,8 @@ public final class HttpApiServer implements AutoCloseable {
             byte[] json = WireError.of(code, code2, text).toJson();
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, Reply.JSON);
             response.getHeaders().put(HttpHeader.CONTENT_LENGTH, json.length);
+            // Jetty closes the connection after a request it rejected: say so, so no client reuses it
+            response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
             response.write(true, ByteBuffer.wrap(json), callback);
         }
     }

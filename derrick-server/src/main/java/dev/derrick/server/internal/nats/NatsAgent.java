@@ -177,7 +177,7 @@ public final class NatsAgent implements AutoCloseable {
         conn = NatsTransport.open(url, NatsTransport.connectionOptions(url, "derrick-agent-" + agentId,
                 Duration.ofSeconds(5), (c, event) -> {
                     if (conn != null && event != ConnectionListener.Events.CONNECTED && event != lastEvent) {
-                        LOG.info("NATS {}: {}", url, event);
+                        LOG.info("NATS {}: {}", dev.derrick.core.Redactor.redactUrls(url), event);
                     }
                     lastEvent = event;
                     if (event == ConnectionListener.Events.RECONNECTED || event == ConnectionListener.Events.CONNECTED) {
@@ -210,7 +210,7 @@ public final class NatsAgent implements AutoCloseable {
         ticker.scheduleAtFixedRate(this::tick, heartbeatInterval.toMillis(), heartbeatInterval.toMillis(),
                 TimeUnit.MILLISECONDS);
         LOG.info("derrick NATS agent {} serving {} on {} (provider {}, at most {} workspaces)", agentId,
-                prefix, url, operations.provider().name(), maxWorkspaces);
+                prefix, dev.derrick.core.Redactor.redactUrls(url), operations.provider().name(), maxWorkspaces);
     }
 
     private void openBucket() {
