@@ -13,11 +13,19 @@ import java.util.List;
  * @param created      when it was created
  * @param repositories its repositories with their commits
  * @param cacheEntry   the cache entry it was made from, or {@code null}
+ * @param isolation    how its commands are isolated, as the provider names it ({@code sandbox} or {@code none} for
+ *                     {@code local}, {@code container} for {@code docker}), or {@code null} when the provider does not say
  */
 public record WorkspaceInfo(String id, String provider, String configName, String root, Instant created,
-                            List<RepositoryState> repositories, String cacheEntry) {
+                            List<RepositoryState> repositories, String cacheEntry, String isolation) {
     /** Copies the repository list. */
     public WorkspaceInfo {
         repositories = List.copyOf(repositories == null ? List.of() : repositories);
+    }
+
+    /** Without an isolation statement. */
+    public WorkspaceInfo(String id, String provider, String configName, String root, Instant created,
+                         List<RepositoryState> repositories, String cacheEntry) {
+        this(id, provider, configName, root, created, repositories, cacheEntry, null);
     }
 }

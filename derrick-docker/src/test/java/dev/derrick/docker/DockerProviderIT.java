@@ -52,6 +52,12 @@ class DockerProviderIT extends WorkspaceProviderContract {
         return false;
     }
 
+    /** A container per workspace keeps every isolation promise of the TCK. */
+    @Override
+    protected Set<IsolationGuarantee> isolationGuarantees() {
+        return java.util.EnumSet.allOf(IsolationGuarantee.class);
+    }
+
     /** busybox has no git: diff must say so. Diff in a docker workspace is tested with the Debian image in DockerDiffIT. */
     @Override
     protected boolean supportsDiff() {

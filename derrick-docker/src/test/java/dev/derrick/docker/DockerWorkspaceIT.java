@@ -70,6 +70,56 @@ class DockerWorkspaceIT {
         }
     }
 
+    /** Diff in a container (git from the image): git apply on a fresh clone at the clean commit gives the same tree. */
+    @Test
+    void diffInAContainerAppliesToAFreshClone() throws Exception {
+        Workspace ws = provider.create(WorkspaceConfig.builder("deb-diff").image(DEBIAN)
+                .repository(RepositoryConfig.of(git.url("app"), "/code/app").withAuth(GitAuth.fromEnv("GIT_TOKEN")))
+                .build());
+        try {
+            ws.editFile("/code/app/README.md", "hello\n", "hello, container\n", false);
+            ws.writeString("/code/app/docs/new.md", "new\n");
+            ws.writeFile("/code/app/blob.bin", new byte[] {0, 1, 2, 3, (byte) 255});
+            ws.delete("/code/app/bin/run.sh", false);
+            ws.writeString("/etc/derrick-outside.conf", "changed outside\n");
+            dev.derrick.api.WorkspaceDiff diff = ws.diff();
+            dev.derrick.api.RepositoryDiff repo = diff.repositories().get(0);
+            assertThat(repo.base()).isEqualTo(firstCommit);
+            assertThat(repo.files()).extracting(dev.derrick.api.ChangedFile::path)
+                    .containsExactly("README.md", "bin/run.sh", "blob.bin", "docs/new.md");
+            assertThat(diff.outsideTracked()).isTrue();
+            assertThat(diff.outsideRepositories()).extracting(dev.derrick.api.ChangedFile::path)
+                    .containsExactly("etc/derrick-outside.conf"); // root is "/": paths relative to it
+            java.nio.file.Path clone = java.nio.file.Files.createTempDirectory("derrick-docker-apply-");
+            try {
+                sh(clone.getParent(), "git", "clone", "-q", git.repositoryDir("app").toString(), clone.toString());
+                sh(clone, "git", "checkout", "-q", firstCommit);
+                java.nio.file.Path patch = java.nio.file.Files.createTempFile("derrick-docker-", ".patch");
+                java.nio.file.Files.writeString(patch, repo.patch());
+                sh(clone, "git", "apply", patch.toString());
+                java.nio.file.Files.delete(patch);
+                assertThat(java.nio.file.Files.readString(clone.resolve("README.md"))).isEqualTo("hello, container\n");
+                assertThat(java.nio.file.Files.readAllBytes(clone.resolve("blob.bin"))).containsExactly(0, 1, 2, 3, 255);
+                assertThat(java.nio.file.Files.readString(clone.resolve("docs/new.md"))).isEqualTo("new\n");
+                assertThat(clone.resolve("bin/run.sh")).doesNotExist();
+            } finally {
+                try (var walk = java.nio.file.Files.walk(clone)) {
+                    walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+            ws.reset();
+            assertThat(ws.diff().repositories().get(0).files()).isEmpty();
+        } finally {
+            ws.close();
+        }
+    }
+
+    private static void sh(java.nio.file.Path dir, String... command) throws Exception {
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
+    }
+
     @Test
     void aSilentBackgroundProcessKeepsRunningUntilItsTimeout() {
         dev.derrick.api.WorkspaceProcess p = busybox.start(ExecRequest.of("sleep 300").withTimeout(Duration.ofSeconds(2)));

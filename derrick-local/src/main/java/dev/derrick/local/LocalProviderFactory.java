@@ -8,9 +8,13 @@ import dev.derrick.core.cache.CacheOptions;
 import dev.derrick.core.exec.OutputCapture;
 import dev.derrick.local.internal.cache.LocalCache;
 
+import dev.derrick.local.internal.sandbox.SandboxSupport;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -30,6 +34,13 @@ import java.util.Set;
  *       30 days unused)</li>
  *   <li>{@code cache_mode}: {@code auto} (overlay mount where possible — Linux as root — else copy), {@code overlay}
  *       or {@code copy}</li>
+ *   <li>{@code isolation}: {@code auto} (default: {@code sandbox} where bubblewrap works, else {@code none}),
+ *       {@code sandbox} (fail to start without it) or {@code none} (no isolation; a WARN says so)</li>
+ *   <li>{@code sandbox_uid}: uid of sandboxed commands when the provider runs as root (default 59999; must own
+ *       nothing on the host)</li>
+ *   <li>{@code sandbox_ro_paths}: more host paths mounted read-only at the same place in every sandbox, comma
+ *       separated (e.g. {@code /opt})</li>
+ *   <li>{@code bwrap}: path of the bubblewrap executable (default: found in /usr/bin, /bin, /usr/local/bin)</li>
  * </ul>
  */
 public final class LocalProviderFactory implements WorkspaceProviderFactory {
@@ -41,8 +52,12 @@ public final class LocalProviderFactory implements WorkspaceProviderFactory {
     public static final String SETUP_TIMEOUT = "setup_timeout";
     public static final String ENVIRONMENT = "environment";
     public static final String CACHE_MODE = "cache_mode";
+    public static final String ISOLATION = "isolation";
+    public static final String SANDBOX_UID = "sandbox_uid";
+    public static final String SANDBOX_RO_PATHS = "sandbox_ro_paths";
+    public static final String BWRAP = "bwrap";
     private static final Set<String> OPTIONS = union(Set.of(ROOT, MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, SETUP_TIMEOUT,
-            ENVIRONMENT, CACHE_MODE), CacheOptions.KEYS);
+            ENVIRONMENT, CACHE_MODE, ISOLATION, SANDBOX_UID, SANDBOX_RO_PATHS, BWRAP), CacheOptions.KEYS);
 
     private static Set<String> union(Set<String> a, Set<String> b) {
         Set<String> all = new java.util.HashSet<>(a);
@@ -57,7 +72,7 @@ public final class LocalProviderFactory implements WorkspaceProviderFactory {
 
     @Override
     public String description() {
-        return "workspaces as directories on this machine, commands as local processes";
+        return "workspaces as directories on this machine, commands sandboxed with bubblewrap (isolation=auto|sandbox|none)";
     }
 
     @Override
@@ -103,7 +118,27 @@ public final class LocalProviderFactory implements WorkspaceProviderFactory {
         Duration timeout = positive(o.duration(DEFAULT_TIMEOUT, LocalWorkspaceProvider.Settings.DEFAULT_TIMEOUT), DEFAULT_TIMEOUT);
         Duration setup = positive(o.duration(SETUP_TIMEOUT, LocalWorkspaceProvider.Settings.DEFAULT_SETUP_TIMEOUT), SETUP_TIMEOUT);
         Map<String, String> environment = o.raw(ENVIRONMENT).isPresent() ? o.stringMap(ENVIRONMENT) : System.getenv();
-        return new LocalWorkspaceProvider.Settings(root, maxOutput, timeout, setup, environment);
+        Isolation isolation = Isolation.parse(o.string(ISOLATION, "auto"));
+        Integer uid = null;
+        if (o.raw(SANDBOX_UID).isPresent()) {
+            long u = o.longValue(SANDBOX_UID, SandboxSupport.DEFAULT_UID);
+            if (u <= 0 || u > 4_294_967_294L) {
+                throw new IllegalArgumentException("option '" + SANDBOX_UID + "' of provider 'local' must be a uid above 0, got " + u);
+            }
+            uid = (int) u;
+        }
+        List<Path> readOnly = new ArrayList<>();
+        for (String part : o.string(SANDBOX_RO_PATHS, "").split(",")) {
+            if (!part.isBlank()) {
+                Path p = Path.of(part.strip());
+                if (!p.isAbsolute()) {
+                    throw new IllegalArgumentException("option '" + SANDBOX_RO_PATHS + "' of provider 'local' takes absolute paths, got '" + part.strip() + "'");
+                }
+                readOnly.add(p.normalize());
+            }
+        }
+        return new LocalWorkspaceProvider.Settings(root, maxOutput, timeout, setup, environment, isolation, uid, readOnly,
+                o.path(BWRAP, null));
     }
 
     private static Duration positive(Duration d, String key) {

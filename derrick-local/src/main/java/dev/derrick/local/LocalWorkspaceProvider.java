@@ -18,6 +18,12 @@ import dev.derrick.local.internal.cache.LocalInstance;
 import dev.derrick.core.exec.CommandEnvironment;
 import dev.derrick.core.git.GitClient;
 import dev.derrick.local.internal.LocalWorkspace;
+import dev.derrick.local.internal.Ownership;
+import dev.derrick.local.internal.sandbox.Sandbox;
+import dev.derrick.local.internal.sandbox.SandboxExtension;
+import dev.derrick.local.internal.sandbox.SandboxSupport;
+import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.WorkspacePaths;
 import dev.derrick.local.internal.Reaper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,8 +45,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * cloned into it with JGit (tokens from the provider's environment, never written), the setup script runs in it,
  * and commands run as local processes (see {@link dev.derrick.core.exec.ProcessRunner}).
  *
- * <p>Commands are not sandboxed: they run as this user and can reach the whole machine. Paths given to the API are
- * confined to the workspace root (symbolic links included).
+ * <p>With isolation {@code sandbox} (the default {@code auto} where bubblewrap works) every command runs in a
+ * sandbox of Linux namespaces whose {@code /} is the workspace directory (see {@link Sandbox}); with {@code none}
+ * commands run as this user and can reach the whole machine.
  *
  * <p>{@link #close()} ends every workspace and process; a JVM shutdown hook does the same if the provider is never
  * closed. Workspaces of a JVM that died without either ({@code kill -9}), and {@linkplain Workspace#detach() detached}
@@ -58,9 +65,14 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
      * @param defaultTimeout timeout of commands that give none
      * @param setupTimeout   timeout of the setup script
      * @param environment    the provider's environment (token lookup and command allow-list)
+     * @param isolation      how commands are isolated
+     * @param sandboxUid     uid of sandboxed commands when the provider runs as root ({@code null}: the default)
+     * @param sandboxReadOnly more host paths mounted read-only into every sandbox
+     * @param bubblewrap     the bwrap executable ({@code null}: found in /usr/bin, /bin, /usr/local/bin)
      */
     public record Settings(Path root, long maxOutputBytes, Duration defaultTimeout, Duration setupTimeout,
-                           Map<String, String> environment) {
+                           Map<String, String> environment, Isolation isolation, Integer sandboxUid,
+                           List<Path> sandboxReadOnly, Path bubblewrap) {
         public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
         public static final Duration DEFAULT_SETUP_TIMEOUT = Duration.ofMinutes(30);
 
@@ -69,13 +81,21 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
             Objects.requireNonNull(defaultTimeout, "defaultTimeout");
             Objects.requireNonNull(setupTimeout, "setupTimeout");
             environment = Map.copyOf(Objects.requireNonNull(environment, "environment"));
+            isolation = isolation == null ? Isolation.AUTO : isolation;
+            sandboxReadOnly = List.copyOf(sandboxReadOnly == null ? List.of() : sandboxReadOnly);
+        }
+
+        /** Isolation {@code auto}, default sandbox uid, no extra read-only paths. */
+        public Settings(Path root, long maxOutputBytes, Duration defaultTimeout, Duration setupTimeout,
+                        Map<String, String> environment) {
+            this(root, maxOutputBytes, defaultTimeout, setupTimeout, environment, Isolation.AUTO, null, List.of(), null);
         }
 
         @Override
         public String toString() {
             // the environment holds tokens: never print it
             return "Settings[root=" + root + ", maxOutputBytes=" + maxOutputBytes + ", defaultTimeout=" + defaultTimeout
-                    + ", setupTimeout=" + setupTimeout + "]";
+                    + ", setupTimeout=" + setupTimeout + ", isolation=" + isolation.value() + "]";
         }
     }
 
@@ -90,6 +110,8 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private final Thread shutdownHook;
     private final LocalCache cache;
     private final ProcessRunner setupRunner = new ProcessRunner();
+    private final SandboxSupport sandbox;
+    private volatile SandboxExtension.Factory extensions = SandboxExtension.Factory.NONE;
     private volatile boolean closed;
 
     /** A provider without the provisioning cache: every create clones and runs the setup script. */
@@ -106,14 +128,72 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.root = settings.root().toAbsolutePath().normalize();
         this.git = new GitClient(settings.environment(), redactor);
-        this.commandEnvironment = new CommandEnvironment(settings.environment());
+        this.sandbox = sandboxSupport(settings, root);
+        this.commandEnvironment = new CommandEnvironment(sandbox == null ? settings.environment()
+                : sandboxEnvironment(settings.environment()));
         // Orphans first: their processes are killed before anything removes their directories.
-        this.reaper = new Reaper(root);
+        this.reaper = new Reaper(root, sandbox == null ? null : sandbox.cgroups());
         reaper.reapOrphans();
         this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction(),
-                cache.requireFresh());
+                cache.requireFresh(), sandbox == null ? null : dir -> Ownership.give(sandbox, dir), sandbox == null);
         this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    /**
+     * The sandbox machinery for {@code sandbox} and {@code auto}; {@code null} for {@code none} (or {@code auto}
+     * where bubblewrap does not work). Logs what a provider without it does not protect.
+     */
+    private static SandboxSupport sandboxSupport(Settings settings, Path root) {
+        if (settings.isolation() == Isolation.NONE) {
+            warnUnisolated("isolation=none");
+            return null;
+        }
+        SandboxSupport support = SandboxSupport.detect(settings.sandboxUid(), settings.sandboxReadOnly(),
+                settings.bubblewrap());
+        if (!support.available()) {
+            if (settings.isolation() == Isolation.SANDBOX) {
+                throw new DerrickException("the local provider cannot start with isolation=sandbox: "
+                        + support.unavailableReason() + " (or use isolation=none, which isolates nothing)");
+            }
+            warnUnisolated("isolation=auto found no working sandbox: " + support.unavailableReason());
+            return null;
+        }
+        LOG.info("local workspaces are sandboxed: {}", support.describe());
+        return support;
+    }
+
+    private static void warnUnisolated(String why) {
+        LOG.warn("local workspaces are NOT isolated ({}): commands run as this user and can read the provider's"
+                + " environment and tokens (/proc/<pid>/environ), other workspaces, the cache and the whole machine,"
+                + " and signal any of its processes", why);
+    }
+
+    /** In a sandbox the home, user and temp directory are the sandbox's own, and PATH the standard one. */
+    private static Map<String, String> sandboxEnvironment(Map<String, String> provider) {
+        Map<String, String> env = new java.util.HashMap<>(provider);
+        env.put("PATH", CommandEnvironment.DEFAULT_PATH);
+        env.put("HOME", Sandbox.HOME);
+        env.put("USER", Sandbox.USER);
+        env.put("LOGNAME", Sandbox.USER);
+        env.put("SHELL", "/bin/bash");
+        env.put("TMPDIR", "/tmp");
+        return env;
+    }
+
+    /** {@code sandbox} or {@code none}: what new workspaces get. */
+    public String isolation() {
+        return sandbox != null ? "sandbox" : "none";
+    }
+
+    /** The sandbox machinery, or {@code null} without isolation. */
+    public SandboxSupport sandboxSupport() {
+        return sandbox;
+    }
+
+    /** What the network/limits support adds to every sandbox of this provider's workspaces. */
+    public void sandboxExtensions(SandboxExtension.Factory factory) {
+        this.extensions = factory == null ? SandboxExtension.Factory.NONE : factory;
     }
 
     @Override
@@ -131,7 +211,17 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         Objects.requireNonNull(config, "config");
         ProgressListener listener = ProgressListener.orNone(progress);
         ensureOpen();
-        if (!config.network().setup() || !config.network().commands()) {
+        if (sandbox != null) {
+            for (RepositoryConfig repo : config.repositories()) {
+                String top = WorkspacePaths.normalizeRelative(repo.path(), "repository path").split("/", 2)[0];
+                if (SandboxSupport.RESERVED.contains(top) || top.isEmpty()) {
+                    throw new InvalidConfigException("repository path '" + repo.path() + "' is a system directory of the"
+                            + " sandbox (" + String.join(", ", SandboxSupport.RESERVED) + " are mounted from the host); clone it elsewhere, e.g. code/"
+                            + top);
+                }
+            }
+        }
+        if (sandbox == null && (!config.network().setup() || !config.network().commands())) {
             // unsandboxed commands share the host's network: "off" cannot be kept, so it is refused, never ignored
             throw new dev.derrick.api.InvalidConfigException("workspace config '" + config.name() + "' asks for network "
                     + config.network() + ", but commands of this local provider are not sandboxed (isolation=none) and"
@@ -148,7 +238,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
             throw new DerrickException("cannot create workspace directory " + dir + ": " + e.getMessage(), e);
         }
         LocalWorkspace ws = new LocalWorkspace(id, config, dir, commandEnvironment, settings.maxOutputBytes(),
-                settings.defaultTimeout(), redactor, this::forget, this::detached);
+                settings.defaultTimeout(), redactor, this::forget, this::detached, sandbox, extensions);
         creating.add(ws);
         long start = System.nanoTime();
         if (cache != null) {
@@ -182,6 +272,8 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
                 }
             }
             checkCancelled(listener, id);
+            Ownership.give(sandbox, ws.root());
+            ws.startSandbox();
             ws.ready(states);
             workspaces.put(id, ws);
             if (closed) {
@@ -204,8 +296,10 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         String id = ws.id();
         try {
             LOG.debug("creating workspace {} from config '{}' in {} (cache)", id, config.name(), ws.root());
-            LocalInstance instance = cache.create(config, ws.root(), this::runScript, listener);
+            LocalInstance instance = cache.create(config, ws.root(),
+                    (dir, script, env, progress) -> runScript(id, config, dir, script, env), listener);
             ws.attachCache(instance);
+            ws.startSandbox();
             ws.ready(instance.repositories());
             checkCancelled(listener, id);
             workspaces.put(id, ws);
@@ -232,7 +326,11 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         }
     }
 
-    private ExecResult runScript(Path dir, String script, Map<String, String> env, ProgressListener progress) {
+    private ExecResult runScript(String id, WorkspaceConfig config, Path dir, String script, Map<String, String> env) {
+        if (sandbox != null) {
+            return LocalWorkspace.runSandboxed(sandbox, extensions, id, config, dir, script,
+                    commandEnvironment.build(env, null), settings.setupTimeout(), settings.maxOutputBytes());
+        }
         return setupRunner.run(new ProcessSpec(script, dir, commandEnvironment.build(env, null), settings.setupTimeout(),
                 settings.maxOutputBytes()));
     }

@@ -60,10 +60,11 @@ class LocalCacheProviderIT {
     void createsFromTheCacheFetchesResetsAndRestores(String mode) throws Exception {
         String repo = "p" + UUID.randomUUID().toString().substring(0, 8);
         server.createRepository(repo, Map.of("README.md", "hello\n"));
-        Path counter = tmp.resolve("setup-runs.txt");
+        // The setup script runs sandboxed (it cannot count its runs in a host file): each run leaves a token of its own,
+        // so one token across all workspaces means one run.
         WorkspaceConfig config = WorkspaceConfig.builder("provider-it")
                 .repository(RepositoryConfig.of(server.url(repo), "code/app").withAuth(GitAuth.fromEnv("GIT_TOKEN")))
-                .setupScript("echo run >> '" + counter + "'; echo built > built.txt").build();
+                .setupScript("echo \"run-$(date +%s%N)-$$\" > setup-run.txt; echo built > built.txt").build();
         try (WorkspaceProvider provider = open(mode)) {
             int n = 16;
             CyclicBarrier barrier = new CyclicBarrier(n);
@@ -83,8 +84,10 @@ class LocalCacheProviderIT {
             } finally {
                 pool.shutdownNow();
             }
-            assertThat(Files.readAllLines(counter)).hasSize(1);
+            String run = all.get(0).readString("setup-run.txt");
+            assertThat(run).startsWith("run-");
             assertThat(all).allSatisfy(ws -> {
+                assertThat(ws.readString("setup-run.txt")).isEqualTo(run);
                 assertThat(ws.readString("built.txt")).isEqualTo("built\n");
                 assertThat(ws.info().cacheEntry()).isNotNull();
             });
@@ -104,7 +107,7 @@ class LocalCacheProviderIT {
 
             try (Workspace fresh = provider.create(config)) {
                 assertThat(fresh.readString("code/app/NEW.md")).isEqualTo("new\n");
-                assertThat(Files.readAllLines(counter)).hasSize(1);
+                assertThat(fresh.readString("setup-run.txt")).isEqualTo(run);
             }
 
             ws.writeString("code/app/README.md", "edited");

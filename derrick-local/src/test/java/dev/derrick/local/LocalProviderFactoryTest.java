@@ -17,7 +17,25 @@ class LocalProviderFactoryTest {
         assertThat(WorkspaceProviders.factory("LOCAL")).isInstanceOf(LocalProviderFactory.class);
         assertThat(WorkspaceProviders.factory("local").supportedOptions())
                 .containsExactlyInAnyOrder("root", "max_output_bytes", "default_timeout", "setup_timeout", "environment",
-                        "cache", "cache_dir", "cache_max_bytes", "cache_max_age", "cache_mode", "require_fresh");
+                        "cache", "cache_dir", "cache_max_bytes", "cache_max_age", "cache_mode", "isolation", "sandbox_uid",
+                        "sandbox_ro_paths", "bwrap", "require_fresh");
+    }
+
+    @Test
+    void isolationIsAutoByDefaultAndParsedOrRefusedWithTheValuesNamed() {
+        assertThat(LocalProviderFactory.settings(Map.of()).isolation()).isEqualTo(Isolation.AUTO);
+        LocalWorkspaceProvider.Settings s = LocalProviderFactory.settings(Map.of("isolation", "Sandbox", "sandbox_uid", "61000",
+                "sandbox_ro_paths", "/opt, /srv/tools"));
+        assertThat(s.isolation()).isEqualTo(Isolation.SANDBOX);
+        assertThat(s.sandboxUid()).isEqualTo(61000);
+        assertThat(s.sandboxReadOnly()).containsExactly(Path.of("/opt"), Path.of("/srv/tools"));
+        assertThat(LocalProviderFactory.settings(Map.of("isolation", "none")).isolation()).isEqualTo(Isolation.NONE);
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("isolation", "jail")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sandbox, none or auto").hasMessageContaining("jail");
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("sandbox_uid", "0")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sandbox_uid");
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("sandbox_ro_paths", "opt")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("absolute");
     }
 
     @Test

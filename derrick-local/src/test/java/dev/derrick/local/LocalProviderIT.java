@@ -58,7 +58,34 @@ class LocalProviderIT extends WorkspaceProviderContract {
 
     @Override
     protected Map<String, Object> providerOptions(Map<String, String> environment) {
-        return Map.of("environment", environment, "root", root.toString());
+        return Map.of("environment", environment, "root", root.toString(), "isolation", isolation());
+    }
+
+    /** {@code sandbox} here (so a machine without a working bubblewrap fails instead of testing less); {@code none} in {@link LocalUnsandboxedProviderIT}. */
+    protected String isolation() {
+        return "sandbox";
+    }
+
+    boolean sandboxed() {
+        return isolation().equals("sandbox");
+    }
+
+    /** Sandboxed, the file API works inside the sandbox: a link to /etc/passwd reads the sandbox's (the host's, read-only). */
+    @Override
+    protected boolean fileApiSpansTheWholeMachine() {
+        return sandboxed();
+    }
+
+    /** Sandboxed: every isolation promise, checked; unsandboxed: none. */
+    @Override
+    protected Set<IsolationGuarantee> isolationGuarantees() {
+        return sandboxed() ? java.util.EnumSet.allOf(IsolationGuarantee.class) : Set.of();
+    }
+
+    @Override
+    protected boolean skipWhenWalkingFiles(String path) {
+        // the sandbox's system directories are the host's, mounted read-only: not the workspace's files
+        return sandboxed() && dev.derrick.local.internal.sandbox.SandboxSupport.RESERVED.contains(path);
     }
 
     @Override
@@ -244,6 +271,7 @@ class LocalProviderIT extends WorkspaceProviderContract {
 
     @Test
     void symbolicLinksLeadingOutOfTheWorkspaceAreRejected() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeFalse(sandboxed(), "sandboxed: links are followed inside the sandbox (LocalSandboxIT)");
         Path outside = Files.createTempDirectory("derrick-outside");
         try {
             Files.writeString(outside.resolve("secret.txt"), "outside");
@@ -338,7 +366,7 @@ class LocalProviderIT extends WorkspaceProviderContract {
     Process child(String marker, String mode, String[] dir) throws IOException {
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process child = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
-                ShutdownHookChild.class.getName(), root.toString(), marker, mode)
+                ShutdownHookChild.class.getName(), root.toString(), marker, mode, isolation())
                 .redirectErrorStream(true).start();
         List<String> lines = new ArrayList<>();
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
@@ -381,7 +409,12 @@ class LocalProviderIT extends WorkspaceProviderContract {
         child.destroyForcibly();
         assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(Path.of(dir[0])).as("SIGKILL runs no shutdown hook").isDirectory();
-        assertThat(processesWith(marker)).as("the workspace's background process outlived its JVM").isNotEmpty();
+        if (sandboxed()) {
+            // the sandbox's holder dies with the JVM, and with it the PID namespace: nothing outlives the JVM
+            awaitNoProcessWith(marker);
+        } else {
+            assertThat(processesWith(marker)).as("the workspace's background process outlived its JVM").isNotEmpty();
+        }
 
         try (WorkspaceProvider next = openProvider(providerEnvironment())) {
             assertThat(Path.of(dir[0])).doesNotExist();

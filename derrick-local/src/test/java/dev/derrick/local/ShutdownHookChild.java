@@ -14,7 +14,8 @@ public final class ShutdownHookChild {
     }
 
     public static void main(String[] args) throws Exception {
-        WorkspaceProvider provider = WorkspaceProviders.open("local", Map.of("root", args[0]));
+        WorkspaceProvider provider = WorkspaceProviders.open("local", Map.of("root", args[0],
+                "isolation", args.length > 3 ? args[3] : "auto"));
         Workspace ws = provider.create(WorkspaceConfig.builder("shutdown-hook").build());
         ws.exec(ExecRequest.of("nohup sleep 60 >/dev/null 2>&1 &").withEnv("M", args[1]));
         Thread running = new Thread(() -> ws.exec(ExecRequest.of("sleep 60").withEnv("M", args[1])));
@@ -22,6 +23,7 @@ public final class ShutdownHookChild {
         running.start();
         Thread.sleep(300);
         String mode = args.length > 2 ? args[2] : "exit";
+        // args[3]: isolation
         String root = ws.info().root();
         if (mode.equals("detach")) {
             ws.writeString("evidence.txt", "kept by detach");

@@ -23,7 +23,7 @@ class UnsandboxedNetworkTest {
     @Test
     void networkOffIsRefusedWithoutASandboxAndLeavesNothingBehind() throws IOException {
         try (LocalWorkspaceProvider provider = new LocalWorkspaceProvider(LocalProviderFactory.settings(
-                Map.of("root", root.toString(), "environment", Map.of())))) {
+                Map.of("root", root.toString(), "environment", Map.of(), "isolation", "none")))) {
             for (NetworkPolicy p : new NetworkPolicy[]{NetworkPolicy.OFF, new NetworkPolicy(true, false),
                     new NetworkPolicy(false, true)}) {
                 assertThatThrownBy(() -> provider.create(WorkspaceConfig.builder("offline").network(p).build()))

@@ -200,6 +200,77 @@ public abstract class WorkspaceProviderContract {
         return "/" + pathUnderRoot;
     }
 
+    /** A promise of isolation the opt-in isolation contract checks (see {@link #isolationGuarantees()}). */
+    public enum IsolationGuarantee {
+        /** No provider secret (token, API token, any of its environment) reachable through /proc or the environment. */
+        SECRETS,
+        /** Another workspace's processes and files cannot be seen. */
+        SIBLINGS,
+        /** {@code /tmp} is the workspace's own. */
+        PRIVATE_TMP,
+        /** The provider's process cannot be seen or signalled. */
+        PROVIDER_SIGNALS,
+        /** An absolute path means the same to a command and to the file API. */
+        ABSOLUTE_PATHS,
+        /** Background daemons ({@code setsid nohup … &}) are gone once the workspace is closed. */
+        DAEMONS_END
+    }
+
+    /**
+     * The isolation promises this provider keeps: each one named is checked by the isolation contract, the rest is
+     * skipped (and the provider's documentation should say it does not keep them). The default is none: providers
+     * opt in.
+     */
+    protected Set<IsolationGuarantee> isolationGuarantees() {
+        return Set.of();
+    }
+
+    /**
+     * Asserts that no process anywhere on this machine carries {@code marker} in its environment, within a few
+     * seconds. The default scans the host's {@code /proc}, which sees local sandboxes and local containers alike.
+     */
+    protected void assertNoProcessAnywhere(String marker) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        List<String> found = hostProcessesWith(marker);
+        while (!found.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            found = hostProcessesWith(marker);
+        }
+        assertThat(found).as("processes carrying %s after close()", marker).isEmpty();
+    }
+
+    private static List<String> hostProcessesWith(String marker) {
+        List<String> found = new ArrayList<>();
+        java.io.File[] procs = new java.io.File("/proc").listFiles(f -> f.getName().chars().allMatch(Character::isDigit));
+        if (procs == null) {
+            return found;
+        }
+        for (java.io.File proc : procs) {
+            try {
+                String stat = java.nio.file.Files.readString(proc.toPath().resolve("stat"), StandardCharsets.ISO_8859_1);
+                if (stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z")) {
+                    continue;
+                }
+                if (new String(java.nio.file.Files.readAllBytes(proc.toPath().resolve("environ")), StandardCharsets.ISO_8859_1)
+                        .contains(marker)) {
+                    found.add(proc.getName());
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                // gone meanwhile, or not readable
+            }
+        }
+        return found;
+    }
+
+    /**
+     * Whether a walk over all of a workspace's files skips this entry (a path relative to the root): e.g. the host's
+     * system directories a sandbox mounts read-only at its top ({@code usr}, {@code etc}, {@code proc}, …), which are
+     * not the workspace's files. The default skips nothing.
+     */
+    protected boolean skipWhenWalkingFiles(String path) {
+        return false;
+    }
+
     /** Asserts that a failed create left nothing (beyond not being listed); e.g. no directory, no container. */
     protected void assertNothingLeftBehind(Set<String> idsBefore) {
     }
@@ -336,8 +407,11 @@ public abstract class WorkspaceProviderContract {
                 .doesNotContain(TOKEN_ENV).doesNotContain(DECOY_ENV);
     }
 
-    private static void collectFiles(Workspace ws, String dir, List<String> into) {
+    private void collectFiles(Workspace ws, String dir, List<String> into) {
         for (FileEntry entry : ws.listFiles(dir)) {
+            if (skipWhenWalkingFiles(entry.path())) {
+                continue;
+            }
             if (entry.directory()) {
                 collectFiles(ws, entry.path(), into);
             } else {
@@ -527,6 +601,90 @@ public abstract class WorkspaceProviderContract {
                 .isInstanceOf(DerrickException.class).hasMessageContaining("../outside.txt");
         assertThatThrownBy(() -> shared.writeString("code/../../outside.txt", "x"))
                 .isInstanceOf(DerrickException.class).hasMessageContaining("outside.txt");
+    }
+
+    // ---- isolation (opt-in: isolationGuarantees()) ------------------------------------------------------------------
+
+    private void assumeGuarantee(IsolationGuarantee g) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(isolationGuarantees().contains(g),
+                providerName() + " does not promise " + g);
+    }
+
+    private static String uniqueMarker() {
+        return "tckiso" + UUID.randomUUID().toString().replace("-", "");
+    }
+
+    @Test
+    void isolationNoProviderSecretIsReachableThroughProcOrTheEnvironment() {
+        assumeGuarantee(IsolationGuarantee.SECRETS);
+        String everything = shared.exec("env; for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do tr '\\0' '\\n' < $f; done 2>/dev/null; true")
+                .stdout();
+        assertThat(everything).contains("CONFIG_ONLY=from-config")
+                .doesNotContain(token).doesNotContain(decoy).doesNotContain(wrongToken).doesNotContain(DECOY_ENV);
+    }
+
+    @Test
+    void isolationSiblingsAreInvisible() throws InterruptedException {
+        assumeGuarantee(IsolationGuarantee.SIBLINGS);
+        String m = uniqueMarker();
+        try (Workspace other = provider.create(config("tck-sibling").build())) {
+            other.writeString(m + ".txt", "sibling");
+            other.exec(ExecRequest.of("nohup sleep 3141 >/dev/null 2>&1 &").withEnv("TCK_SIBLING", m));
+            String seen = shared.exec("grep -l " + m + " /proc/[0-9]*/environ 2>/dev/null; ps -ef 2>/dev/null | grep -c '[s]leep 3141';"
+                    + " find / -xdev -name '" + m + ".txt' 2>/dev/null; test -e '" + other.info().root() + "/" + m + ".txt' && echo ROOT-VISIBLE; true")
+                    .stdout();
+            assertThat(seen).isEqualTo("0\n");
+        }
+    }
+
+    @Test
+    void isolationTmpIsPrivate() {
+        assumeGuarantee(IsolationGuarantee.PRIVATE_TMP);
+        String m = uniqueMarker();
+        try (Workspace other = provider.create(config("tck-tmp").build())) {
+            assertThat(other.exec("echo mine > /tmp/" + m).exitCode()).isZero();
+            assertThat(shared.exec("test -e /tmp/" + m).exitCode()).as("the sibling's /tmp file").isNotZero();
+            assertThat(java.nio.file.Files.exists(java.nio.file.Path.of("/tmp", m))).as("the host's /tmp").isFalse();
+        }
+    }
+
+    @Test
+    void isolationTheProviderCannotBeSeenOrSignalled() {
+        assumeGuarantee(IsolationGuarantee.PROVIDER_SIGNALS);
+        long self = ProcessHandle.current().pid();
+        assertThat(shared.exec("kill -0 " + self).exitCode()).isNotZero();
+        assertThat(shared.exec("kill -TERM " + self + " || kill -KILL " + self).exitCode()).isNotZero();
+        assertThat(shared.exec("test -e /proc/" + self + "/environ && grep -c " + TOKEN_ENV + " /proc/" + self + "/environ").stdout())
+                .doesNotContain("1");
+        assertThat(ProcessHandle.current().isAlive()).isTrue();
+    }
+
+    @Test
+    void isolationAbsolutePathsMeanTheSameToCommandsAndTheFileApi() {
+        assumeGuarantee(IsolationGuarantee.ABSOLUTE_PATHS);
+        String m = uniqueMarker();
+        assertThat(shared.exec("echo from-command > /tmp/" + m).exitCode()).isZero();
+        assertThat(shared.readString("/tmp/" + m)).isEqualTo("from-command\n");
+        shared.writeString("/tmp/" + m + "-api", "from-api");
+        assertThat(shared.exec("cat /tmp/" + m + "-api").stdout()).isEqualTo("from-api");
+        shared.writeString(absolutePath(REPO_PATH + "/" + m), "repo");
+        assertThat(shared.exec("cat " + absolutePath(REPO_PATH + "/" + m)).stdout()).isEqualTo("repo");
+        assertThat(shared.exec("rm /tmp/" + m + " /tmp/" + m + "-api " + absolutePath(REPO_PATH + "/" + m)).exitCode()).isZero();
+    }
+
+    @Test
+    void isolationBackgroundDaemonsAreGoneAfterClose() throws InterruptedException {
+        assumeGuarantee(IsolationGuarantee.DAEMONS_END);
+        String m = uniqueMarker();
+        Workspace ws = provider.create(config("tck-daemons").build());
+        try {
+            ExecResult r = ws.exec(ExecRequest.of("setsid nohup sleep 300 >/dev/null 2>&1 & (cd / && nohup sleep 301 >/dev/null 2>&1 &); true")
+                    .withEnv("TCK_DAEMON", m));
+            assertThat(r.exitCode()).isZero();
+        } finally {
+            ws.close();
+        }
+        assertNoProcessAnywhere(m);
     }
 
     /**

@@ -90,10 +90,8 @@ public final class GitDiffs {
                 .append("  if [ -f \"$gd/index\" ]; then cp \"$gd/index\" \"$idx\" || return; else rm -f \"$idx\"; fi\n")
                 .append("  if ! err=$(GIT_INDEX_FILE=\"$idx\" g add -A . 2>&1 >/dev/null); then rm -f \"$idx\";"
                         + " printf '%serror\\ngit add failed: %s\\n' \"$m\" \"$err\"; return; fi\n")
-                .append("  printf '%snamestatus\\n' \"$m\"; GIT_INDEX_FILE=\"$idx\" g diff --cached --no-renames"
-                        + " --name-status -z \"$2\" --\n")
-                .append("  printf '\\n%snumstat\\n' \"$m\"; GIT_INDEX_FILE=\"$idx\" g diff --cached --no-renames"
-                        + " --numstat -z \"$2\" --\n")
+                .append("  printf '%sfiles\\n' \"$m\"; GIT_INDEX_FILE=\"$idx\" g diff --cached --no-renames"
+                        + " --raw --numstat -z \"$2\" --\n")
                 .append("  printf '\\n%spatch\\n' \"$m\"; GIT_INDEX_FILE=\"$idx\" g diff --cached --no-renames --binary"
                         + " --full-index --no-color --no-ext-diff --no-textconv --src-prefix=a/ --dst-prefix=b/"
                         + " \"$2\" -- 2>&1\n")
@@ -143,35 +141,32 @@ public final class GitDiffs {
             }
             out.add(new RepositoryDiff(repo.path().replaceAll("^/+", ""), repo.commit(),
                     stripLastNewline(sections.getOrDefault("patch", "")),
-                    files(chop(sections.getOrDefault("namestatus", "")), chop(sections.getOrDefault("numstat", "")))));
+                    files(chop(sections.getOrDefault("files", "")))));
         }
         return out;
     }
 
-    private static List<ChangedFile> files(String nameStatus, String numstat) {
+    /**
+     * {@code --raw --numstat -z} output: raw entries {@code ":<mode> <mode> <id> <id> <status>\0<path>\0"}, then
+     * numstat entries {@code "<added>\t<deleted>\t<path>\0"}, where binary files have {@code -} for both counts.
+     */
+    static List<ChangedFile> files(String out) {
         Set<String> binary = new HashSet<>();
-        // numstat -z: "added\tdeleted\tpath\0"; binary files have "-\t-\t"
-        for (String entry : numstat.split("\0")) {
-            if (entry.startsWith("-\t-\t")) {
-                binary.add(entry.substring(4));
+        Map<String, ChangeKind> kinds = new LinkedHashMap<>();
+        String[] tokens = out.split("\0");
+        for (int t = 0; t < tokens.length; t++) {
+            String token = tokens[t];
+            if (token.startsWith(":") && t + 1 < tokens.length) {
+                String status = token.substring(token.lastIndexOf(' ') + 1);
+                ChangeKind kind = status.startsWith("A") ? ChangeKind.ADDED
+                        : status.startsWith("D") ? ChangeKind.DELETED : ChangeKind.MODIFIED;
+                kinds.put(tokens[++t], kind);
+            } else if (token.startsWith("-\t-\t")) {
+                binary.add(token.substring(4));
             }
         }
-        // name-status -z: "M\0path\0A\0path\0…"
         List<ChangedFile> files = new ArrayList<>();
-        String[] tokens = nameStatus.split("\0");
-        for (int t = 0; t + 1 < tokens.length; t += 2) {
-            String status = tokens[t];
-            String path = tokens[t + 1];
-            if (status.isEmpty()) {
-                continue;
-            }
-            ChangeKind kind = switch (status.charAt(0)) {
-                case 'A' -> ChangeKind.ADDED;
-                case 'D' -> ChangeKind.DELETED;
-                default -> ChangeKind.MODIFIED;
-            };
-            files.add(new ChangedFile(path, kind, binary.contains(path)));
-        }
+        kinds.forEach((path, kind) -> files.add(new ChangedFile(path, kind, binary.contains(path))));
         files.sort(Comparator.comparing(ChangedFile::path));
         return files;
     }

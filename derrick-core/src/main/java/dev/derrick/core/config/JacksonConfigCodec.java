@@ -153,11 +153,12 @@ public final class JacksonConfigCodec implements ConfigCodec {
         List<String> unknown = new ArrayList<>();
         node.fieldNames().forEachRemaining(f -> {
             if (!f.equals("setup") && !f.equals("commands")) {
-                unknown.add("network." + f);
+                unknown.add("'" + f + "'" + DidYouMean.hint(f, List.of("setup", "commands")));
             }
         });
         if (!unknown.isEmpty()) {
-            throw new InvalidConfigException("unknown field(s) " + unknown + " (known fields of 'network': commands, setup)");
+            throw new InvalidConfigException("unknown field" + (unknown.size() == 1 ? " " : "s ") + String.join("; ", unknown)
+                    + " in network (known fields of 'network': commands, setup)");
         }
         return new NetworkPolicy(phase(node, "setup"), phase(node, "commands"));
     }

@@ -178,8 +178,15 @@ public final class GitClient {
                 return new RepositoryFetch(repo.path(), name(before), name(before), false, "dirty", remote);
             }
             long checked = System.nanoTime();
-            MergeResult merge = git.merge().include(upstream).setFastForward(MergeCommand.FastForwardMode.FF_ONLY)
-                    .setCommit(true).call();
+            MergeResult merge;
+            try {
+                merge = git.merge().include(upstream).setFastForward(MergeCommand.FastForwardMode.FF_ONLY)
+                        .setCommit(true).call();
+            } catch (org.eclipse.jgit.api.errors.CheckoutConflictException conflict) {
+                // A file in the way that status does not show (an ignored one the incoming commits add): left alone.
+                LOG.debug("{}: not fast-forwarding to {}: {}", repo.displayName(), abbreviate(upstream), conflict.getMessage());
+                return new RepositoryFetch(repo.path(), name(before), name(before), false, "dirty", remote);
+            }
             ObjectId after = repository.resolve(Constants.HEAD);
             boolean moved = !after.equals(before);
             long done = System.nanoTime();

@@ -381,18 +381,18 @@ public final class Wire {
     /** A workspace's details; never a token. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record WorkspaceInfoBody(String id, String provider, String configName, String root, Instant created,
-                                    List<RepositoryStateBody> repositories, String cacheEntry) {
+                                    List<RepositoryStateBody> repositories, String cacheEntry, String isolation) {
         public static WorkspaceInfoBody from(WorkspaceInfo info) {
             return new WorkspaceInfoBody(info.id(), info.provider(), info.configName(), info.root(), info.created(),
                     info.repositories().stream().map(RepositoryStateBody::from).collect(Collectors.toList()),
-                    info.cacheEntry());
+                    info.cacheEntry(), info.isolation());
         }
 
         public WorkspaceInfo toInfo() {
             return new WorkspaceInfo(id, provider, configName, root, created,
                     repositories == null ? List.of()
                             : repositories.stream().map(RepositoryStateBody::toState).collect(Collectors.toList()),
-                    cacheEntry);
+                    cacheEntry, isolation);
         }
     }
 

@@ -51,7 +51,9 @@ class NetworkConfigTest {
         assertThatThrownBy(() -> parse("{\"commands\": false}")).isInstanceOf(InvalidConfigException.class)
                 .hasMessage("w.json: field 'network.commands' must be \"on\" or \"off\", got false");
         assertThatThrownBy(() -> parse("{\"build\": \"on\"}")).isInstanceOf(InvalidConfigException.class)
-                .hasMessageContaining("unknown field(s) [network.build]").hasMessageContaining("commands, setup");
+                .hasMessageContaining("unknown field 'build' in network").hasMessageContaining("commands, setup");
+        assertThatThrownBy(() -> WorkspaceConfig.fromJson("{\"name\": \"x\", \"network\": {\"setpu\": \"off\"}}", "w.json"))
+                .hasMessageContaining("unknown field 'setpu' (did you mean 'setup'?) in network");
     }
 
     @Test

@@ -211,4 +211,60 @@ class GitClientIT {
         assertThat(fetched.after()).isEqualTo(before.commit());
         assertThat(target.resolve("v.txt")).hasContent("local edit");
     }
+
+    @Test
+    void untrackedFilesOnlyBlockAFastForwardWhereIncomingCommitsPutFiles() throws IOException {
+        server.createRepository("untracked", Map.of("v.txt", "1", ".gitignore", "ignored/\n"));
+        RepositoryConfig config = repo("untracked", "GIT_TOKEN");
+        Path target = tmp.resolve("untracked");
+        RepositoryState cloned = git.cloneRepository(config, target, null);
+        assertThat(cloned.status()).isEqualTo("cloned");
+        // What setup scripts leave: a build directory, a marker, egg-info, an ignored directory.
+        Files.createDirectories(target.resolve("build"));
+        Files.writeString(target.resolve("build/out.o"), "o");
+        Files.writeString(target.resolve(".setup-done"), "");
+        Files.createDirectories(target.resolve("app.egg-info"));
+        Files.writeString(target.resolve("app.egg-info/PKG-INFO"), "x");
+        Files.createDirectories(target.resolve("ignored"));
+        Files.writeString(target.resolve("ignored/cache.bin"), "mine");
+
+        String second = server.commit("untracked", Map.of("v.txt", "2", "src/New.java", "class New {}"), "second");
+        RepositoryFetch moved = git.fetch(target, config, null);
+        assertThat(moved.status()).isEqualTo("fast-forwarded");
+        assertThat(moved.after()).isEqualTo(second).isEqualTo(moved.remote());
+        assertThat(moved.behind()).isFalse();
+        assertThat(target.resolve("build/out.o")).hasContent("o");
+
+        // An incoming file where an untracked one is: left alone, reported dirty and behind.
+        String third = server.commit("untracked", Map.of("build/out.o", "upstream"), "third");
+        RepositoryFetch blocked = git.fetch(target, config, null);
+        assertThat(blocked.status()).isEqualTo("dirty");
+        assertThat(blocked.after()).isEqualTo(second);
+        assertThat(blocked.remote()).isEqualTo(third);
+        assertThat(blocked.behind()).isTrue();
+        assertThat(target.resolve("build/out.o")).hasContent("o");
+
+        // An incoming file under an ignored directory: never an exception (JGit's checkout conflict is "dirty").
+        Files.delete(target.resolve("build/out.o"));
+        String fourth = server.commit("untracked", Map.of("ignored/cache.bin", "upstream"), "fourth");
+        RepositoryFetch ignored = git.fetch(target, config, null);
+        assertThat(ignored.status()).isIn("fast-forwarded", "dirty");
+        assertThat(ignored.remote()).isEqualTo(fourth);
+    }
+
+    @Test
+    void fastForwardToStopsAtTheGivenCommit() {
+        server.createRepository("exact", Map.of("v.txt", "1"));
+        RepositoryConfig config = repo("exact", "GIT_TOKEN");
+        Path target = tmp.resolve("exact");
+        git.cloneRepository(config, target, null);
+        String second = server.commit("exact", Map.of("v.txt", "2"), "second");
+        server.commit("exact", Map.of("v.txt", "3"), "third");
+
+        RepositoryFetch f = git.fastForwardTo(target, config, second, null);
+
+        assertThat(f.status()).isEqualTo("fast-forwarded");
+        assertThat(f.after()).isEqualTo(second);
+        assertThat(target.resolve("v.txt")).hasContent("2");
+    }
 }

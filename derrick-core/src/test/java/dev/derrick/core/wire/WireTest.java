@@ -99,6 +99,28 @@ class WireTest {
     }
 
     @Test
+    void workspaceDetailsCarryEachRepositorysNameAndFreshness() {
+        dev.derrick.api.RepositoryState stale = new dev.derrick.api.RepositoryState("code/app", "https://h/a.git",
+                "4ce0db2b5268aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "main", "app", "076d97db0f5abbbbbbbbbbbbbbbbbbbbbbbbbbbb", true, "dirty");
+        dev.derrick.api.WorkspaceInfo info = new dev.derrick.api.WorkspaceInfo("local-0123456789ab", "local", "demo", "/w",
+                java.time.Instant.parse("2026-12-02T08:00:00Z"), List.of(stale), null);
+        String json = new String(Wire.write(Wire.WorkspaceInfoBody.from(info)), StandardCharsets.UTF_8);
+        assertThat(json).contains("\"name\":\"app\"", "\"remote_commit\":\"076d97db0f5a", "\"behind\":true",
+                "\"status\":\"dirty\"");
+        assertThat(Wire.read(utf8(json), Wire.WorkspaceInfoBody.class, "info").toInfo()).isEqualTo(info);
+        // What a server from before these fields sends still reads: not behind, nothing known.
+        String old = "{\"id\":\"x\",\"repositories\":[{\"path\":\"code/app\",\"commit\":\"c0ffee\"}]}";
+        assertThat(Wire.read(utf8(old), Wire.WorkspaceInfoBody.class, "info").toInfo().repositories()).singleElement()
+                .satisfies(r -> assertThat(r.behind()).isFalse());
+
+        dev.derrick.api.RepositoryFetch fetch = new dev.derrick.api.RepositoryFetch("code/app", "a", "a", false, "dirty", "b");
+        String reply = new String(Wire.write(Wire.FetchReply.from(List.of(fetch))), StandardCharsets.UTF_8);
+        assertThat(reply).contains("\"remote\":\"b\"");
+        assertThat(Wire.read(utf8(reply), Wire.FetchReply.class, "fetch").toFetches()).containsExactly(fetch);
+        assertThat(fetch.behind()).isTrue();
+    }
+
+    @Test
     void errorsMapToStatusesAndBack() {
         assertThat(WireError.from(new InvalidConfigException("bad"), null).status()).isEqualTo(400);
         assertThat(WireError.from(new WorkspaceNotFoundException("w"), null).status()).isEqualTo(404);

@@ -150,7 +150,7 @@ public final class DockerWorkspace implements Workspace {
                 .filter(rc -> rc.path().equals(r.path())).findFirst().map(dev.derrick.api.RepositoryConfig::name)
                 .orElse(null))).toList();
         return new WorkspaceInfo(id, "docker", config.name(), settings.root(), created, named,
-                c == null ? null : c.cacheEntryId());
+                c == null ? null : c.cacheEntryId(), "container");
     }
 
     private List<dev.derrick.api.RepositoryFetch> fetchOnEngine() {

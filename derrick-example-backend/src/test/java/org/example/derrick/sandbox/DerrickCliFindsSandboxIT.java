@@ -80,7 +80,7 @@ class DerrickCliFindsSandboxIT {
             assertThat(created.statusCode()).as(created.body()).isBetween(200, 299);
             Matcher id = Pattern.compile("\"id\"\\s*:\\s*\"([^\"]+)\"").matcher(created.body());
             assertThat(id.find()).as(created.body()).isTrue();
-            assertThat(id.group(1)).startsWith("sbx-");
+            assertThat(id.group(1)).startsWith("sandbox-");
 
             HttpResponse<String> ran = http.send(post(base + "/workspaces/" + id.group(1) + "/cmd_with_output",
                     "{\"cmd\": \"cat hello.txt; pwd\"}"), HttpResponse.BodyHandlers.ofString());

@@ -33,6 +33,18 @@ class SandboxProviderIT extends WorkspaceProviderContract {
         return false;   // the sandbox keeps one clean copy for reset, no checkpoints
     }
 
+    /**
+     * What this example does not isolate — all of it: despite its name, it runs commands as plain processes of the
+     * provider's user in a directory (no namespaces), so a command can read the provider's environment through
+     * /proc, see and signal other workspaces and the provider, and share the host's /tmp; absolute paths are host
+     * paths to commands but workspace paths to the file API; and a daemon that leaves its session outlives close().
+     * A real backend names here the guarantees it keeps; the isolation contract then checks them.
+     */
+    @Override
+    protected Set<IsolationGuarantee> isolationGuarantees() {
+        return Set.of();
+    }
+
     @Override
     protected boolean tracksChangesOutsideRepositories() {
         return false;   // diff covers the repositories only

@@ -19,6 +19,14 @@ import dev.derrick.core.exec.CommandEnvironment;
 import dev.derrick.core.exec.ProcessRunner;
 import dev.derrick.core.exec.ProcessSpec;
 import dev.derrick.local.internal.cache.LocalInstance;
+import dev.derrick.local.internal.files.HostFiles;
+import dev.derrick.local.internal.files.SandboxFiles;
+import dev.derrick.local.internal.files.WorkspaceFiles;
+import dev.derrick.local.internal.sandbox.Launch;
+import dev.derrick.local.internal.sandbox.Sandbox;
+import dev.derrick.local.internal.sandbox.SandboxExtension;
+import dev.derrick.local.internal.sandbox.SandboxRunner;
+import dev.derrick.local.internal.sandbox.SandboxSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,16 +61,24 @@ public final class LocalWorkspace implements Workspace {
     private final Redactor redactor;
     private final Consumer<LocalWorkspace> onClose;
     private final Consumer<LocalWorkspace> onDetach;
-    private final ProcessRunner runner = new ProcessRunner();
+    private final ProcessRunner runner;
+    private final SandboxSupport support;
+    private final SandboxExtension.Factory extensions;
+    private final WorkspaceFiles files;
     private final Instant created = Instant.now();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile List<RepositoryState> repositories = List.of();
     private volatile LocalInstance cached;
     private volatile boolean detached;
+    private volatile Sandbox sandbox;
 
+    /**
+     * @param support    the sandbox machinery, or {@code null} for isolation {@code none}
+     * @param extensions what the network/limits support adds to each of this workspace's sandboxes
+     */
     public LocalWorkspace(String id, WorkspaceConfig config, Path root, CommandEnvironment environment, long maxOutputBytes,
                           Duration defaultTimeout, Redactor redactor, Consumer<LocalWorkspace> onClose,
-                          Consumer<LocalWorkspace> onDetach) {
+                          Consumer<LocalWorkspace> onDetach, SandboxSupport support, SandboxExtension.Factory extensions) {
         this.id = Objects.requireNonNull(id, "id");
         this.config = Objects.requireNonNull(config, "config");
         try {
@@ -76,6 +92,66 @@ public final class LocalWorkspace implements Workspace {
         this.redactor = redactor;
         this.onClose = onClose;
         this.onDetach = onDetach;
+        this.support = support;
+        this.extensions = extensions == null ? SandboxExtension.Factory.NONE : extensions;
+        this.runner = support == null ? new ProcessRunner() : null;
+        this.files = support == null ? new HostFiles(id, this.root)
+                : new SandboxFiles(id, this::runningSandbox, environment.base()); // the helpers need no config env
+    }
+
+    /**
+     * Starts the workspace's sandbox once its directory holds its clean state (isolation {@code sandbox}; a no-op
+     * for {@code none}).
+     */
+    public synchronized void startSandbox() {
+        if (support != null && sandbox == null) {
+            sandbox = Sandbox.start(support, id, root, Sandbox.Phase.COMMANDS, extensions.create(id, config, Sandbox.Phase.COMMANDS));
+        }
+    }
+
+    private Sandbox runningSandbox() {
+        Sandbox s = sandbox;
+        if (s == null) {
+            ensureOpen();
+            throw new DerrickException("workspace " + id + " has no running sandbox");
+        }
+        return s;
+    }
+
+    /**
+     * Runs {@code work} with every process of the workspace ended and none running, then starts a fresh sandbox
+     * (reset and restore rewrite or remount the directory, which a running sandbox would not see).
+     */
+    private void withSandboxStopped(Runnable work) {
+        Sandbox s = sandbox;
+        if (s == null) {
+            work.run();
+            return;
+        }
+        synchronized (this) {
+            s.close();
+            sandbox = null;
+            try {
+                work.run();
+            } finally {
+                if (!closed.get()) {
+                    startSandbox();
+                }
+            }
+        }
+    }
+
+    /** Runs {@code work} with every process of the workspace frozen (where cgroups allow), so nothing changes meanwhile. */
+    private <T> T withSandboxFrozen(java.util.function.Supplier<T> work) {
+        Sandbox s = sandbox;
+        boolean frozen = s != null && s.freeze(true);
+        try {
+            return work.get();
+        } finally {
+            if (frozen) {
+                s.freeze(false);
+            }
+        }
     }
 
     @Override
@@ -107,7 +183,7 @@ public final class LocalWorkspace implements Workspace {
         ensureOpen();
         LocalInstance c = cached;
         return new WorkspaceInfo(id, "local", config.name(), root.toString(), created,
-                c == null ? repositories : c.repositories(), c == null ? null : c.cacheEntry().id());
+                c == null ? repositories : c.repositories(), c == null ? null : c.cacheEntry().id(), isolation());
     }
 
     /**
@@ -115,10 +191,11 @@ public final class LocalWorkspace implements Workspace {
      * exactly what commands see (inside the sandbox when there is one) and run with their rights; paths are relative
      * to the root (the working directory), and a parent that resolves through a link out of the root is refused.
      */
-    private dev.derrick.core.files.ShellFiles files() {
+    private dev.derrick.core.files.ShellFiles shellFiles() {
         return new dev.derrick.core.files.ShellFiles((script, env) -> exec(ExecRequest.of(script).withEnv(env)
                 .withTimeout(java.time.Duration.ofMinutes(2))), LocalWorkspace::shown, id,
-                dev.derrick.core.files.ShellFiles.CONFINE_TO_WORKING_DIRECTORY);
+                // a sandbox is confined by construction (its / is the root); unsandboxed, links out are refused
+                support != null ? "" : dev.derrick.core.files.ShellFiles.CONFINE_TO_WORKING_DIRECTORY);
     }
 
     /** A path relative to the root as the scripts take it ("." for the root itself). */
@@ -135,13 +212,13 @@ public final class LocalWorkspace implements Workspace {
     @Override
     public dev.derrick.api.FileListing listFiles(String path, int maxDepth, int maxEntries) {
         ensureOpen();
-        return files().list(scriptPath(path, "path"), maxDepth, maxEntries);
+        return shellFiles().list(scriptPath(path, "path"), maxDepth, maxEntries);
     }
 
     @Override
     public java.util.Optional<dev.derrick.api.FileStat> stat(String path) {
         ensureOpen();
-        return files().stat(scriptPath(path, "path"));
+        return shellFiles().stat(scriptPath(path, "path"));
     }
 
     @Override
@@ -151,7 +228,7 @@ public final class LocalWorkspace implements Workspace {
         if (p.equals(".")) {
             throw new dev.derrick.api.InvalidConfigException("cannot delete '" + path + "': it is the workspace root");
         }
-        files().delete(p, recursive);
+        shellFiles().delete(p, recursive);
     }
 
     @Override
@@ -163,13 +240,13 @@ public final class LocalWorkspace implements Workspace {
             throw new dev.derrick.api.InvalidConfigException("cannot move '" + from + "' to '" + to
                     + "': the workspace root cannot be moved or replaced");
         }
-        files().move(a, b);
+        shellFiles().move(a, b);
     }
 
     @Override
     public void mkdirs(String path) {
         ensureOpen();
-        files().mkdirs(scriptPath(path, "path"));
+        shellFiles().mkdirs(scriptPath(path, "path"));
     }
 
     /**
@@ -199,7 +276,19 @@ public final class LocalWorkspace implements Workspace {
         if (c == null) {
             return Workspace.super.fetch();
         }
-        return c.fetch(null);
+        if (support == null) {
+            return c.fetch(null);
+        }
+        return withSandboxFrozen(() -> {
+            for (RepositoryState repo : c.repositories()) {
+                Ownership.refuseLinksInGitDir(root, repo.path(), id);
+            }
+            List<RepositoryFetch> fetched = c.fetch(null);
+            for (RepositoryState repo : c.repositories()) {
+                Ownership.give(support, root.resolve(repo.path()));
+            }
+            return fetched;
+        });
     }
 
     @Override
@@ -210,14 +299,14 @@ public final class LocalWorkspace implements Workspace {
             Workspace.super.reset();
             return;
         }
-        c.reset();
+        withSandboxStopped(c::reset);
     }
 
     @Override
     public String checkpoint() {
         ensureOpen();
         LocalInstance c = cached;
-        return c == null ? Workspace.super.checkpoint() : c.checkpoint();
+        return c == null ? Workspace.super.checkpoint() : withSandboxFrozen(c::checkpoint);
     }
 
     @Override
@@ -228,94 +317,105 @@ public final class LocalWorkspace implements Workspace {
             Workspace.super.restore(checkpointId);
             return;
         }
-        c.restore(checkpointId);
+        withSandboxStopped(() -> c.restore(checkpointId));
     }
 
-    /** Runs the setup script in the root with the config's env. */
+    /** Runs the setup script in the root with the config's env (in a sandbox of the setup phase). */
     public ExecResult runSetup(String script, Duration timeout) {
-        return runner.run(new ProcessSpec(script, root, environment.build(config.env(), null), timeout, maxOutputBytes));
+        if (support == null) {
+            return runner.run(new ProcessSpec(script, root, environment.build(config.env(), null), timeout, maxOutputBytes));
+        }
+        return runSandboxed(support, extensions, id, config, root, script, environment.build(config.env(), null), timeout,
+                maxOutputBytes);
+    }
+
+    /**
+     * Runs a script in a throw-away sandbox of the setup phase on {@code dir} (the cache's snapshot or a new
+     * workspace), after giving the directory to the sandbox user.
+     */
+    public static ExecResult runSandboxed(SandboxSupport support, SandboxExtension.Factory extensions, String id,
+                                          WorkspaceConfig config, Path dir,
+                                          String script, java.util.Map<String, String> env, Duration timeout, long maxOutputBytes) {
+        Ownership.give(support, dir);
+        String name = id + "-setup-" + java.util.HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(4)
+                .putInt(java.util.concurrent.ThreadLocalRandom.current().nextInt()).array());
+        SandboxExtension.Factory f = extensions == null ? SandboxExtension.Factory.NONE : extensions;
+        try (Sandbox setup = Sandbox.start(support, name, dir, Sandbox.Phase.SETUP, f.create(id, config, Sandbox.Phase.SETUP))) {
+            return SandboxRunner.run(setup, Launch.of(script, env), timeout, maxOutputBytes, OutputListener.NONE);
+        }
     }
 
     @Override
     public ExecResult exec(ExecRequest request, OutputListener listener) {
         Objects.requireNonNull(request, "request");
         ensureOpen();
-        Path dir = resolve(request.workingDir(), "working directory");
-        if (!Files.isDirectory(dir)) {
-            throw new InvalidConfigException("working directory '" + request.workingDir() + "' "
-                    + (Files.exists(dir) ? "is not a directory" : "does not exist") + " in workspace " + id);
-        }
         Duration timeout = request.timeout() != null ? request.timeout() : defaultTimeout;
         if (LOG.isDebugEnabled()) {
             LOG.debug("workspace {}: exec {}", id, redactor.redact(abbreviate(request.command())));
         }
-        ExecResult result = runner.run(new ProcessSpec(request.command(), dir,
-                environment.build(config.env(), request.env()), timeout, maxOutputBytes), listener);
+        ExecResult result;
+        if (support == null) {
+            Path dir = ((HostFiles) files).resolve(request.workingDir(), "working directory");
+            if (!Files.isDirectory(dir)) {
+                throw missingDirectory(request.workingDir(), Files.exists(dir));
+            }
+            result = runner.run(new ProcessSpec(request.command(), dir,
+                    environment.build(config.env(), request.env()), timeout, maxOutputBytes), listener);
+        } else {
+            String dir = SandboxFiles.sandboxPath(request.workingDir(), "working directory");
+            Boolean isDir = Ownership.isDirectoryNoLinks(root, dir);
+            if (isDir != null && !isDir) {
+                throw missingDirectory(request.workingDir(), Files.exists(root.resolve(dir.substring(1)), LinkOption.NOFOLLOW_LINKS));
+            }
+            Launch launch = Launch.of(request.command(), environment.build(config.env(), request.env())).inDirectory(dir);
+            result = SandboxRunner.run(runningSandbox(), launch, timeout, maxOutputBytes, listener);
+            if (isDir == null && result.exitCode() == 125 && result.stderr().contains("cd: ")) {
+                throw missingDirectory(request.workingDir(), true);
+            }
+        }
         if (result.timedOut()) {
             LOG.info("workspace {}: command timed out after {} ms and was killed", id, result.elapsed().toMillis());
         }
         return result;
     }
 
+    private InvalidConfigException missingDirectory(String given, boolean exists) {
+        return new InvalidConfigException("working directory '" + given + "' "
+                + (exists ? "is not a directory" : "does not exist") + " in workspace " + id);
+    }
+
     @Override
     public byte[] readFile(String path) {
         ensureOpen();
-        Path file = resolve(path, "path");
-        if (Files.isDirectory(file)) {
-            throw new InvalidConfigException("'" + path + "' is a directory in workspace " + id + ", not a file");
-        }
-        try {
-            return Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new WorkspaceFileNotFoundException(path, "no such file '" + path + "' in workspace " + id);
-        } catch (IOException e) {
-            throw new DerrickException("cannot read '" + path + "' in workspace " + id + ": " + e.getMessage(), e);
-        }
+        return files.read(path);
     }
 
     @Override
     public void writeFile(String path, byte[] content) {
         Objects.requireNonNull(content, "content");
         ensureOpen();
-        Path file = resolve(path, "path");
-        if (file.equals(root)) {
-            throw new InvalidConfigException("cannot write to the workspace root itself; give a file path");
-        }
-        try {
-            Files.createDirectories(file.getParent());
-            checkInside(file, path, "path"); // again, now that the parents exist
-            if (Files.isDirectory(file)) {
-                throw new InvalidConfigException("'" + path + "' is a directory in workspace " + id + ", not a file");
-            }
-            Files.write(file, content);
-        } catch (IOException e) {
-            throw new DerrickException("cannot write '" + path + "' in workspace " + id + ": " + e.getMessage(), e);
-        }
+        files.write(path, content);
     }
 
     @Override
     public List<FileEntry> listFiles(String path) {
         ensureOpen();
-        Path dir = resolve(path, "path");
-        if (!Files.isDirectory(dir)) {
-            if (!Files.exists(dir)) {
-                throw new WorkspaceFileNotFoundException(path, "no such directory '" + path + "' in workspace " + id);
-            }
-            throw new InvalidConfigException("'" + path + "' is a file in workspace " + id + ", not a directory");
-        }
-        List<FileEntry> entries = new ArrayList<>();
-        try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
-            for (Path child : children) {
-                BasicFileAttributes attrs = Files.readAttributes(child, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                String rel = root.relativize(child).toString().replace('\\', '/');
-                entries.add(new FileEntry(child.getFileName().toString(), rel, attrs.isDirectory(),
-                        attrs.isDirectory() ? 0 : attrs.size()));
-            }
-        } catch (IOException e) {
-            throw new DerrickException("cannot list '" + path + "' in workspace " + id + ": " + e.getMessage(), e);
-        }
-        entries.sort(Comparator.comparing(FileEntry::name));
-        return entries;
+        return files.list(path);
+    }
+
+    /** The file operations of this workspace (inside its sandbox, or host-side with isolation {@code none}). */
+    public WorkspaceFiles files() {
+        return files;
+    }
+
+    /** The sandbox the workspace's commands run in, or {@code null} with isolation {@code none} (or before it started). */
+    public Sandbox sandbox() {
+        return sandbox;
+    }
+
+    /** {@code sandbox} or {@code none}. */
+    public String isolation() {
+        return support != null ? "sandbox" : "none";
     }
 
     /** Kills the workspace's processes and removes its directory. Idempotent. */
@@ -325,7 +425,7 @@ public final class LocalWorkspace implements Workspace {
             return;
         }
         LOG.info("closing workspace {}", id);
-        runner.close();
+        endProcesses();
         LocalInstance c = cached;
         if (c != null) {
             c.close(); // unmounts before anything is deleted
@@ -350,7 +450,7 @@ public final class LocalWorkspace implements Workspace {
             throw new WorkspaceNotFoundException(id, "workspace " + id + " is closed; there is nothing left to detach");
         }
         detached = true;
-        runner.close();
+        endProcesses();
         LocalInstance c = cached;
         if (c != null) {
             c.detach();
@@ -360,6 +460,20 @@ public final class LocalWorkspace implements Workspace {
                 id, root);
     }
 
+    private void endProcesses() {
+        if (runner != null) {
+            runner.close();
+        }
+        Sandbox s;
+        synchronized (this) {
+            s = sandbox;
+            sandbox = null;
+        }
+        if (s != null) {
+            s.close();
+        }
+    }
+
     /** Whether {@link #detach()} released it. */
     public boolean isDetached() {
         return detached;
@@ -367,43 +481,6 @@ public final class LocalWorkspace implements Workspace {
 
     public boolean isClosed() {
         return closed.get();
-    }
-
-    /**
-     * A path under the root: relative to it, or "absolute" meaning inside the workspace. Rejects {@code ..} climbing
-     * out and symbolic links leading out.
-     */
-    public Path resolve(String path, String what) {
-        String relative = WorkspacePaths.normalizeRelative(path == null ? "" : path, what);
-        Path resolved = relative.isEmpty() ? root : root.resolve(relative);
-        checkInside(resolved, path, what);
-        return resolved;
-    }
-
-    private void checkInside(Path resolved, String given, String what) {
-        Path existing = resolved;
-        while (existing != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) {
-            existing = existing.getParent();
-        }
-        if (existing == null) {
-            throw new DerrickException("workspace " + id + " has no directory any more");
-        }
-        Path real;
-        try {
-            real = existing.toRealPath();
-        } catch (IOException e) {
-            // a dangling symbolic link: judge where it points
-            try {
-                Path target = Files.readSymbolicLink(existing);
-                real = existing.getParent().toRealPath().resolve(target).normalize();
-            } catch (IOException | UnsupportedOperationException e2) {
-                throw new DerrickException("cannot resolve " + what + " '" + given + "' in workspace " + id + ": " + e.getMessage(), e);
-            }
-        }
-        if (!real.startsWith(root)) {
-            throw new InvalidConfigException(what + " '" + given + "' leads through a symbolic link to " + real
-                    + ", outside workspace " + id);
-        }
     }
 
     private void ensureOpen() {

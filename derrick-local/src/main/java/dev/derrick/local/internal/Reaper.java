@@ -1,6 +1,7 @@
 package dev.derrick.local.internal;
 
 import dev.derrick.local.internal.cache.Overlay;
+import dev.derrick.local.internal.sandbox.Cgroups;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,11 +27,21 @@ public final class Reaper {
     public static final String OWNERS = ".derrick-owners";
     private static final Logger LOG = LoggerFactory.getLogger(Reaper.class);
 
+    /** What owner records and workspace directories are named; anything else under the root is left alone. */
+    private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("local-[0-9a-f]{12}");
+
     private final Path root;
     private final String self;
+    private final Cgroups cgroups;
 
     public Reaper(Path root) {
+        this(root, null);
+    }
+
+    /** @param cgroups the sandboxes' cgroups (their processes are killed by cgroup), or {@code null} */
+    public Reaper(Path root, Cgroups cgroups) {
         this.root = root;
+        this.cgroups = cgroups;
         ProcessHandle me = ProcessHandle.current();
         this.self = me.pid() + " " + me.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
     }
@@ -74,11 +85,15 @@ public final class Reaper {
         try (DirectoryStream<Path> records = Files.newDirectoryStream(owners)) {
             for (Path record : records) {
                 String id = record.getFileName().toString();
-                if (id.startsWith(".") || ownerAlive(record)) {
+                if (!ID.matcher(id).matches() || !Files.isRegularFile(record, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        || ownerAlive(record)) {
                     continue;
                 }
                 Path dir = root.resolve(id);
-                int killed = killProcessesIn(dir);
+                if (cgroups != null) {
+                    cgroups.reap(id); // every process of its sandbox, wherever it went
+                }
+                int killed = Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? killProcessesIn(dir) : 0;
                 if (Overlay.isMounted(dir)) {
                     Overlay.unmount(dir); // a detached or killed cache workspace: its bookkeeping goes with the cache's reaping
                 }

@@ -44,7 +44,7 @@ public final class RemoteWorkspace implements Workspace {
     public WorkspaceInfo info() {
         WorkspaceInfo agent = agentInfo();
         return new WorkspaceInfo(agent.id(), provider.name(), agent.configName(), agent.root(), agent.created(),
-                agent.repositories(), agent.cacheEntry());
+                agent.repositories(), agent.cacheEntry(), agent.isolation());
     }
 
     /**

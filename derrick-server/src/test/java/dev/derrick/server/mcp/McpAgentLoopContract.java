@@ -206,6 +206,11 @@ public abstract class McpAgentLoopContract {
             ok(call("write_file", Map.of("workspace_id", ws, "path", "twice.txt", "content", "a\na\n")));
             assertThat(text(failed(call("edit_file", Map.of("workspace_id", ws, "path", "twice.txt",
                     "old_string", "a", "new_string", "b"))))).contains("2 times").contains("replace_all");
+            CallToolResult big = ok(call("exec", Map.of("workspace_id", ws, "command",
+                    "echo START; head -c 300000 /dev/zero | tr '\\0' x; echo; echo END")));
+            assertThat(text(big)).contains("START").contains("END").contains("characters left out")
+                    .hasSizeLessThan(70_000);
+            assertThat(structured(big).has("output")).as("the output travels once, in the text").isFalse();
             CallToolResult timedOut = ok(call("exec", Map.of("workspace_id", ws, "command", "sleep 30",
                     "timeout_seconds", 0.5)));
             assertThat(text(timedOut)).contains("timed out");

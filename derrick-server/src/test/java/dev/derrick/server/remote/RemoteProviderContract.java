@@ -55,6 +55,18 @@ abstract class RemoteProviderContract extends WorkspaceProviderContract {
         return operations;
     }
 
+    /** The agent's local workspaces are sandboxed: the file API works inside the sandbox, like a container's. */
+    @Override
+    protected boolean fileApiSpansTheWholeMachine() {
+        return true;
+    }
+
+    /** The agent's local workspaces are sandboxed: their top holds the host's read-only system directories. */
+    @Override
+    protected boolean skipWhenWalkingFiles(String path) {
+        return java.util.List.of("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "proc", "dev").contains(path);
+    }
+
     /** Until the local sandbox's internal API is in (issue 11), local workspaces run no background processes. */
     @Override
     protected boolean supportsBackgroundProcesses() {

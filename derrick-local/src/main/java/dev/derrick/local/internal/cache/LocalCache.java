@@ -33,6 +33,7 @@ import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The local backend's provisioning cache. A cache entry is a snapshot directory of a workspace's clean state (the
@@ -72,6 +73,10 @@ public final class LocalCache implements AutoCloseable {
     private final SingleFlight<CacheKey, CacheEntry> flights = new SingleFlight<>();
     private final ExecutorService background;
     private final Path instancesDir;
+    private final Consumer<Path> handOver;
+    /** Commands run in sandboxes: the snapshot gets the sandbox's mount points even without a setup script. */
+    private final boolean sandboxed;
+    private final boolean linkGitObjects;
     private final boolean requireFresh;
 
     /**
@@ -81,15 +86,30 @@ public final class LocalCache implements AutoCloseable {
      * @param eviction bounds applied after every new entry
      */
     public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction) {
-        this(cacheDir, git, mode, eviction, false);
+        this(cacheDir, git, mode, eviction, false, null, true);
     }
 
     /**
-     * @param requireFresh whether a create that cannot bring every repository up to date with its remote fails
-     *                     (else it logs a WARN and {@code info()} reports the repository as behind)
+     * @param requireFresh   whether a create that cannot bring every repository up to date with its remote fails
+     *                       (else it logs a WARN and {@code info()} reports the repository as behind)
      */
     public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction, boolean requireFresh) {
+        this(cacheDir, git, mode, eviction, requireFresh, null, true);
+    }
+
+    /**
+     * @param requireFresh   as above
+     * @param handOver       called on a directory after the provider (JGit) wrote into it, before any script runs
+     *                       there or a workspace uses it: gives it to the sandbox user ({@code null}: nothing)
+     * @param linkGitObjects whether copies share the snapshot's git objects by hard link (not with a sandbox: a
+     *                       command owning the shared inode could make it writable and change the snapshot)
+     */
+    public LocalCache(Path cacheDir, GitClient git, Mode mode, EvictionPolicy eviction, boolean requireFresh,
+                      Consumer<Path> handOver, boolean linkGitObjects) {
         this.requireFresh = requireFresh;
+        this.sandboxed = handOver != null;
+        this.handOver = handOver == null ? dir -> { } : handOver;
+        this.linkGitObjects = linkGitObjects;
         this.store = new CacheStore(cacheDir, BACKEND, null);
         this.instancesDir = cacheDir.toAbsolutePath().normalize().resolve("local-instances");
         this.git = Objects.requireNonNull(git, "git");
@@ -194,6 +214,10 @@ public final class LocalCache implements AutoCloseable {
         return git;
     }
 
+    boolean linkGitObjects() {
+        return linkGitObjects;
+    }
+
     // ------------------------------------------------------------------ building
 
     private CacheEntry build(CacheKey key, WorkspaceConfig config, SetupRunner runner, ProgressListener progress) {
@@ -207,6 +231,16 @@ public final class LocalCache implements AutoCloseable {
                 progress.beginTask("clone " + repo.path(), ProgressListener.UNKNOWN);
                 states.add(git.cloneRepository(repo, snapshot.resolve(repo.path()), progress));
                 progress.endTask();
+            }
+            handOver.accept(snapshot);
+            if (config.setupScript().isBlank() && sandboxed) {
+                // the sandbox's mount points (usr, etc, proc, dev, tmp, home, bin…) belong to the clean state, so
+                // that a workspace's sandbox adds nothing a diff or reset would see
+                ExecResult result = runner.run(snapshot, "true", config.env(), progress);
+                if (!result.succeeded()) {
+                    throw new SetupFailedException("cannot prepare the sandbox of " + config.name() + ": " + result.output(),
+                            result.exitCode(), result.output());
+                }
             }
             if (!config.setupScript().isBlank()) {
                 checkCancelled(progress);
@@ -261,6 +295,9 @@ public final class LocalCache implements AutoCloseable {
                             fetch.after(), config.cacheKeyFiles());
                 }
             }
+        }
+        if (moved) {
+            handOver.accept(instance.root());
         }
         instance.remember(freshness);
         Map<String, String> commits = new java.util.HashMap<>();

@@ -93,8 +93,12 @@ public final class LocalInstance implements AutoCloseable {
                 }
             }
             if (!overlay) {
-                FileTrees.copyLinkingGitObjects(snapshot, root,
-                        config.repositories().stream().map(RepositoryConfig::path).toList());
+                if (cache.linkGitObjects()) {
+                    FileTrees.copyLinkingGitObjects(snapshot, root,
+                            config.repositories().stream().map(RepositoryConfig::path).toList());
+                } else {
+                    FileTrees.copy(snapshot, root);
+                }
             }
             progress.endTask();
             return new LocalInstance(cache, config, lease, root, state, overlay, runner);
@@ -136,7 +140,15 @@ public final class LocalInstance implements AutoCloseable {
                 Path root;
                 try {
                     root = Path.of(Files.readString(state.resolve(ROOT)).strip());
-                } catch (IOException e) {
+                } catch (IOException | RuntimeException e) {
+                    continue;
+                }
+                // Only what open() made: an absolute root named like the record (<root name>-<8 hex>), no link.
+                String stateName = state.getFileName().toString();
+                if (!root.isAbsolute() || root.getFileName() == null || !root.normalize().equals(root)
+                        || !stateName.equals(root.getFileName() + stateName.substring(Math.max(0, stateName.length() - 9)))
+                        || !stateName.matches(".+-[0-9a-f]{8}") || Files.isSymbolicLink(root)) {
+                    LOG.warn("leaving {} alone: its record names {}, which it cannot have made", state, root);
                     continue;
                 }
                 LOG.info("removing workspace {} left by process {}, which is gone", root, pid);

@@ -93,6 +93,21 @@ final class TreeSync {
             if (!pa.permissions().equals(pb.permissions())) {
                 Files.setPosixFilePermissions(to, pa.permissions());
             }
+            if (!pa.owner().equals(pb.owner())) {
+                try {
+                    Files.setOwner(to, pa.owner()); // a sandboxed workspace's directories belong to the sandbox user
+                } catch (IOException e) {
+                    // not root: everything is this user's anyway
+                }
+            }
+            if (!pa.group().equals(pb.group())) {
+                try {
+                    Files.getFileAttributeView(to, java.nio.file.attribute.PosixFileAttributeView.class,
+                            LinkOption.NOFOLLOW_LINKS).setGroup(pa.group());
+                } catch (IOException e) {
+                    // as above
+                }
+            }
         }
     }
 

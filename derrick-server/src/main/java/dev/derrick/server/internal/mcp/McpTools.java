@@ -41,6 +41,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class McpTools {
     /** Largest file {@code read_file} returns as text. */
     static final int MAX_READ_CHARS = 256 * 1024;
+    /** Largest command output a tool result shows: its start and its end, the middle left out. */
+    static final int MAX_EXEC_CHARS = 64 * 1024;
     /** Largest text of one progress notification. */
     static final int MAX_PROGRESS_CHARS = 8 * 1024;
     private static final Logger LOG = LoggerFactory.getLogger(McpTools.class);
@@ -219,7 +221,7 @@ public final class McpTools {
                         return error(r);
                     }
                     JsonNode result = JSON.readTree(r.body()).path("result");
-                    return text(execText(result), JSON.convertValue(result, Map.class));
+                    return text(execText(result), execSummary(result));
                 }));
         return tools;
     }
@@ -291,7 +293,17 @@ public final class McpTools {
             return text("started background process " + pid + " (read its output with process_output, stop it with"
                     + " process_kill)", Map.of("process_id", pid));
         }
-        return text(execText(result), JSON.convertValue(result, Map.class));
+        return text(execText(result), execSummary(result));
+    }
+
+    /** The result's numbers for structuredContent; the output is in the text only, so a model reads it once. */
+    private static Map<String, Object> execSummary(JsonNode result) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("exit_code", result.path("exit_code").asInt());
+        m.put("timed_out", result.path("timed_out").asBoolean());
+        m.put("truncated", result.path("truncated").asBoolean());
+        m.put("duration_ms", result.path("duration_ms").asLong());
+        return m;
     }
 
     /** The progress token of the tool call being handled on this thread (the SDK calls handlers synchronously). */
@@ -309,6 +321,12 @@ public final class McpTools {
             t.append("; output truncated at the server's cap");
         }
         String out = result.path("output").asText("");
+        if (out.length() > MAX_EXEC_CHARS) {
+            int head = MAX_EXEC_CHARS / 4;
+            int tail = MAX_EXEC_CHARS - head;
+            out = out.substring(0, head) + "\n… (" + (out.length() - MAX_EXEC_CHARS) + " characters left out; redirect"
+                    + " the output to a file and read parts of it with read_file) …\n" + out.substring(out.length() - tail);
+        }
         t.append(out.isEmpty() ? "\n(no output)" : "\n" + out);
         return t.toString();
     }
