@@ -4,7 +4,7 @@
 #
 #   source scripts/test-env.sh && ./mvnw -pl derrick-docker verify
 #
-# Installs (Debian): docker.io, busybox-static, nats-server, debootstrap. Starts dockerd on a private socket and
+# Installs (Debian): docker.io, busybox-static, nats-server, debootstrap, bubblewrap, slirp4netns. Starts dockerd on a private socket and
 # builds the test images locally (no registry is needed). With CI=true anything missing is an error, never a skip.
 #
 # The work runs in a subshell with `set -euo pipefail`; only the exported variables below come back, so sourcing
@@ -26,6 +26,10 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v nats-server >/dev/null 2>&1 || need_pkgs+=(nats-server)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+# Local workspaces run every command in a bubblewrap sandbox; user-mode networking for network "on" phases.
+command -v bwrap >/dev/null 2>&1 || need_pkgs+=(bubblewrap)
+command -v slirp4netns >/dev/null 2>&1 || need_pkgs+=(slirp4netns)
+command -v nsenter >/dev/null 2>&1 || need_pkgs+=(util-linux)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     say "missing packages ${need_pkgs[*]} and not root: install them (apt-get install -y ${need_pkgs[*]})"; exit 1
