@@ -40,7 +40,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * workspace's sandbox, where the workspace is {@code /} and the outside directory does not exist: a link to it leads
  * nowhere, whenever it is swapped. Before that, this probe found an escape within a few dozen rounds.
  */
- */
 @Timeout(value = 15, unit = TimeUnit.MINUTES)
 class SymlinkRaceIT {
     static final int ROUNDS = 10_000;
