@@ -108,7 +108,8 @@ class DerrickJarIT {
             assertThat(failed.get("output").asText()).contains("No such file or directory");
 
             // the token never reaches the workspace
-            String search = api.cmd(id, "grep -rl \"$(printf '%s' 'git-secret-token')\" . || echo none; env").get("output").asText();
+            // every file of the workspace (in a sandbox, / is the workspace; the host's /usr, /etc, … and /proc are not its files)
+            String search = api.cmd(id, "grep -rl \"$(printf '%s' 'git-secret-token')\" $(ls -A | grep -vxE 'usr|etc|bin|sbin|lib|lib32|lib64|libx32|proc|dev') || echo none; env").get("output").asText();
             assertThat(search).startsWith("none\n").doesNotContain(GIT_TOKEN);
 
             // write_file (Ruby Base64.encode64 style) + read_file raw bytes
@@ -215,31 +216,58 @@ class DerrickJarIT {
                 roots.add(ws.get("root").asText());
             }
             assertThat(roots).hasSize(2).allSatisfy(root -> assertThat(Path.of(root)).isDirectory());
-            api.ok("POST", "/workspaces/" + b + "/cmd_with_output", "{\"cmd\": \"(sleep 300 &) ; echo started\"}");
+            // found by an environment marker: a sandboxed process's working directory is not a host path
+            String marker = "djmark" + Long.toHexString(new Random().nextLong() & Long.MAX_VALUE);
+            String markerEnv = ", \"env\": {\"DJ_MARK\": \"" + marker + "\"}";
+            api.ok("POST", "/workspaces/" + b + "/cmd_with_output", "{\"cmd\": \"(sleep 300 &) ; echo started\"" + markerEnv + "}");
             CompletableFuture.runAsync(() -> {
                 try {
-                    api.cmd(a, "sleep 300");
+                    api.ok("POST", "/workspaces/" + a + "/cmd_with_output", "{\"cmd\": \"sleep 300\"" + markerEnv + "}");
                 } catch (RuntimeException | AssertionError expected) {
                     // cut by the shutdown
                 }
             });
             Thread.sleep(1000);
-            assertThat(processesUnder(roots)).isNotEmpty();
+            assertThat(processesWith(marker)).hasSizeGreaterThanOrEqualTo(2);
 
             assertThat(derrick.terminate(Duration.ofSeconds(60))).as(derrick.stderr()).isZero();
             for (String root : roots) {
                 assertThat(Path.of(root)).doesNotExist();
             }
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (!processesUnder(roots).isEmpty() && System.nanoTime() < deadline) {
+            while (!processesWith(marker).isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(200);
             }
-            assertThat(processesUnder(roots)).isEmpty();
+            assertThat(processesWith(marker)).isEmpty();
             assertThat(derrick.stderr()).doesNotContain(apiToken).contains("POST /workspaces");
         }
     }
 
     /** Processes whose working directory or command line is under one of the roots (from /proc). */
+    /** Processes anywhere on the host whose environment holds {@code DJ_MARK=<marker>}. */
+    static List<String> processesWith(String marker) throws IOException {
+        byte[] needle = ("DJ_MARK=" + marker).getBytes(StandardCharsets.UTF_8);
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path proc : (Iterable<Path>) procs::iterator) {
+                if (!proc.getFileName().toString().matches("\\d+")) {
+                    continue;
+                }
+                try {
+                    byte[] env = Files.readAllBytes(proc.resolve("environ"));
+                    String stat = Files.readString(proc.resolve("stat"), StandardCharsets.ISO_8859_1);
+                    boolean zombie = stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+                    if (!zombie && new String(env, StandardCharsets.ISO_8859_1).contains(new String(needle, StandardCharsets.ISO_8859_1))) {
+                        found.add(proc.getFileName().toString());
+                    }
+                } catch (IOException | RuntimeException ignored) {
+                    // gone
+                }
+            }
+        }
+        return found;
+    }
+
     static List<String> processesUnder(List<String> roots) throws IOException {
         List<String> found = new ArrayList<>();
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
