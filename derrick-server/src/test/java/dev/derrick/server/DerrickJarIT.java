@@ -216,6 +216,10 @@ class DerrickJarIT {
             }
             assertThat(roots).hasSize(2).allSatisfy(root -> assertThat(Path.of(root)).isDirectory());
             api.ok("POST", "/workspaces/" + b + "/cmd_with_output", "{\"cmd\": \"(sleep 300 &) ; echo started\"}");
+            String pid = api.ok("POST", "/workspaces/" + a + "/cmd",
+                    "{\"cmd\": \"(sleep 302 >/dev/null 2>&1 &); echo bg; sleep 301\", \"background\": true}").get("pid").asText();
+            assertThat(api.ok("POST", "/workspaces/" + a + "/processes/" + pid + "/output", "{\"wait\": 5}")
+                    .get("output").asText()).isEqualTo("bg\n");
             CompletableFuture.runAsync(() -> {
                 try {
                     api.cmd(a, "sleep 300");
