@@ -32,6 +32,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code exec}, what it left in the background keeps running until the workspace closes, resets or restores.
  */
 final class LocalBackground {
+    /** Bytes written to a process's stdin and not yet taken by it, at most: beyond, writes fail (the heap is shared). */
+    static final long MAX_STDIN_BACKLOG = 8L * 1024 * 1024;
     private static final Logger LOG = LoggerFactory.getLogger(LocalBackground.class);
 
     /** What the two kinds of process have in common. */
@@ -147,11 +149,17 @@ final class LocalBackground {
         StdinPipe queue = new StdinPipe();
         AtomicBoolean released = new AtomicBoolean();
         AtomicBoolean stdinBroken = new AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong backlog = new java.util.concurrent.atomic.AtomicLong();
         BackgroundProcess process = new BackgroundProcess(id, command, maxOutputBytes, new BackgroundProcess.Control() {
             @Override
             public void writeStdin(byte[] data) throws IOException {
                 if (stdinBroken.get()) {
                     throw new IOException("the process closed its standard input");
+                }
+                if (backlog.addAndGet(data.length) > MAX_STDIN_BACKLOG) {
+                    backlog.addAndGet(-data.length);
+                    throw new IOException("the process is not reading its standard input: "
+                            + MAX_STDIN_BACKLOG / (1024 * 1024) + " MiB are waiting for it already");
                 }
                 queue.write(data);
             }
@@ -175,7 +183,7 @@ final class LocalBackground {
         Sink err = new Sink(capture.stderrSink());
         Future<?> outPump = SandboxRunner.pumps().submit(() -> pump(raw.stdout(), out));
         Future<?> errPump = SandboxRunner.pumps().submit(() -> pump(raw.stderr(), err));
-        SandboxRunner.pumps().submit(() -> feed(queue, raw.stdin(), stdinBroken));
+        SandboxRunner.pumps().submit(() -> feed(queue, raw.stdin(), stdinBroken, backlog));
         SandboxRunner.pumps().submit(() -> {
             boolean timedOut = false;
             int code = -1;
@@ -212,13 +220,15 @@ final class LocalBackground {
     }
 
     /** Copies what callers queue to the process's stdin, closing it when the queue is closed. */
-    private static void feed(StdinPipe queue, OutputStream stdin, AtomicBoolean broken) {
+    private static void feed(StdinPipe queue, OutputStream stdin, AtomicBoolean broken,
+                             java.util.concurrent.atomic.AtomicLong backlog) {
         byte[] buffer = new byte[8192];
         try (stdin) {
             int n;
             while ((n = queue.read(buffer, 0, buffer.length)) >= 0) {
                 stdin.write(buffer, 0, n);
                 stdin.flush();
+                backlog.addAndGet(-n);
             }
         } catch (IOException e) {
             broken.set(true); // the process closed it, or has ended
