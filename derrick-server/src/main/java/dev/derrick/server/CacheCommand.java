@@ -205,17 +205,7 @@ final class CacheCommand implements Callable<Integer> {
     }
 
     static String human(long bytes) {
-        if (bytes < 1024) {
-            return bytes + " B";
-        }
-        String units = "KMGT";
-        double v = bytes;
-        int i = -1;
-        while (v >= 1024 && i < units.length() - 1) {
-            v /= 1024;
-            i++;
-        }
-        return String.format(Locale.ROOT, "%.1f %siB", v, units.charAt(i));
+        return dev.derrick.core.cache.EvictionPolicy.humanBytes(bytes);
     }
 
     static String time(Instant t) {

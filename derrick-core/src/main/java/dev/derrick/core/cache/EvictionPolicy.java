@@ -39,7 +39,8 @@ public record EvictionPolicy(Duration maxAge, long maxBytes) {
         return sb.toString();
     }
 
-    static String humanBytes(long bytes) {
+    /** {@code 1.5 GiB}, {@code 12 B}: a byte count for people (log lines, {@code derrick cache list}). */
+    public static String humanBytes(long bytes) {
         if (bytes < 1024) {
             return bytes + " B";
         }

@@ -90,6 +90,17 @@ class ProcessRunnerTest {
         return -1;
     }
 
+    /** The marked processes, once there is one (a process between fork and exec shows no environ for a moment). */
+    List<Long> awaitMarked() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        List<Long> found = marked();
+        while (found.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+            found = marked();
+        }
+        return found;
+    }
+
     void awaitNoMarked() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
         while (!marked().isEmpty() && System.nanoTime() < deadline) {
@@ -175,7 +186,7 @@ class ProcessRunnerTest {
         assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(5000);
         assertThat(r.stdout()).isEqualTo("done\n");
         assertThat(r.exitCode()).isZero();
-        assertThat(marked()).as("background sleep keeps running until killAll").isNotEmpty();
+        assertThat(awaitMarked()).as("background sleep keeps running until killAll").isNotEmpty();
 
         runner.killAll();
         awaitNoMarked();
@@ -185,7 +196,7 @@ class ProcessRunnerTest {
     void closeKillsDaemonizedLeftoversAndRefusesNewCommands() throws InterruptedException {
         ExecResult r = run("nohup sleep 30 >/dev/null 2>&1 & echo ok");
         assertThat(r.stdout()).isEqualTo("ok\n");
-        assertThat(marked()).isNotEmpty();
+        assertThat(awaitMarked()).isNotEmpty();
 
         runner.close();
         awaitNoMarked();
@@ -204,7 +215,7 @@ class ProcessRunnerTest {
             Thread.sleep(20);
         }
         assertThat(runner.rememberedSessions()).isLessThanOrEqualTo(33);
-        assertThat(marked()).isNotEmpty();
+        assertThat(awaitMarked()).isNotEmpty();
         runner.killAll();
         awaitNoMarked();
         assertThat(runner.rememberedSessions()).isZero();
