@@ -112,6 +112,41 @@ class LocalBackgroundProcessIT {
         awaitNoProcessWith(m);
     }
 
+    /** Attack: a process in namespaces of its own (user + PID, nested in the sandbox's) is still killed. */
+    @Test
+    void aDaemonInNestedNamespacesIsKilledToo() throws Exception {
+        String m = marker();
+        WorkspaceProcess p = shared.start(ExecRequest.of("(unshare -Urpf sh -c 'sleep 304' </dev/null >/dev/null 2>&1 &);"
+                + " (setsid unshare -Urpf --mount-proc sh -c 'sleep 305' </dev/null >/dev/null 2>&1 &); echo up; sleep 300")
+                .withEnv("M", m));
+        assertThat(p.waitForOutput("up", Duration.ofSeconds(30))).isTrue();
+        Thread.sleep(500);
+        int nested = processesWith(m).size();
+        System.out.printf("nested namespaces inside a background process (%s): %d marked processes running%n",
+                isolation(), nested);
+        p.kill();
+        if (sandboxed()) {
+            awaitNoProcessWith(m);
+        } else {
+            // unsandboxed: the nested namespaces stay in the session and die with it; what setsid'd itself out of the
+            // session is out of reach (README) — checked here so the limit stays known, then ended by hand
+            Thread.sleep(500);
+            List<String> left = new ArrayList<>();
+            for (long pid : processesWith(m)) {
+                try {
+                    left.add(java.nio.file.Files.readString(Path.of("/proc/" + pid + "/cmdline")).replace('\0', ' '));
+                } catch (java.io.IOException e) {
+                    // gone
+                }
+            }
+            assertThat(left).noneMatch(c -> c.contains("sleep 304")).anyMatch(c -> c.contains("sleep 305"));
+            for (long pid : processesWith(m)) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            awaitNoProcessWith(m);
+        }
+    }
+
     @Test
     void catEchoesStdinAndEndsAtItsEnd() {
         WorkspaceProcess cat = shared.start(ExecRequest.of("cat"));
