@@ -94,12 +94,6 @@ class LocalProviderIT extends WorkspaceProviderContract {
         awaitNoProcessWith(marker);
     }
 
-    /** Until the local sandbox's internal API is in (issue 11), local workspaces run no background processes. */
-    @Override
-    protected boolean supportsBackgroundProcesses() {
-        return false;
-    }
-
     @Override
     protected void assertNothingLeftBehind(Set<String> idsBefore) {
         assertThat(entries(root)).allMatch(idsBefore::contains);

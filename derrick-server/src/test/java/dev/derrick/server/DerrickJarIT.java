@@ -220,6 +220,11 @@ class DerrickJarIT {
             String marker = "djmark" + Long.toHexString(new Random().nextLong() & Long.MAX_VALUE);
             String markerEnv = ", \"env\": {\"DJ_MARK\": \"" + marker + "\"}";
             api.ok("POST", "/workspaces/" + b + "/cmd_with_output", "{\"cmd\": \"(sleep 300 &) ; echo started\"" + markerEnv + "}");
+            String pid = api.ok("POST", "/workspaces/" + a + "/cmd",
+                    "{\"cmd\": \"(sleep 302 >/dev/null 2>&1 &); echo bg; sleep 301\", \"background\": true" + markerEnv + "}")
+                    .get("pid").asText();
+            assertThat(api.ok("POST", "/workspaces/" + a + "/processes/" + pid + "/output", "{\"wait\": 5}")
+                    .get("output").asText()).isEqualTo("bg\n");
             CompletableFuture.runAsync(() -> {
                 try {
                     api.ok("POST", "/workspaces/" + a + "/cmd_with_output", "{\"cmd\": \"sleep 300\"" + markerEnv + "}");
@@ -228,7 +233,7 @@ class DerrickJarIT {
                 }
             });
             Thread.sleep(1000);
-            assertThat(processesWith(marker)).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(processesWith(marker)).as("the sleeps of b, a's background process and a's command").hasSizeGreaterThanOrEqualTo(4);
 
             assertThat(derrick.terminate(Duration.ofSeconds(60))).as(derrick.stderr()).isZero();
             for (String root : roots) {

@@ -109,6 +109,7 @@ public final class ProcessRunner implements AutoCloseable {
     private final ThreadPoolExecutor threads;
     private final ScheduledThreadPoolExecutor timers;
     private final Set<Run> live = ConcurrentHashMap.newKeySet();
+    private final Set<Started> started = ConcurrentHashMap.newKeySet();
     private final Set<Long> finishedSessions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean pruning = new AtomicBoolean();
     private volatile boolean closed;
@@ -206,6 +207,103 @@ public final class ProcessRunner implements AutoCloseable {
         return capture.toResult(run.timedOut ? ExecResult.TIMED_OUT_EXIT_CODE : exit, elapsed, run.timedOut);
     }
 
+    /**
+     * Starts a command without waiting for it (a background process): stdin open, stdout and stderr for the caller to
+     * drain, and {@link Started#killTree()} for its whole tree (its session, as for {@link #run}). {@link #killAll()}
+     * and {@link #close()} kill it too. The spec's timeout and output cap are the caller's business.
+     *
+     * @throws DerrickException when the working directory is missing, the shell cannot start or the runner is closed
+     */
+    public Started start(ProcessSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        if (closed) {
+            throw new DerrickException("cannot start a command: its workspace is being closed");
+        }
+        if (!Files.isDirectory(spec.workingDir())) {
+            throw new DerrickException("working directory " + spec.workingDir() + " does not exist or is not a directory");
+        }
+        List<String> command = new ArrayList<>();
+        if (sessions) {
+            command.add(shell.setsid().toString());
+        }
+        command.addAll(List.of(shell.shell().toString(), "-c", spec.command()));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(spec.workingDir().toFile());
+        pb.environment().clear();
+        pb.environment().putAll(spec.environment());
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new DerrickException("could not start the command in " + spec.workingDir() + ": " + e.getMessage(), e);
+        }
+        Started s = new Started(p, sessions);
+        started.add(s);
+        if (closed) {
+            s.killTree();
+            s.finished();
+            throw new DerrickException("cannot start a command: its workspace is being closed");
+        }
+        return s;
+    }
+
+    /**
+     * A command {@link #start started} in the background. The caller drains {@link #stdout()} and {@link #stderr()}
+     * and calls {@link #finished()} once its shell has exited.
+     */
+    public final class Started {
+        private final Process process;
+        private final boolean session;
+        private final AtomicBoolean done = new AtomicBoolean();
+
+        Started(Process process, boolean session) {
+            this.process = process;
+            this.session = session;
+        }
+
+        public OutputStream stdin() {
+            return process.getOutputStream();
+        }
+
+        public InputStream stdout() {
+            return process.getInputStream();
+        }
+
+        public InputStream stderr() {
+            return process.getErrorStream();
+        }
+
+        /** The shell (its pid leads the session when {@link #isolatesSessions()}). */
+        public Process process() {
+            return process;
+        }
+
+        /**
+         * Kills the command's tree: SIGTERM to its session (whatever is left of it, also after its shell exited),
+         * SIGKILL after the grace; without sessions the shell and its descendants. Returns once they are gone.
+         */
+        public void killTree() {
+            if (session) {
+                terminateSessions(Set.of(process.pid()));
+            } else {
+                List<ProcessHandle> tree = new ArrayList<>(process.descendants().toList());
+                tree.add(process.toHandle());
+                tree.forEach(ProcessHandle::destroyForcibly);
+            }
+        }
+
+        /**
+         * Its shell has exited: processes it left in its session are remembered for {@link #killAll()}. Idempotent.
+         */
+        public void finished() {
+            if (done.compareAndSet(false, true)) {
+                started.remove(this);
+                if (session) {
+                    finishedSessions.add(process.pid());
+                }
+            }
+        }
+    }
+
     /** Sessions of finished commands that may still have background processes (for tests). */
     int rememberedSessions() {
         return finishedSessions.size();
@@ -244,6 +342,13 @@ public final class ProcessRunner implements AutoCloseable {
         }
         for (Run run : others) {
             spawn(run::killWithoutSession);
+        }
+        for (Started s : started) {
+            if (s.session) {
+                sids.add(s.process.pid());
+            } else {
+                spawn(s::killTree);
+            }
         }
         terminateSessions(sids);
         finishedSessions.removeAll(sids);

@@ -237,6 +237,42 @@ class ProcessRunnerTest {
     }
 
     @Test
+    void startedCommandsTakeStdinAndTheirTreeIsKilledThenAndOnClose() throws Exception {
+        ProcessRunner.Started a = runner.start(ProcessSpec.of("read x; echo \"got $x\"; (sleep 301 &); sleep 300", dir, env()));
+        a.stdin().write("hi\n".getBytes(StandardCharsets.UTF_8));
+        a.stdin().flush();
+        byte[] line = new byte[7];
+        assertThat(a.stdout().readNBytes(line, 0, 7)).isEqualTo(7);
+        assertThat(new String(line, StandardCharsets.UTF_8)).isEqualTo("got hi\n");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (marked().size() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(marked()).hasSizeGreaterThanOrEqualTo(2);
+        a.killTree();
+        assertThat(a.process().waitFor(5, TimeUnit.SECONDS)).isTrue();
+        a.finished();
+        awaitNoMarked();
+
+        // one that ended leaving a daemon, and one still running: close() ends both
+        ProcessRunner.Started b = runner.start(ProcessSpec.of("(sleep 302 >/dev/null 2>&1 &); exit 3", dir, env()));
+        assertThat(b.process().waitFor(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(b.process().exitValue()).isEqualTo(3);
+        b.finished();
+        ProcessRunner.Started c = runner.start(ProcessSpec.of("sleep 303", dir, env()));
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (marked().size() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(marked()).hasSize(2);
+        runner.close();
+        awaitNoMarked();
+        assertThat(c.process().isAlive()).isFalse();
+        assertThatThrownBy(() -> runner.start(ProcessSpec.of("true", dir, env())))
+                .isInstanceOf(DerrickException.class).hasMessageContaining("closed");
+    }
+
+    @Test
     void capsOutputWithoutGrowing() {
         ExecResult r = runner.run(ProcessSpec.of("head -c 50000000 /dev/zero | tr '\\0' x; echo tail >&2", dir, env())
                 .withMaxOutputBytes(1024 * 1024));

@@ -14,10 +14,13 @@ import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceInfo;
 import dev.derrick.api.WorkspaceNotFoundException;
 import dev.derrick.api.WorkspacePaths;
+import dev.derrick.api.WorkspaceProcess;
 import dev.derrick.core.Redactor;
 import dev.derrick.core.exec.CommandEnvironment;
 import dev.derrick.core.exec.ProcessRunner;
 import dev.derrick.core.exec.ProcessSpec;
+import dev.derrick.core.process.BackgroundProcess;
+import dev.derrick.core.process.ProcessTable;
 import dev.derrick.local.internal.cache.LocalInstance;
 import dev.derrick.local.internal.files.HostFiles;
 import dev.derrick.local.internal.files.SandboxFiles;
@@ -67,6 +70,7 @@ public final class LocalWorkspace implements Workspace {
     private final WorkspaceFiles files;
     private final Instant created = Instant.now();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final ProcessTable processes = new ProcessTable();
     private volatile List<RepositoryState> repositories = List.of();
     private volatile LocalInstance cached;
     private volatile boolean detached;
@@ -123,6 +127,7 @@ public final class LocalWorkspace implements Workspace {
      * (reset and restore rewrite or remount the directory, which a running sandbox would not see).
      */
     private void withSandboxStopped(Runnable work) {
+        processes.killAll(); // recorded as killed, with their output, before their sandbox goes
         Sandbox s = sandbox;
         if (s == null) {
             work.run();
@@ -379,6 +384,52 @@ public final class LocalWorkspace implements Workspace {
         return result;
     }
 
+    /**
+     * Starts a command in the background: in the workspace's sandbox (its own cgroup, so its timeout and
+     * {@link WorkspaceProcess#kill()} end everything it started), or with isolation {@code none} as a session of its
+     * own on the host. Its output is kept up to the provider's cap (the most recent part).
+     */
+    @Override
+    public WorkspaceProcess start(ExecRequest request) {
+        Objects.requireNonNull(request, "request");
+        ensureOpen();
+        processes.checkRoom(id);
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("workspace {}: start {}", id, redactor.redact(abbreviate(request.command())));
+        }
+        java.util.Map<String, String> env = environment.build(config.env(), request.env());
+        LocalBackground.Raw raw;
+        if (support == null) {
+            Path dir = ((HostFiles) files).resolve(request.workingDir(), "working directory");
+            if (!Files.isDirectory(dir)) {
+                throw missingDirectory(request.workingDir(), Files.exists(dir));
+            }
+            raw = LocalBackground.of(runner.start(new ProcessSpec(request.command(), dir, env, null, maxOutputBytes)));
+        } else {
+            String dir = SandboxFiles.sandboxPath(request.workingDir(), "working directory");
+            Boolean isDir = Ownership.isDirectoryNoLinks(root, dir);
+            if (isDir != null && !isDir) {
+                throw missingDirectory(request.workingDir(), Files.exists(root.resolve(dir.substring(1)), LinkOption.NOFOLLOW_LINKS));
+            }
+            // (a directory reached through links is checked by the shell's cd: exit 125 and its message)
+            raw = LocalBackground.of(runningSandbox().start(Launch.of(request.command(), env).inDirectory(dir).withStdinOpen()));
+        }
+        BackgroundProcess p = LocalBackground.start(processes.nextId(), request.command(), raw, request.timeout(),
+                maxOutputBytes);
+        processes.add(p); // kills it at once when the workspace closed meanwhile
+        return p;
+    }
+
+    @Override
+    public List<WorkspaceProcess> processes() {
+        return processes.list();
+    }
+
+    @Override
+    public java.util.Optional<WorkspaceProcess> process(String processId) {
+        return processes.find(processId);
+    }
+
     private InvalidConfigException missingDirectory(String given, boolean exists) {
         return new InvalidConfigException("working directory '" + given + "' "
                 + (exists ? "is not a directory" : "does not exist") + " in workspace " + id);
@@ -461,6 +512,7 @@ public final class LocalWorkspace implements Workspace {
     }
 
     private void endProcesses() {
+        processes.close(); // each recorded as killed, with its output
         if (runner != null) {
             runner.close();
         }

@@ -27,6 +27,7 @@ final class RemoteProcess implements WorkspaceProcess {
     private static final Duration POLL = Duration.ofSeconds(10);
     private final RemoteWorkspace workspace;
     private final String id;
+    private volatile ProcessInfo last;
 
     RemoteProcess(RemoteWorkspace workspace, String id) {
         this.workspace = workspace;
@@ -38,10 +39,25 @@ final class RemoteProcess implements WorkspaceProcess {
         return id;
     }
 
+    /**
+     * The agent's answer; once the workspace is closed (here, or gone on the agent) the process has ended with it —
+     * nothing a workspace started outlives it — and the last state known is returned as ended and killed.
+     */
     @Override
     public ProcessInfo info() {
-        return Wire.reply(workspace.callProcess(Op.PROCESS_INFO, id, Wire.EMPTY, timeout()), ProcessBody.class,
-                Op.PROCESS_INFO).toInfo();
+        try {
+            ProcessInfo info = Wire.reply(workspace.callProcess(Op.PROCESS_INFO, id, Wire.EMPTY, timeout()),
+                    ProcessBody.class, Op.PROCESS_INFO).toInfo();
+            last = info;
+            return info;
+        } catch (dev.derrick.api.WorkspaceNotFoundException e) {
+            ProcessInfo known = last;
+            if (known == null) {
+                return new ProcessInfo(id, "", java.time.Instant.EPOCH, false, null, Duration.ZERO, true);
+            }
+            return known.running() ? new ProcessInfo(known.id(), known.command(), known.started(), false,
+                    known.exitCode(), known.elapsed(), true) : known;
+        }
     }
 
     @Override

@@ -185,6 +185,53 @@ public abstract class McpAgentLoopContract {
         assertThat(text(ok(call("list_workspaces", Map.of())))).doesNotContain(ws);
     }
 
+    /** Waits (through process_output's own wait) until the output from offset 0 contains {@code text}. */
+    private String awaitOutput(String ws, String pid, String text) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        String all = "";
+        while (!all.contains(text) && System.nanoTime() < deadline) {
+            all = structured(ok(call("process_output", Map.of("workspace_id", ws, "process_id", pid, "offset", 0,
+                    "wait_seconds", 1)))).path("output").asText();
+        }
+        assertThat(all).as("output of background process %s", pid).contains(text);
+        return all;
+    }
+
+    @Test
+    void anAgentRunsABackgroundProcessFeedsItAndKillsIt() {
+        String ws = structured(ok(call("create_workspace", Map.of()))).path("workspace_id").asText();
+        try {
+            CallToolResult started = ok(call("exec", Map.of("workspace_id", ws, "background", true, "command",
+                    "echo ready; read line; echo \"got $line\"; sleep 300")));
+            String pid = structured(started).path("process_id").asText();
+            assertThat(pid).isNotBlank();
+            assertThat(text(started)).contains(pid).contains("process_output").contains("process_kill");
+            awaitOutput(ws, pid, "ready");
+            ok(call("process_stdin", Map.of("workspace_id", ws, "process_id", pid, "text", "hello\n")));
+            awaitOutput(ws, pid, "got hello");
+            CallToolResult running = ok(call("process_output", Map.of("workspace_id", ws, "process_id", pid)));
+            assertThat(text(running)).startsWith("running; next_offset ");
+            long next = structured(running).path("next_offset").asLong();
+            assertThat(next).isEqualTo("ready\ngot hello\n".length());
+
+            CallToolResult killed = ok(call("process_kill", Map.of("workspace_id", ws, "process_id", pid)));
+            assertThat(text(killed)).contains("got hello");
+            assertThat(text(ok(call("process_output", Map.of("workspace_id", ws, "process_id", pid, "offset", next)))))
+                    .startsWith("ended with exit code");
+            assertThat(text(failed(call("process_output", Map.of("workspace_id", ws, "process_id", "p-nope")))))
+                    .contains("process_not_found");
+
+            // one left running ends with its workspace
+            String server = structured(ok(call("exec", Map.of("workspace_id", ws, "background", true, "command",
+                    "echo serving; sleep 300")))).path("process_id").asText();
+            awaitOutput(ws, server, "serving");
+        } finally {
+            ok(call("delete_workspace", Map.of("workspace_id", ws)));
+        }
+        assertThat(text(failed(call("process_output", Map.of("workspace_id", ws, "process_id", "p1")))))
+                .contains("workspace_not_found");
+    }
+
     @Test
     void everyFailureIsAToolErrorAModelCanActOn() {
         assertThat(text(failed(call("exec", Map.of("workspace_id", "no-such-ws", "command", "true")))))

@@ -67,12 +67,6 @@ abstract class RemoteProviderContract extends WorkspaceProviderContract {
         return java.util.List.of("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "proc", "dev").contains(path);
     }
 
-    /** Until the local sandbox's internal API is in (issue 11), local workspaces run no background processes. */
-    @Override
-    protected boolean supportsBackgroundProcesses() {
-        return false;
-    }
-
     /** Stops the transport started around {@link #agentOperations(Map)}. */
     protected abstract void stopAgent();
 
