@@ -56,6 +56,7 @@ public final class SandboxControls implements SandboxExtension.Factory, AutoClos
 
     private final boolean slirp;
     private final boolean rootProvider;
+    private final SandboxSupport support;
     private final boolean hostLoopback;
     private final String hostNetworkWhy;
     private final ResourceControl limits;
@@ -65,8 +66,9 @@ public final class SandboxControls implements SandboxExtension.Factory, AutoClos
     private final Set<Controls> live = ConcurrentHashMap.newKeySet();
 
     SandboxControls(boolean slirp, String hostNetworkWhy, boolean hostLoopback, ResourceControl limits,
-                    List<String> resolvMounts, boolean rootProvider) {
-        this.rootProvider = rootProvider;
+                    List<String> resolvMounts, SandboxSupport support) {
+        this.support = support;
+        this.rootProvider = support.root();
         this.slirp = slirp;
         this.hostNetworkWhy = hostNetworkWhy;
         this.hostLoopback = hostLoopback;
@@ -108,7 +110,7 @@ public final class SandboxControls implements SandboxExtension.Factory, AutoClos
         }
         limits.warnIfWeak();
         SandboxControls controls = new SandboxControls(slirpInstalled, why, hostLoopback, limits, mounts,
-                support.root());
+                support);
         LOG.info("local sandboxes: network on = {}; limits {}", controls.onText(), limits.limits());
         return controls;
     }
@@ -272,6 +274,7 @@ public final class SandboxControls implements SandboxExtension.Factory, AutoClos
         private ResourceControl.WorkspaceLimits current;
         private List<Path> procs = List.of();
         private UserModeNetwork stack;
+        private boolean holderUp;
 
         Controls(String workspaceId, Sandbox.Phase phase, boolean network) {
             this.workspaceId = workspaceId;
@@ -305,19 +308,27 @@ public final class SandboxControls implements SandboxExtension.Factory, AutoClos
             return procs;
         }
 
+        /**
+         * prlimit on each command's shell while it waits for its first line: its processes inherit the limits. Not on
+         * the holder (nothing of the workspace's descends from it). prlimit runs as the sandbox user: lowering the
+         * limits of a process of one's own uid needs no privilege (root may lack CAP_SYS_RESOURCE, e.g. in a VM).
+         */
         @Override
         public void entered(long pid, Sandbox.Phase p) throws IOException {
             ResourceControl.WorkspaceLimits l;
+            boolean command;
             synchronized (this) {
                 l = current;
+                command = holderUp;
             }
-            if (l == null || l.prlimitArgs().isEmpty()) {
+            if (l == null || l.prlimitArgs().isEmpty() || !command) {
                 return;
             }
-            List<String> command = new ArrayList<>(List.of(ResourceControl.WorkspaceLimits.prlimit().toString(),
-                    "--pid", Long.toString(pid)));
-            command.addAll(l.prlimitArgs());
-            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+            awaitUid(pid);
+            List<String> args = new ArrayList<>(support.root() ? support.dropToSandboxUser() : List.of());
+            args.addAll(List.of(ResourceControl.WorkspaceLimits.prlimit().toString(), "--pid", Long.toString(pid)));
+            args.addAll(l.prlimitArgs());
+            ProcessBuilder pb = new ProcessBuilder(args).redirectErrorStream(true);
             pb.environment().clear();
             Process prlimit = pb.start();
             try {
@@ -334,8 +345,30 @@ public final class SandboxControls implements SandboxExtension.Factory, AutoClos
             }
         }
 
+        /** Until nsenter's child has become the sandbox user (it forks first, then changes its ids). */
+        private void awaitUid(long pid) throws IOException {
+            String want = "Uid:\t" + support.uid() + "\t" + support.uid() + "\t" + support.uid() + "\t" + support.uid();
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (System.nanoTime() < deadline) {
+                String status;
+                try {
+                    status = Files.readString(Path.of("/proc/" + pid + "/status"), StandardCharsets.ISO_8859_1);
+                } catch (IOException e) {
+                    throw new IOException("process " + pid + " ended before its limits were set");
+                }
+                if (status.contains(want)) {
+                    return;
+                }
+                Thread.onSpinWait();
+            }
+            throw new IOException("process " + pid + " did not become uid " + support.uid() + " within 5 s");
+        }
+
         @Override
         public AutoCloseable holderStarted(long holderPid, Sandbox.Phase p) {
+            synchronized (this) {
+                holderUp = true;
+            }
             if (!network || !slirp) {
                 return () -> { };
             }
@@ -374,6 +407,7 @@ public final class SandboxControls implements SandboxExtension.Factory, AutoClos
             synchronized (this) {
                 net = stack;
                 l = current;
+                holderUp = false;
                 stack = null;
                 current = null;
                 procs = List.of();
