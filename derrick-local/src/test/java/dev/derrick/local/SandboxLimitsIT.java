@@ -108,6 +108,27 @@ class SandboxLimitsIT {
     }
 
     @Test
+    void aCommandCannotRaiseItsLimitsNorLeaveItsCgroups() {
+        try (Workspace ws = provider.create(config)) {
+            // no /sys in the sandbox: the host's cgroup files are not there to write
+            assertThat(ws.exec("ls /sys/fs/cgroup").exitCode()).isNotZero();
+            ExecResult cg = ws.exec("mkdir -p /tmp/cg && unshare -Urm --cgroup sh -c 'mount -t cgroup2 none /tmp/cg"
+                    + " && echo $$ > /tmp/cg/cgroup.procs && echo moved'");
+            assertThat(cg.stdout()).doesNotContain("moved");
+            // cgroup v1 can be mounted there (kernel ≥ 5.x allows it in a user namespace), but it shows the sandbox's
+            // own cgroup as its root, and every file in it is the host root's: no limit can be raised, no child made
+            ExecResult v1 = ws.exec("mkdir -p /tmp/cg1 && unshare -Urm --cgroup sh -c 'mount -t cgroup -o memory none"
+                    + " /tmp/cg1 && ls /tmp/cg1 | head -3; ls -ln /tmp/cg1/memory.limit_in_bytes;"
+                    + " echo 99999999999 > /tmp/cg1/memory.limit_in_bytes && echo raised;"
+                    + " echo 99999999999 > /tmp/cg1/memory.memsw.limit_in_bytes && echo raised;"
+                    + " mkdir /tmp/cg1/escape && echo made; echo $$ > /tmp/cg1/cgroup.procs && echo moved;"
+                    + " cat /tmp/cg1/memory.limit_in_bytes'");
+            assertThat(v1.stdout()).doesNotContain("raised").doesNotContain("made").doesNotContain("moved")
+                    .contains(Long.toString(128L << 20)); // its own limit, unchanged
+        }
+    }
+
+    @Test
     void anAllocationAboveTheMemoryLimitFailsAndOneBelowSucceeds() {
         try (Workspace ws = provider.create(config)) {
             assertThat(run(ws, allocate(40)).strip()).isEqualTo("40");

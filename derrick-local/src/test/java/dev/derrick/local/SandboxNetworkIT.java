@@ -262,6 +262,40 @@ class SandboxNetworkIT {
         }
     }
 
+    @Test
+    void routesAnAttackerWouldTryAreClosed() {
+        try (Workspace ws = provider.create(config(NetworkPolicy.ON))) {
+            // the host's abstract sockets are not even listed: /proc/net/unix is per network namespace
+            assertThat(run(ws, "cat /proc/net/unix")).doesNotContain(abstractName);
+            // no host process to take a namespace from: /proc holds the sandbox's own PID namespace only
+            assertThat(run(ws, "ls -d /proc/[0-9]* | wc -l").strip()).satisfies(n -> assertThat(Integer.parseInt(n)).isLessThan(10));
+            assertThat(run(ws, "readlink /proc/1/ns/net")).isEqualTo(run(ws, "readlink /proc/self/ns/net"));
+            // a namespace of its own making is no way out: a cgroup2 mounted there is root's, not writable
+            ExecResult cg = ws.exec("mkdir -p /tmp/cg && unshare -Urm --cgroup sh -c 'mount -t cgroup2 none /tmp/cg"
+                    + " && echo $$ > /tmp/cg/cgroup.procs && echo moved'");
+            assertThat(cg.stdout()).doesNotContain("moved");
+            // slirp4netns has no API socket to steer it (port forwarding, …)
+            List<ProcessHandle> slirp = slirpFor(((LocalWorkspace) ws).sandbox().holderPid());
+            assertThat(slirp).hasSize(1);
+            assertThat(slirp.get(0).info().commandLine().orElseThrow()).doesNotContain("api-socket")
+                    .contains("--disable-host-loopback").contains("--enable-sandbox").contains("--enable-seccomp");
+            // nor the provider's environment
+            assertThat(ProcessEnviron.of(slirp.get(0).pid())).containsExactlyInAnyOrder("PATH=/usr/sbin:/usr/bin:/sbin:/bin", "PWD=/");
+        }
+    }
+
+    /** A process's environment, as root reads it. */
+    static final class ProcessEnviron {
+        static List<String> of(long pid) {
+            try {
+                return List.of(new String(java.nio.file.Files.readAllBytes(Path.of("/proc/" + pid + "/environ")),
+                        StandardCharsets.UTF_8).split("\0"));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
     /** slirp4netns processes attached to a holder's network namespace. */
     static List<ProcessHandle> slirpFor(long holderPid) {
         String target = "/proc/" + holderPid + "/ns/net";

@@ -95,6 +95,7 @@ public final class UserModeNetwork implements AutoCloseable {
             ProcessBuilder pb = new ProcessBuilder(command);
             pb.environment().clear();
             pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+            pb.directory(new java.io.File("/"));
             process = pb.start();
         } catch (IOException e) {
             throw new DerrickException("cannot start slirp4netns: " + e.getMessage(), e);
