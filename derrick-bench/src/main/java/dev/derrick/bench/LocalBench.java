@@ -25,9 +25,11 @@ import java.util.concurrent.Callable;
  * Figures for the local provider, medians side by side in one run:
  * <ul>
  *   <li>creating a workspace with a small repository (cloned over HTTP from a token-protected {@link GitTestServer})
- *       and a trivial setup script, and closing it — with the provisioning cache off, and on with a warm entry;</li>
- *   <li>{@code exec("true")} through a workspace, through {@link ProcessRunner} directly, and a raw
- *       {@link ProcessBuilder} {@code sh -c true} baseline (plus {@code setsid bash -c true}, what derrick starts).</li>
+ *       and a trivial setup script, and closing it — with the provisioning cache off, and on with a warm entry, the
+ *       latter sandboxed ({@code isolation=sandbox}, bubblewrap) and not ({@code isolation=none});</li>
+ *   <li>{@code exec("true")} through a sandboxed workspace, an {@code isolation=none} one, {@link ProcessRunner}
+ *       directly, and a raw {@link ProcessBuilder} {@code sh -c true} baseline (plus {@code setsid bash -c true}, what
+ *       an unsandboxed workspace starts).</li>
  * </ul>
  * The variants of one measurement take turns run by run, so drift on a noisy machine hits them alike.
  *
@@ -50,7 +52,11 @@ public final class LocalBench {
              WorkspaceProvider local = WorkspaceProviders.open("local", Map.of("root", root.resolve("plain").toString(),
                      "environment", environment, "cache", false));
              WorkspaceProvider cached = WorkspaceProviders.open("local", Map.of("root", root.resolve("cached").toString(),
-                     "environment", environment, "cache_dir", root.resolve("cache").toString()))) {
+                     "environment", environment, "cache_dir", root.resolve("cache").toString(), "isolation", "sandbox"));
+             WorkspaceProvider cachedNone = WorkspaceProviders.open("local", Map.of("root", root.resolve("none").toString(),
+                     "environment", environment, "cache_dir", root.resolve("cache-none").toString(), "isolation", "none"));
+             WorkspaceProvider plainNone = WorkspaceProviders.open("local", Map.of("root", root.resolve("plain-none").toString(),
+                     "environment", environment, "cache", false, "isolation", "none"))) {
             git.createRepository("small", Map.of("README.md", "small repository\n", "src/Main.java", "class Main {}\n",
                     "pom.xml", "<project/>\n"));
             WorkspaceConfig config = WorkspaceConfig.builder("bench-small")
@@ -60,33 +66,45 @@ public final class LocalBench {
 
             Stats create = new Stats("local create, cache off (clone + setup)");
             Stats close = new Stats("local workspace close, cache off");
-            Stats createCached = new Stats("local create, cache on (warm entry)");
-            Stats closeCached = new Stats("local workspace close, cache on");
+            Stats createCached = new Stats("local create, cache on (warm entry), sandbox");
+            Stats closeCached = new Stats("local workspace close, cache on, sandbox");
+            Stats createCachedNone = new Stats("local create, cache on (warm entry), isolation=none");
+            Stats closeCachedNone = new Stats("local workspace close, cache on, isolation=none");
+            List<WorkspaceProvider> providers = List.of(local, cached, cachedNone);
+            List<Stats> creates = List.of(create, createCached, createCachedNone);
+            List<Stats> closes = List.of(close, closeCached, closeCachedNone);
             for (int i = 0; i < 3 + createRuns; i++) {
-                for (boolean useCache : new boolean[] {false, true}) {
+                for (int v = 0; v < providers.size(); v++) {
                     long start = System.nanoTime();
-                    Workspace ws = (useCache ? cached : local).create(config);
+                    Workspace ws = providers.get(v).create(config);
                     long created = System.nanoTime();
                     ws.close();
                     long closed = System.nanoTime();
                     if (i >= 3) {
-                        (useCache ? createCached : create).add(created - start);
-                        (useCache ? closeCached : close).add(closed - created);
+                        creates.get(v).add(created - start);
+                        closes.get(v).add(closed - created);
                     }
                 }
             }
 
-            Stats viaWorkspace = new Stats("exec(\"true\") via local workspace");
+            Stats viaWorkspace = new Stats("exec(\"true\") via local workspace, sandbox");
+            Stats viaNone = new Stats("exec(\"true\") via local workspace, isolation=none");
             Stats viaRunner = new Stats("ProcessRunner bash -c true (setsid)");
             Stats rawSetsidBash = new Stats("ProcessBuilder setsid bash -c true");
             Stats rawSh = new Stats("ProcessBuilder sh -c true (baseline)");
             Path dir = Files.createTempDirectory("derrick-bench-exec");
             CommandEnvironment env = new CommandEnvironment(System.getenv());
             try (Workspace ws = local.create(WorkspaceConfig.builder("bench-exec").build());
+                 Workspace wsNone = plainNone.create(WorkspaceConfig.builder("bench-exec-none").build());
                  ProcessRunner runner = new ProcessRunner()) {
+                if (!"sandbox".equals(ws.info().isolation()) || !"none".equals(wsNone.info().isolation())) {
+                    throw new IllegalStateException("expected a sandboxed and an unsandboxed workspace, got "
+                            + ws.info().isolation() + " and " + wsNone.info().isolation());
+                }
                 ProcessSpec spec = ProcessSpec.of("true", dir, env.base());
                 List<Variant> variants = List.of(
                         new Variant(viaWorkspace, () -> check(ws.exec("true"))),
+                        new Variant(viaNone, () -> check(wsNone.exec("true"))),
                         new Variant(viaRunner, () -> check(runner.run(spec))),
                         new Variant(rawSetsidBash, () -> raw(dir, env.base(), "/usr/bin/setsid", "/bin/bash", "-c", "true")),
                         new Variant(rawSh, () -> raw(dir, env.base(), "/bin/sh", "-c", "true")));
@@ -110,16 +128,24 @@ public final class LocalBench {
             System.out.println(close.line());
             System.out.println(createCached.line());
             System.out.println(closeCached.line());
+            System.out.println(createCachedNone.line());
+            System.out.println(closeCachedNone.line());
             System.out.println(viaWorkspace.line());
+            System.out.println(viaNone.line());
             System.out.println(viaRunner.line());
             System.out.println(rawSetsidBash.line());
             System.out.println(rawSh.line());
             System.out.println(Stats.ratio(viaWorkspace, rawSh));
+            System.out.println(Stats.ratio(viaNone, rawSh));
+            System.out.println(Stats.ratio(viaWorkspace, viaNone));
+            System.out.printf(Locale.ROOT, "sandbox adds %.2f ms per exec (median sandbox - median none)%n",
+                    viaWorkspace.medianMillis() - viaNone.medianMillis());
             System.out.println(Stats.ratio(viaRunner, rawSh));
             System.out.println(Stats.ratio(rawSetsidBash, rawSh));
             System.out.println(Stats.ratio(viaWorkspace, rawSetsidBash));
             System.out.println(Stats.ratio(create, rawSh));
             System.out.println(Stats.ratio(createCached, create));
+            System.out.println(Stats.ratio(createCached, createCachedNone));
         } finally {
             dev.derrick.local.internal.TreeDeleter.delete(root);
         }

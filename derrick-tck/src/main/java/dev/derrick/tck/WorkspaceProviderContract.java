@@ -22,7 +22,9 @@ import dev.derrick.api.WorkspaceProviders;
 import dev.derrick.api.spi.WorkspaceIds;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
@@ -38,6 +40,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.stream.Stream;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -217,8 +220,8 @@ public abstract class WorkspaceProviderContract {
     }
 
     /**
-     * The isolation promises this provider keeps: each one named is checked by the isolation contract, the rest is
-     * skipped (and the provider's documentation should say it does not keep them). The default is none: providers
+     * The isolation promises this provider keeps: each one named is a test of the isolation contract; the rest are
+     * not tested (the provider's documentation should say it does not keep them). The default is none: providers
      * opt in.
      */
     protected Set<IsolationGuarantee> isolationGuarantees() {
@@ -605,27 +608,35 @@ public abstract class WorkspaceProviderContract {
 
     // ---- isolation (opt-in: isolationGuarantees()) ------------------------------------------------------------------
 
-    private void assumeGuarantee(IsolationGuarantee g) {
-        org.junit.jupiter.api.Assumptions.assumeTrue(isolationGuarantees().contains(g),
-                providerName() + " does not promise " + g);
+    /**
+     * One test per promise the provider declares in {@link #isolationGuarantees()}; a promise it does not declare is
+     * not a test at all (neither run nor reported as skipped: it is documented as not kept, not left out).
+     */
+    @TestFactory
+    Stream<DynamicTest> isolationContract() {
+        Map<IsolationGuarantee, org.junit.jupiter.api.function.Executable> checks = new java.util.EnumMap<>(IsolationGuarantee.class);
+        checks.put(IsolationGuarantee.SECRETS, this::isolationNoProviderSecretIsReachableThroughProcOrTheEnvironment);
+        checks.put(IsolationGuarantee.SIBLINGS, this::isolationSiblingsAreInvisible);
+        checks.put(IsolationGuarantee.PRIVATE_TMP, this::isolationTmpIsPrivate);
+        checks.put(IsolationGuarantee.PROVIDER_SIGNALS, this::isolationTheProviderCannotBeSeenOrSignalled);
+        checks.put(IsolationGuarantee.ABSOLUTE_PATHS, this::isolationAbsolutePathsMeanTheSameToCommandsAndTheFileApi);
+        checks.put(IsolationGuarantee.DAEMONS_END, this::isolationBackgroundDaemonsAreGoneAfterClose);
+        return isolationGuarantees().stream().sorted()
+                .map(g -> DynamicTest.dynamicTest(providerName() + " keeps " + g, checks.get(g)));
     }
 
     private static String uniqueMarker() {
         return "tckiso" + UUID.randomUUID().toString().replace("-", "");
     }
 
-    @Test
-    void isolationNoProviderSecretIsReachableThroughProcOrTheEnvironment() {
-        assumeGuarantee(IsolationGuarantee.SECRETS);
+    private void isolationNoProviderSecretIsReachableThroughProcOrTheEnvironment() {
         String everything = shared.exec("env; for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do tr '\\0' '\\n' < $f; done 2>/dev/null; true")
                 .stdout();
         assertThat(everything).contains("CONFIG_ONLY=from-config")
                 .doesNotContain(token).doesNotContain(decoy).doesNotContain(wrongToken).doesNotContain(DECOY_ENV);
     }
 
-    @Test
-    void isolationSiblingsAreInvisible() throws InterruptedException {
-        assumeGuarantee(IsolationGuarantee.SIBLINGS);
+    private void isolationSiblingsAreInvisible() throws InterruptedException {
         String m = uniqueMarker();
         try (Workspace other = provider.create(config("tck-sibling").build())) {
             other.writeString(m + ".txt", "sibling");
@@ -637,9 +648,7 @@ public abstract class WorkspaceProviderContract {
         }
     }
 
-    @Test
-    void isolationTmpIsPrivate() {
-        assumeGuarantee(IsolationGuarantee.PRIVATE_TMP);
+    private void isolationTmpIsPrivate() {
         String m = uniqueMarker();
         try (Workspace other = provider.create(config("tck-tmp").build())) {
             assertThat(other.exec("echo mine > /tmp/" + m).exitCode()).isZero();
@@ -648,9 +657,7 @@ public abstract class WorkspaceProviderContract {
         }
     }
 
-    @Test
-    void isolationTheProviderCannotBeSeenOrSignalled() {
-        assumeGuarantee(IsolationGuarantee.PROVIDER_SIGNALS);
+    private void isolationTheProviderCannotBeSeenOrSignalled() {
         long self = ProcessHandle.current().pid();
         assertThat(shared.exec("kill -0 " + self).exitCode()).isNotZero();
         assertThat(shared.exec("kill -TERM " + self + " || kill -KILL " + self).exitCode()).isNotZero();
@@ -659,9 +666,7 @@ public abstract class WorkspaceProviderContract {
         assertThat(ProcessHandle.current().isAlive()).isTrue();
     }
 
-    @Test
-    void isolationAbsolutePathsMeanTheSameToCommandsAndTheFileApi() {
-        assumeGuarantee(IsolationGuarantee.ABSOLUTE_PATHS);
+    private void isolationAbsolutePathsMeanTheSameToCommandsAndTheFileApi() {
         String m = uniqueMarker();
         assertThat(shared.exec("echo from-command > /tmp/" + m).exitCode()).isZero();
         assertThat(shared.readString("/tmp/" + m)).isEqualTo("from-command\n");
@@ -672,9 +677,7 @@ public abstract class WorkspaceProviderContract {
         assertThat(shared.exec("rm /tmp/" + m + " /tmp/" + m + "-api " + absolutePath(REPO_PATH + "/" + m)).exitCode()).isZero();
     }
 
-    @Test
-    void isolationBackgroundDaemonsAreGoneAfterClose() throws InterruptedException {
-        assumeGuarantee(IsolationGuarantee.DAEMONS_END);
+    private void isolationBackgroundDaemonsAreGoneAfterClose() throws InterruptedException {
         String m = uniqueMarker();
         Workspace ws = provider.create(config("tck-daemons").build());
         try {

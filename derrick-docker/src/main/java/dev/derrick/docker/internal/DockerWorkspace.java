@@ -229,12 +229,22 @@ public final class DockerWorkspace implements Workspace {
     private byte[] readFileOnEngine(String path) {
         ensureOpen();
         String abs = resolve(path, "path");
+        int emptyAnswers = 0;
         for (int hops = 0; hops < 16; hops++) {
             try (InputStream in = client.copyArchiveFromContainerCmd(containerId, abs).exec();
                  TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
                 TarArchiveEntry entry = tar.getNextEntry();
                 if (entry == null) {
-                    throw new DerrickException("cannot read '" + path + "': the engine returned an empty archive");
+                    // The engine answers 200 before its archiver runs; an archiver that failed (seen under heavy load)
+                    // leaves an empty body. The path exists (else 404): ask again, a few times, then say so.
+                    if (++emptyAnswers < 4) {
+                        LOG.warn("workspace {}: the engine returned an empty archive for '{}'; asking again", id, path);
+                        sleepQuietly(100L * emptyAnswers);
+                        hops--;
+                        continue;
+                    }
+                    throw new DerrickException("cannot read '" + path + "': the engine returned an empty archive "
+                            + emptyAnswers + " times");
                 }
                 if (entry.isDirectory()) {
                     throw new InvalidConfigException("cannot read '" + path + "': it is a directory");
@@ -255,6 +265,15 @@ public final class DockerWorkspace implements Workspace {
             }
         }
         throw new DerrickException("cannot read '" + path + "': too many levels of symbolic links");
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DerrickException("interrupted");
+        }
     }
 
     private void writeFileOnEngine(String path, byte[] content) {

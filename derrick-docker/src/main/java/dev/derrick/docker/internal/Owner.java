@@ -1,5 +1,7 @@
 package dev.derrick.docker.internal;
 
+import dev.derrick.core.process.ProcessStart;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,19 +12,27 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Who owns a container: this JVM's pid, start time, host name and boot id, written as labels at creation so a
+ * Who owns a container: this JVM's pid, start time (wall clock, and clock ticks since boot where /proc tells), host
+ * name and boot id, written as labels at creation so a
  * later provider can tell whether the owner is still alive (Testcontainers' Ryuk idea, without a sidecar).
  */
-public record Owner(long pid, long startMillis, String host, String bootId) {
+public record Owner(long pid, long startMillis, long startTicks, String host, String bootId) {
     public static final String LABEL_PID = "derrick.owner.pid";
     public static final String LABEL_START = "derrick.owner.start";
     public static final String LABEL_HOST = "derrick.owner.host";
     public static final String LABEL_BOOT = "derrick.owner.boot";
+    /** Start in clock ticks since boot, which a stepped wall clock does not move ({@link ProcessStart}). */
+    public static final String LABEL_TICKS = "derrick.owner.start-ticks";
+
+    /** An owner whose start in ticks is unknown (labels of an older derrick). */
+    public Owner(long pid, long startMillis, String host, String bootId) {
+        this(pid, startMillis, 0L, host, bootId);
+    }
 
     /** This process. */
     public static Owner current() {
         ProcessHandle self = ProcessHandle.current();
-        return new Owner(self.pid(), startMillis(self), hostName(), readBootId());
+        return new Owner(self.pid(), startMillis(self), ProcessStart.of(self.pid()), hostName(), readBootId());
     }
 
     public Map<String, String> labels() {
@@ -31,6 +41,9 @@ public record Owner(long pid, long startMillis, String host, String bootId) {
         labels.put(LABEL_START, Long.toString(startMillis));
         labels.put(LABEL_HOST, host);
         labels.put(LABEL_BOOT, bootId);
+        if (startTicks > 0) {
+            labels.put(LABEL_TICKS, Long.toString(startTicks));
+        }
         return labels;
     }
 
@@ -55,12 +68,18 @@ public record Owner(long pid, long startMillis, String host, String bootId) {
         } catch (NumberFormatException e) {
             return false;
         }
+        long theirTicks = parse(labels.get(LABEL_TICKS));
         if (otherPid == pid) {
-            return !String.valueOf(startMillis).equals(labels.get(LABEL_START));
+            return theirTicks > 0 && startTicks > 0 ? theirTicks != startTicks
+                    : !String.valueOf(startMillis).equals(labels.get(LABEL_START));
         }
         Optional<ProcessHandle> process = ProcessHandle.of(otherPid);
         if (process.isEmpty() || !process.get().isAlive()) {
             return true;
+        }
+        if (theirTicks > 0) {
+            long ticks = ProcessStart.of(otherPid);
+            return ticks > 0 && ticks != theirTicks;
         }
         long start = startMillis(process.get());
         try {
@@ -68,6 +87,14 @@ public record Owner(long pid, long startMillis, String host, String bootId) {
             return theirStart != null && start != 0 && Math.abs(Long.parseLong(theirStart) - start) > 1000;
         } catch (NumberFormatException e) {
             return false;
+        }
+    }
+
+    private static long parse(String value) {
+        try {
+            return value == null ? 0L : Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            return 0L;
         }
     }
 

@@ -48,6 +48,20 @@ class OwnerAndImageTest {
     }
 
     @Test
+    void aSteppedWallClockDoesNotMakeALiveOwnerLookDeadWhenTicksAreKnown() {
+        ProcessHandle parent = ProcessHandle.current().parent().orElseThrow();
+        long ticks = dev.derrick.core.process.ProcessStart.of(parent.pid());
+        assertThat(ticks).isPositive();
+        // the wall-clock start recorded 90 s off, as after a VM resumed from a snapshot; the ticks did not move
+        Owner parentShifted = new Owner(parent.pid(), 90_000L, ticks, me.host(), me.bootId());
+        assertThat(me.isDeadOwner(labels(parentShifted))).isFalse();
+        Owner meShifted = new Owner(me.pid(), me.startMillis() - 90_000, me.startTicks(), me.host(), me.bootId());
+        assertThat(me.isDeadOwner(labels(meShifted))).isFalse();
+        Owner parentReused = new Owner(parent.pid(), 90_000L, ticks + 1, me.host(), me.bootId());
+        assertThat(me.isDeadOwner(labels(parentReused))).as("same pid, another start in ticks").isTrue();
+    }
+
+    @Test
     void anotherBootIsDeadButAnotherHostOrMissingLabelsAreLeftAlone() {
         assertThat(me.isDeadOwner(labels(new Owner(me.pid(), me.startMillis(), me.host(), "other-boot")))).isTrue();
         assertThat(me.isDeadOwner(labels(new Owner(999_999_999L, 1L, "some-other-host", "x")))).isFalse();

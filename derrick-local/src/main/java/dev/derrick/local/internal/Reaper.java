@@ -1,5 +1,6 @@
 package dev.derrick.local.internal;
 
+import dev.derrick.core.process.ProcessStart;
 import dev.derrick.local.internal.cache.Overlay;
 import dev.derrick.local.internal.sandbox.Cgroups;
 import org.slf4j.Logger;
@@ -10,15 +11,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Labels workspaces with their owner at birth and reaps those of owners that are gone (a JVM killed with
  * {@code kill -9} runs no shutdown hook). An owner record {@code <root>/.derrick-owners/<id>} holds the owning JVM's
- * pid and start time; at the next provider start on the same root, a record whose JVM no longer runs has its
+ * pid and start (in clock ticks since boot, which a stepped wall clock does not move: {@link ProcessStart}); at the next provider start on the same root, a record whose JVM no longer runs has its
  * workspace's processes (found by their working directory) killed and its directory removed. A detached workspace
  * keeps its record, so it is reaped the same way once its JVM has ended.
  */
@@ -42,8 +41,8 @@ public final class Reaper {
     public Reaper(Path root, Cgroups cgroups) {
         this.root = root;
         this.cgroups = cgroups;
-        ProcessHandle me = ProcessHandle.current();
-        this.self = me.pid() + " " + me.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
+        long start = ProcessStart.self();
+        this.self = ProcessHandle.current().pid() + (start > 0 ? " " + start + " ticks" : "");
     }
 
     /** Records this JVM as the owner of workspace {@code id}; call before making its directory. */
@@ -124,14 +123,12 @@ public final class Reaper {
         }
         try {
             long pid = Long.parseLong(parts[0]);
-            long started = parts.length > 1 ? Long.parseLong(parts[1]) : 0L;
-            Optional<ProcessHandle> owner = ProcessHandle.of(pid);
-            if (owner.isEmpty() || !owner.get().isAlive()) {
-                return false;
+            if (pid == ProcessHandle.current().pid()) {
+                return true; // this JVM: its own workspaces are never orphans
             }
-            Optional<Instant> start = owner.get().info().startInstant();
-            // A different start time means the pid now belongs to another process.
-            return started == 0 || start.isEmpty() || Math.abs(start.get().toEpochMilli() - started) < 2000;
+            // "<pid> <start ticks> ticks"; an older record's start (wall-clock millis) only tells nothing
+            long started = parts.length > 2 && "ticks".equals(parts[2]) ? Long.parseLong(parts[1]) : 0L;
+            return ProcessStart.isSameProcess(pid, started);
         } catch (RuntimeException e) {
             return true;
         }
