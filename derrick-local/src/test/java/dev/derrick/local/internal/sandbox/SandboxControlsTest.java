@@ -30,7 +30,7 @@ class SandboxControlsTest {
 
     @Test
     void aLinkToAFileUnderUsrIsCoveredAtItsTarget() throws IOException {
-        Path target = Files.list(Path.of("/usr/bin")).filter(Files::isRegularFile).findFirst().orElseThrow();
+        Path target = Files.list(Path.of("/usr/bin")).filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).findFirst().orElseThrow();
         Path host = Files.createSymbolicLink(dir.resolve("resolv.conf"), target);
         assertThat(SandboxControls.resolvMounts(Path.of("/x/resolv.conf"), host))
                 .containsExactly("--ro-bind", "/x/resolv.conf", target.toString());
