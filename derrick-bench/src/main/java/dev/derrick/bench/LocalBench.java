@@ -2,6 +2,7 @@ package dev.derrick.bench;
 
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.GitAuth;
+import dev.derrick.api.NetworkPolicy;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceConfig;
@@ -27,7 +28,8 @@ import java.util.concurrent.Callable;
  *   <li>creating a workspace with a small repository (cloned over HTTP from a token-protected {@link GitTestServer})
  *       and a trivial setup script, and closing it — with the provisioning cache off, and on with a warm entry, the
  *       latter sandboxed ({@code isolation=sandbox}, bubblewrap) and not ({@code isolation=none});</li>
- *   <li>{@code exec("true")} through a sandboxed workspace, an {@code isolation=none} one, {@link ProcessRunner}
+ *   <li>a warm sandboxed create with network off (no slirp4netns to attach) next to the default on;</li>
+ *   <li>{@code exec("true")} through a sandboxed workspace (network on, and off), an {@code isolation=none} one, {@link ProcessRunner}
  *       directly, and a raw {@link ProcessBuilder} {@code sh -c true} baseline (plus {@code setsid bash -c true}, what
  *       an unsandboxed workspace starts).</li>
  * </ul>
@@ -70,13 +72,17 @@ public final class LocalBench {
             Stats closeCached = new Stats("local workspace close, cache on, sandbox");
             Stats createCachedNone = new Stats("local create, cache on (warm entry), isolation=none");
             Stats closeCachedNone = new Stats("local workspace close, cache on, isolation=none");
-            List<WorkspaceProvider> providers = List.of(local, cached, cachedNone);
-            List<Stats> creates = List.of(create, createCached, createCachedNone);
-            List<Stats> closes = List.of(close, closeCached, closeCachedNone);
+            Stats createCachedOff = new Stats("local create, cache on (warm entry), sandbox, network off");
+            Stats closeCachedOff = new Stats("local workspace close, cache on, sandbox, network off");
+            WorkspaceConfig offline = config.withNetwork(NetworkPolicy.OFF);
+            List<WorkspaceProvider> providers = List.of(local, cached, cachedNone, cached);
+            List<WorkspaceConfig> configs = List.of(config, config, config, offline);
+            List<Stats> creates = List.of(create, createCached, createCachedNone, createCachedOff);
+            List<Stats> closes = List.of(close, closeCached, closeCachedNone, closeCachedOff);
             for (int i = 0; i < 3 + createRuns; i++) {
                 for (int v = 0; v < providers.size(); v++) {
                     long start = System.nanoTime();
-                    Workspace ws = providers.get(v).create(config);
+                    Workspace ws = providers.get(v).create(configs.get(v));
                     long created = System.nanoTime();
                     ws.close();
                     long closed = System.nanoTime();
@@ -88,6 +94,7 @@ public final class LocalBench {
             }
 
             Stats viaWorkspace = new Stats("exec(\"true\") via local workspace, sandbox");
+            Stats viaOff = new Stats("exec(\"true\") via local workspace, sandbox, network off");
             Stats viaNone = new Stats("exec(\"true\") via local workspace, isolation=none");
             Stats viaRunner = new Stats("ProcessRunner bash -c true (setsid)");
             Stats rawSetsidBash = new Stats("ProcessBuilder setsid bash -c true");
@@ -95,15 +102,20 @@ public final class LocalBench {
             Path dir = Files.createTempDirectory("derrick-bench-exec");
             CommandEnvironment env = new CommandEnvironment(System.getenv());
             try (Workspace ws = local.create(WorkspaceConfig.builder("bench-exec").build());
+                 Workspace wsOff = local.create(WorkspaceConfig.builder("bench-exec-off").network(NetworkPolicy.OFF).build());
                  Workspace wsNone = plainNone.create(WorkspaceConfig.builder("bench-exec-none").build());
                  ProcessRunner runner = new ProcessRunner()) {
-                if (!"sandbox".equals(ws.info().isolation()) || !"none".equals(wsNone.info().isolation())) {
+                // "sandbox (network on (slirp4netns …))": isolation names the network and limits after the word
+                if (!ws.info().isolation().startsWith("sandbox (network on")
+                        || !wsOff.info().isolation().startsWith("sandbox (network off")
+                        || !"none".equals(wsNone.info().isolation())) {
                     throw new IllegalStateException("expected a sandboxed and an unsandboxed workspace, got "
                             + ws.info().isolation() + " and " + wsNone.info().isolation());
                 }
                 ProcessSpec spec = ProcessSpec.of("true", dir, env.base());
                 List<Variant> variants = List.of(
                         new Variant(viaWorkspace, () -> check(ws.exec("true"))),
+                        new Variant(viaOff, () -> check(wsOff.exec("true"))),
                         new Variant(viaNone, () -> check(wsNone.exec("true"))),
                         new Variant(viaRunner, () -> check(runner.run(spec))),
                         new Variant(rawSetsidBash, () -> raw(dir, env.base(), "/usr/bin/setsid", "/bin/bash", "-c", "true")),
@@ -130,7 +142,10 @@ public final class LocalBench {
             System.out.println(closeCached.line());
             System.out.println(createCachedNone.line());
             System.out.println(closeCachedNone.line());
+            System.out.println(createCachedOff.line());
+            System.out.println(closeCachedOff.line());
             System.out.println(viaWorkspace.line());
+            System.out.println(viaOff.line());
             System.out.println(viaNone.line());
             System.out.println(viaRunner.line());
             System.out.println(rawSetsidBash.line());
@@ -146,6 +161,8 @@ public final class LocalBench {
             System.out.println(Stats.ratio(create, rawSh));
             System.out.println(Stats.ratio(createCached, create));
             System.out.println(Stats.ratio(createCached, createCachedNone));
+            System.out.println(Stats.ratio(createCached, createCachedOff));
+            System.out.println(Stats.ratio(viaWorkspace, viaOff));
         } finally {
             dev.derrick.local.internal.TreeDeleter.delete(root);
         }

@@ -6,6 +6,7 @@ import dev.derrick.api.spi.ProviderOptions;
 import dev.derrick.api.spi.WorkspaceProviderFactory;
 import dev.derrick.core.cache.CacheOptions;
 import dev.derrick.core.exec.OutputCapture;
+import dev.derrick.core.limits.ResourceLimits;
 import dev.derrick.local.internal.cache.LocalCache;
 
 import dev.derrick.local.internal.sandbox.SandboxSupport;
@@ -41,6 +42,14 @@ import java.util.Set;
  *   <li>{@code sandbox_ro_paths}: more host paths mounted read-only at the same place in every sandbox, comma
  *       separated (e.g. {@code /opt})</li>
  *   <li>{@code bwrap}: path of the bubblewrap executable (default: found in /usr/bin, /bin, /usr/local/bin)</li>
+ *   <li>{@code network_host_loopback}: {@code true} lets sandboxed phases with network {@code "on"} reach the host's
+ *       127.0.0.1 at 10.0.2.2 (default {@code false}: the host's loopback — the derrick API, git servers — is out of
+ *       reach). A workspace config's {@code network} field ({@code "on"}, {@code "off"}, or per phase) is honoured
+ *       in the sandbox: off is a network namespace with loopback only, on a slirp4netns user-mode network</li>
+ *   <li>{@code memory} (e.g. {@code 512m}), {@code cpus} (e.g. {@code 1.5}), {@code pids} (e.g. {@code 256}, at least
+ *       8): limits of each sandboxed workspace, docker's names and notation; enforced by cgroups where usable, else
+ *       per process by {@code prlimit} (memory, and pids for a root provider), else not — the start-up WARN and
+ *       {@code info()} say how each is enforced. Refused with {@code isolation=none}</li>
  * </ul>
  */
 public final class LocalProviderFactory implements WorkspaceProviderFactory {
@@ -56,8 +65,10 @@ public final class LocalProviderFactory implements WorkspaceProviderFactory {
     public static final String SANDBOX_UID = "sandbox_uid";
     public static final String SANDBOX_RO_PATHS = "sandbox_ro_paths";
     public static final String BWRAP = "bwrap";
+    public static final String NETWORK_HOST_LOOPBACK = "network_host_loopback";
     private static final Set<String> OPTIONS = union(Set.of(ROOT, MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, SETUP_TIMEOUT,
-            ENVIRONMENT, CACHE_MODE, ISOLATION, SANDBOX_UID, SANDBOX_RO_PATHS, BWRAP), CacheOptions.KEYS);
+            ENVIRONMENT, CACHE_MODE, ISOLATION, SANDBOX_UID, SANDBOX_RO_PATHS, BWRAP, NETWORK_HOST_LOOPBACK,
+            ResourceLimits.MEMORY, ResourceLimits.CPUS, ResourceLimits.PIDS), CacheOptions.KEYS);
 
     private static Set<String> union(Set<String> a, Set<String> b) {
         Set<String> all = new java.util.HashSet<>(a);
@@ -137,8 +148,18 @@ public final class LocalProviderFactory implements WorkspaceProviderFactory {
                 readOnly.add(p.normalize());
             }
         }
+        ResourceLimits limits = ResourceLimits.parse(o, NAME);
+        if (limits.pids() > 0 && limits.pids() < 8) {
+            throw new IllegalArgumentException("option '" + ResourceLimits.PIDS + "' of provider 'local' must be at least 8"
+                    + " (a sandbox's holder takes 3 processes, each command's shell 1), got " + limits.pids());
+        }
+        if (isolation == Isolation.NONE && !limits.isEmpty()) {
+            throw new IllegalArgumentException("options memory, cpus and pids of provider 'local' are enforced in its"
+                    + " sandbox; with isolation=none they cannot be (got " + limits + ")");
+        }
+        boolean hostLoopback = o.bool(NETWORK_HOST_LOOPBACK, false);
         return new LocalWorkspaceProvider.Settings(root, maxOutput, timeout, setup, environment, isolation, uid, readOnly,
-                o.path(BWRAP, null));
+                o.path(BWRAP, null), limits, hostLoopback);
     }
 
     private static Duration positive(Duration d, String key) {

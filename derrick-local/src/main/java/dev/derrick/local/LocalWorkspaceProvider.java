@@ -19,7 +19,9 @@ import dev.derrick.core.exec.CommandEnvironment;
 import dev.derrick.core.git.GitClient;
 import dev.derrick.local.internal.LocalWorkspace;
 import dev.derrick.local.internal.Ownership;
+import dev.derrick.core.limits.ResourceLimits;
 import dev.derrick.local.internal.sandbox.Sandbox;
+import dev.derrick.local.internal.sandbox.SandboxControls;
 import dev.derrick.local.internal.sandbox.SandboxExtension;
 import dev.derrick.local.internal.sandbox.SandboxSupport;
 import dev.derrick.api.InvalidConfigException;
@@ -69,10 +71,13 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
      * @param sandboxUid     uid of sandboxed commands when the provider runs as root ({@code null}: the default)
      * @param sandboxReadOnly more host paths mounted read-only into every sandbox
      * @param bubblewrap     the bwrap executable ({@code null}: found in /usr/bin, /bin, /usr/local/bin)
+     * @param limits         memory, cpus and pids of each sandboxed workspace ({@link ResourceLimits#NONE}: none)
+     * @param networkHostLoopback whether sandboxed phases with network "on" may reach the host's 127.0.0.1 (at 10.0.2.2)
      */
     public record Settings(Path root, long maxOutputBytes, Duration defaultTimeout, Duration setupTimeout,
                            Map<String, String> environment, Isolation isolation, Integer sandboxUid,
-                           List<Path> sandboxReadOnly, Path bubblewrap) {
+                           List<Path> sandboxReadOnly, Path bubblewrap, ResourceLimits limits,
+                           boolean networkHostLoopback) {
         public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
         public static final Duration DEFAULT_SETUP_TIMEOUT = Duration.ofMinutes(30);
 
@@ -83,6 +88,15 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
             environment = Map.copyOf(Objects.requireNonNull(environment, "environment"));
             isolation = isolation == null ? Isolation.AUTO : isolation;
             sandboxReadOnly = List.copyOf(sandboxReadOnly == null ? List.of() : sandboxReadOnly);
+            limits = limits == null ? ResourceLimits.NONE : limits;
+        }
+
+        /** No resource limits, host loopback unreachable. */
+        public Settings(Path root, long maxOutputBytes, Duration defaultTimeout, Duration setupTimeout,
+                        Map<String, String> environment, Isolation isolation, Integer sandboxUid,
+                        List<Path> sandboxReadOnly, Path bubblewrap) {
+            this(root, maxOutputBytes, defaultTimeout, setupTimeout, environment, isolation, sandboxUid, sandboxReadOnly,
+                    bubblewrap, ResourceLimits.NONE, false);
         }
 
         /** Isolation {@code auto}, default sandbox uid, no extra read-only paths. */
@@ -95,7 +109,8 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         public String toString() {
             // the environment holds tokens: never print it
             return "Settings[root=" + root + ", maxOutputBytes=" + maxOutputBytes + ", defaultTimeout=" + defaultTimeout
-                    + ", setupTimeout=" + setupTimeout + ", isolation=" + isolation.value() + "]";
+                    + ", setupTimeout=" + setupTimeout + ", isolation=" + isolation.value() + ", limits=" + limits
+                    + (networkHostLoopback ? ", networkHostLoopback" : "") + "]";
         }
     }
 
@@ -111,6 +126,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private final LocalCache cache;
     private final ProcessRunner setupRunner = new ProcessRunner();
     private final SandboxSupport sandbox;
+    private final SandboxControls controls;
     private volatile SandboxExtension.Factory extensions = SandboxExtension.Factory.NONE;
     private volatile boolean closed;
 
@@ -129,11 +145,27 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         this.root = settings.root().toAbsolutePath().normalize();
         this.git = new GitClient(settings.environment(), redactor);
         this.sandbox = sandboxSupport(settings, root);
+        if (sandbox == null && !settings.limits().isEmpty()) {
+            throw new DerrickException("the local provider cannot enforce options memory/cpus/pids ("
+                    + settings.limits() + ") without its sandbox: isolation is "
+                    + (settings.isolation() == Isolation.NONE ? "none" : "auto and no sandbox works here")
+                    + "; use isolation=sandbox or drop the limits");
+        }
+        // network per phase and resource limits: every sandbox gets them
+        this.controls = sandbox == null ? null : SandboxControls.start(sandbox, settings.limits(),
+                settings.networkHostLoopback(), settings.isolation() == Isolation.SANDBOX);
+        if (controls != null) {
+            this.extensions = controls;
+        }
         this.commandEnvironment = new CommandEnvironment(sandbox == null ? settings.environment()
                 : sandboxEnvironment(settings.environment()));
         // Orphans first: their processes are killed before anything removes their directories.
         this.reaper = new Reaper(root, sandbox == null ? null : sandbox.cgroups());
-        reaper.reapOrphans();
+        List<String> orphans = reaper.reapOrphans();
+        if (controls != null) {
+            orphans.forEach(controls::reapOrphan);
+            controls.reapEmpty();
+        }
         this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction(),
                 cache.requireFresh(), sandbox == null ? null : dir -> Ownership.give(sandbox, dir), sandbox == null);
         this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");
@@ -191,7 +223,15 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         return sandbox;
     }
 
-    /** What the network/limits support adds to every sandbox of this provider's workspaces. */
+    /** The network and resource limits of this provider's sandboxes, or {@code null} without isolation. */
+    public SandboxControls sandboxControls() {
+        return controls;
+    }
+
+    /**
+     * What the network/limits support adds to every sandbox of this provider's workspaces created from now on
+     * (by default {@link #sandboxControls()}; tests replace it).
+     */
     public void sandboxExtensions(SandboxExtension.Factory factory) {
         this.extensions = factory == null ? SandboxExtension.Factory.NONE : factory;
     }
@@ -297,7 +337,10 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         try {
             LOG.debug("creating workspace {} from config '{}' in {} (cache)", id, config.name(), ws.root());
             LocalInstance instance = cache.create(config, ws.root(),
-                    (dir, script, env, progress) -> runScript(id, config, dir, script, env), listener);
+                    (dir, script, env, progress) -> runScript(id, config, dir, script, env,
+                            // the update script runs in the workspace itself: the commands phase (see NetworkPolicy)
+                            dir.toAbsolutePath().normalize().equals(ws.root()) ? Sandbox.Phase.COMMANDS : Sandbox.Phase.SETUP),
+                    listener);
             ws.attachCache(instance);
             ws.startSandbox();
             ws.ready(instance.repositories());
@@ -326,10 +369,11 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         }
     }
 
-    private ExecResult runScript(String id, WorkspaceConfig config, Path dir, String script, Map<String, String> env) {
+    private ExecResult runScript(String id, WorkspaceConfig config, Path dir, String script, Map<String, String> env,
+                                 Sandbox.Phase phase) {
         if (sandbox != null) {
             return LocalWorkspace.runSandboxed(sandbox, extensions, id, config, dir, script,
-                    commandEnvironment.build(env, null), settings.setupTimeout(), settings.maxOutputBytes());
+                    commandEnvironment.build(env, null), settings.setupTimeout(), settings.maxOutputBytes(), phase);
         }
         return setupRunner.run(new ProcessSpec(script, dir, commandEnvironment.build(env, null), settings.setupTimeout(),
                 settings.maxOutputBytes()));
@@ -379,6 +423,9 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         setupRunner.close();
         if (cache != null) {
             cache.close();
+        }
+        if (controls != null) {
+            controls.close();
         }
     }
 

@@ -18,7 +18,7 @@ class LocalProviderFactoryTest {
         assertThat(WorkspaceProviders.factory("local").supportedOptions())
                 .containsExactlyInAnyOrder("root", "max_output_bytes", "default_timeout", "setup_timeout", "environment",
                         "cache", "cache_dir", "cache_max_bytes", "cache_max_age", "cache_mode", "isolation", "sandbox_uid",
-                        "sandbox_ro_paths", "bwrap", "require_fresh");
+                        "sandbox_ro_paths", "bwrap", "require_fresh", "network_host_loopback", "memory", "cpus", "pids");
     }
 
     @Test
@@ -36,6 +36,30 @@ class LocalProviderFactoryTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sandbox_uid");
         assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("sandbox_ro_paths", "opt")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("absolute");
+    }
+
+    @Test
+    void limitsAndHostLoopbackAreParsedLikeDockersAndBadValuesNameTheOption() {
+        LocalWorkspaceProvider.Settings s = LocalProviderFactory.settings(Map.of("memory", "512m", "cpus", "1.5",
+                "pids", 100, "network_host_loopback", "true"));
+        assertThat(s.limits()).isEqualTo(new dev.derrick.core.limits.ResourceLimits(512L << 20, 1.5, 100));
+        assertThat(s.networkHostLoopback()).isTrue();
+        LocalWorkspaceProvider.Settings d = LocalProviderFactory.settings(Map.of());
+        assertThat(d.limits().isEmpty()).isTrue();
+        assertThat(d.networkHostLoopback()).isFalse();
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("memory", "lots")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'memory'").hasMessageContaining("lots");
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("cpus", "many")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'cpus'");
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("pids", "3")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'pids'").hasMessageContaining("at least 8");
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("pids", "-1")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'pids'");
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("network_host_loopback", "maybe")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("network_host_loopback");
+        assertThatThrownBy(() -> LocalProviderFactory.settings(Map.of("isolation", "none", "memory", "1g")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("isolation=none")
+                .hasMessageContaining("memory=1g");
     }
 
     @Test

@@ -341,11 +341,18 @@ public final class LocalWorkspace implements Workspace {
     public static ExecResult runSandboxed(SandboxSupport support, SandboxExtension.Factory extensions, String id,
                                           WorkspaceConfig config, Path dir,
                                           String script, java.util.Map<String, String> env, Duration timeout, long maxOutputBytes) {
+        return runSandboxed(support, extensions, id, config, dir, script, env, timeout, maxOutputBytes, Sandbox.Phase.SETUP);
+    }
+
+    /** @param phase whose network and limits the script gets (the update script runs in the commands phase) */
+    public static ExecResult runSandboxed(SandboxSupport support, SandboxExtension.Factory extensions, String id,
+                                          WorkspaceConfig config, Path dir, String script, java.util.Map<String, String> env,
+                                          Duration timeout, long maxOutputBytes, Sandbox.Phase phase) {
         Ownership.give(support, dir);
         String name = id + "-setup-" + java.util.HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(4)
                 .putInt(java.util.concurrent.ThreadLocalRandom.current().nextInt()).array());
         SandboxExtension.Factory f = extensions == null ? SandboxExtension.Factory.NONE : extensions;
-        try (Sandbox setup = Sandbox.start(support, name, dir, Sandbox.Phase.SETUP, f.create(id, config, Sandbox.Phase.SETUP))) {
+        try (Sandbox setup = Sandbox.start(support, name, dir, phase, f.create(id, config, phase))) {
             return SandboxRunner.run(setup, Launch.of(script, env), timeout, maxOutputBytes, OutputListener.NONE);
         }
     }
@@ -464,9 +471,16 @@ public final class LocalWorkspace implements Workspace {
         return sandbox;
     }
 
-    /** {@code sandbox} or {@code none}. */
+    /**
+     * {@code none}, or {@code sandbox} followed by what its sandboxes get, e.g. {@code sandbox (network setup on
+     * (slirp4netns …), commands off (…); limits memory=512m: …)}.
+     */
     public String isolation() {
-        return support != null ? "sandbox" : "none";
+        if (support == null) {
+            return "none";
+        }
+        String details = extensions.describe(config);
+        return details.isEmpty() ? "sandbox" : "sandbox (" + details + ")";
     }
 
     /** Kills the workspace's processes and removes its directory. Idempotent. */

@@ -54,6 +54,31 @@ public final class Cgroups {
         this.unusable = Collections.unmodifiableMap(new LinkedHashMap<>(unusable));
     }
 
+    /** No usable controller, for the given reason (tests force the fall-backs through this). */
+    public static Cgroups none(String reason) {
+        Map<String, String> why = new LinkedHashMap<>();
+        CONTROLLERS.forEach(c -> why.put(c, reason));
+        return new Cgroups(Map.of(), why);
+    }
+
+    /** The names of the workspace cgroups that exist now (in any usable controller) and that {@code which} accepts. */
+    public Set<String> existing(java.util.function.Predicate<String> which) {
+        Set<String> names = new LinkedHashSet<>();
+        for (Controller c : controllers.values()) {
+            try (DirectoryStream<Path> children = Files.newDirectoryStream(c.parent(), Files::isDirectory)) {
+                for (Path dir : children) {
+                    String id = dir.getFileName().toString();
+                    if (ID.matcher(id).matches() && which.test(id)) {
+                        names.add(id);
+                    }
+                }
+            } catch (IOException e) {
+                LOG.debug("cannot list {}: {}", c.parent(), e.getMessage());
+            }
+        }
+        return names;
+    }
+
     /** The cgroups of this machine; controllers that cannot be used are left out (see {@link #unusable()}). */
     public static Cgroups detect() {
         String mountinfo;

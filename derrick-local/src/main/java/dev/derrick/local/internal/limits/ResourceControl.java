@@ -51,12 +51,26 @@ public final class ResourceControl {
 
     /** The machine's cgroups and {@code prlimit}, for these limits. */
     public static ResourceControl detect(ResourceLimits limits) {
+        return detect(limits, true);
+    }
+
+    /** @param nproc see {@link #of(ResourceLimits, Cgroups, boolean, boolean)} */
+    public static ResourceControl detect(ResourceLimits limits, boolean nproc) {
         return of(limits, limits.isEmpty() ? new Cgroups(Map.of(), Map.of()) : Cgroups.detect(),
-                Files.isExecutable(PRLIMIT));
+                Files.isExecutable(PRLIMIT), nproc);
     }
 
     /** For given cgroups and {@code prlimit} availability (tests force the fall-backs through this). */
     public static ResourceControl of(ResourceLimits limits, Cgroups cgroups, boolean prlimit) {
+        return of(limits, cgroups, prlimit, true);
+    }
+
+    /**
+     * @param nproc whether {@code prlimit --nproc} may stand in for {@code pids}: only when the workspace's processes
+     *              run as a uid of their own (RLIMIT_NPROC counts every process of the uid — for a provider that is not
+     *              root, its own JVM's threads too)
+     */
+    public static ResourceControl of(ResourceLimits limits, Cgroups cgroups, boolean prlimit, boolean nproc) {
         Map<String, Means> means = new LinkedHashMap<>();
         Map<String, String> text = new LinkedHashMap<>();
         for (String limit : limits.names()) {
@@ -66,7 +80,7 @@ public final class ResourceControl {
                 Cgroups.Controller c = cgroups.controllers().get(controller);
                 text.put(limit, "enforced for the whole workspace by cgroup " + (c.v2() ? "v2 " : "v1 ")
                         + c.hierarchy() + "/" + Cgroups.PARENT + "/<workspace id> (" + knob(limit, c.v2()) + ")");
-            } else if (prlimit && !limit.equals(ResourceLimits.CPUS)) {
+            } else if (prlimit && !limit.equals(ResourceLimits.CPUS) && (nproc || !limit.equals(ResourceLimits.PIDS))) {
                 means.put(limit, Means.PRLIMIT);
                 text.put(limit, limit.equals(ResourceLimits.MEMORY)
                         ? "only per process (prlimit --as: address space of each process, not the workspace's total)"
@@ -77,7 +91,9 @@ public final class ResourceControl {
                 means.put(limit, Means.NONE);
                 text.put(limit, "NOT enforced: " + Optional.ofNullable(cgroups.unusable().get(controller))
                         .orElse("no usable " + controller + " cgroup")
-                        + (limit.equals(ResourceLimits.CPUS) ? " (no per-process fall-back for a CPU rate)" : ""));
+                        + (limit.equals(ResourceLimits.CPUS) ? " (no per-process fall-back for a CPU rate)"
+                        : limit.equals(ResourceLimits.PIDS) && prlimit
+                        ? " (prlimit --nproc would count the provider's own processes: not used)" : ""));
             }
         }
         ResourceControl control = new ResourceControl(limits, cgroups, means, text);
@@ -194,6 +210,16 @@ public final class ResourceControl {
                 inner.addAll(command);
             }
             return cgroup == null ? inner : cgroup.wrap(inner);
+        }
+
+        /** The {@code prlimit} options ({@code --as=…}, {@code --nproc=…}) every process gets, empty when none. */
+        public List<String> prlimitArgs() {
+            return prlimitArgs;
+        }
+
+        /** The {@code prlimit} executable. */
+        public static Path prlimit() {
+            return PRLIMIT;
         }
 
         /** The workspace's cgroup, if limits use one. */

@@ -91,7 +91,12 @@ public final class UserModeNetwork implements AutoCloseable {
         command.add(DEVICE);
         Process process;
         try {
-            process = new ProcessBuilder(command).start();
+            // nothing of the provider's environment (tokens): slirp4netns parses every packet the workspace sends
+            ProcessBuilder pb = new ProcessBuilder(command);
+            pb.environment().clear();
+            pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+            pb.directory(new java.io.File("/"));
+            process = pb.start();
         } catch (IOException e) {
             throw new DerrickException("cannot start slirp4netns: " + e.getMessage(), e);
         }

@@ -172,6 +172,7 @@ public final class Sandbox implements AutoCloseable {
             for (Path procs : extension.cgroupProcs(phase)) {
                 Files.writeString(procs, Long.toString(p.pid()), StandardCharsets.US_ASCII);
             }
+            extension.entered(p.pid(), phase);
             try (OutputStream args = p.getOutputStream()) {
                 for (String arg : holderArgs()) {
                     args.write(arg.getBytes(StandardCharsets.UTF_8));
@@ -241,6 +242,7 @@ public final class Sandbox implements AutoCloseable {
         }
         a.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--dir", "/tmp", "--dir", HOME,
                 "--chdir", "/"));
+        a.addAll(extension.holderMounts(phase));
         return a;
     }
 
@@ -308,7 +310,8 @@ public final class Sandbox implements AutoCloseable {
         if (inside > 0) {
             // the holder's init dies with bwrap (parent-death signal); with it the kernel kills the whole PID namespace
             long deadline = System.nanoTime() + 5_000_000_000L;
-            while (ProcessHandle.of(inside).map(ProcessHandle::isAlive).orElse(false) && System.nanoTime() < deadline) {
+            // (an exited init that nobody has reaped yet — a zombie of pid 1, which may reap slowly — is gone)
+            while (runningNotZombie(inside) && System.nanoTime() < deadline) {
                 Cgroups.sleepMillis(2);
             }
         }
@@ -325,6 +328,11 @@ public final class Sandbox implements AutoCloseable {
             } catch (Exception e) {
                 LOG.warn("sandbox {}: stopping {} failed: {}", name, handle, e.getMessage());
             }
+        }
+        try {
+            extension.holderStopped(phase);
+        } catch (RuntimeException e) {
+            LOG.warn("sandbox {}: releasing {} failed: {}", name, extension, e.getMessage());
         }
     }
 
@@ -394,7 +402,7 @@ public final class Sandbox implements AutoCloseable {
         SandboxProcess process;
         Thread writer = null;
         try {
-            if (commandCgroup != null || !extension.cgroupProcs(phase).isEmpty()) {
+            if (commandCgroup != null || extension != SandboxExtension.NONE) {
                 long shell = findChild(p);
                 if (shell > 0) {
                     if (commandCgroup != null) {
@@ -403,6 +411,7 @@ public final class Sandbox implements AutoCloseable {
                     for (Path procs : extension.cgroupProcs(phase)) {
                         Files.writeString(procs, Long.toString(shell), StandardCharsets.US_ASCII);
                     }
+                    extension.entered(shell, phase);
                 }
             }
             OutputStream stdin = p.getOutputStream();
@@ -501,6 +510,17 @@ public final class Sandbox implements AutoCloseable {
             return -1;
         }
         return -1;
+    }
+
+    /** Whether a process exists and has not exited (state Z or X: exited, waiting to be reaped). */
+    private static boolean runningNotZombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"), StandardCharsets.ISO_8859_1);
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     private static long parentOf(long pid) {

@@ -28,6 +28,14 @@ public interface SandboxExtension {
          * @param config      the workspace's config (e.g. its {@code network} field)
          */
         SandboxExtension create(String workspaceId, WorkspaceConfig config, Sandbox.Phase phase);
+
+        /**
+         * What the sandboxes of a workspace with this config get (network per phase, how each limit is enforced), for
+         * {@code info()}; empty when nothing is added.
+         */
+        default String describe(WorkspaceConfig config) {
+            return "";
+        }
     }
 
     /** Arguments added to the holder's bubblewrap command line (before the mounts). */
@@ -36,11 +44,35 @@ public interface SandboxExtension {
     }
 
     /**
+     * Arguments added to the holder's bubblewrap command line after the sandbox's own mounts (e.g. a file bound over
+     * {@code /etc/resolv.conf}, which a bind before the mount of {@code /etc} would not survive).
+     */
+    default List<String> holderMounts(Sandbox.Phase phase) {
+        return List.of();
+    }
+
+    /**
+     * Called with the host pid of the holder's launcher and of every command's shell, before either runs anything of
+     * the workspace's (after it joined the {@link #cgroupProcs} cgroups): e.g. to set resource limits on it.
+     *
+     * @throws java.io.IOException when the process cannot be given what it needs (it is then ended, not run)
+     */
+    default void entered(long pid, Sandbox.Phase phase) throws java.io.IOException {
+    }
+
+    /**
      * Called once the holder runs, with the host pid of the process inside its namespaces; what it returns is
      * closed when the holder stops (after its processes are gone).
      */
     default AutoCloseable holderStarted(long holderPid, Sandbox.Phase phase) throws Exception {
         return () -> { };
+    }
+
+    /**
+     * Called each time the holder has stopped (or failed to start) and its processes are gone: what
+     * {@link #cgroupProcs} made for it can go.
+     */
+    default void holderStopped(Sandbox.Phase phase) {
     }
 
     /** {@code cgroup.procs} files (host paths) the holder and every command of the sandbox are written into. */
