@@ -13,8 +13,10 @@ import java.util.List;
  * @param created      when it was created
  * @param repositories its repositories with their commits
  * @param cacheEntry   the cache entry it was made from, or {@code null}
- * @param isolation    how its commands are isolated, as the provider names it ({@code sandbox} or {@code none} for
- *                     {@code local}, {@code container} for {@code docker}), or {@code null} when the provider does not say
+ * @param isolation    how its commands are isolated, as the provider names it; the first word is the mode
+ *                     ({@code sandbox} or {@code none} for {@code local} — a sandbox adds its network and limits in
+ *                     parentheses, e.g. {@code sandbox (network setup on (…), commands off (…))} — and
+ *                     {@code container} for {@code docker}), or {@code null} when the provider does not say
  */
 public record WorkspaceInfo(String id, String provider, String configName, String root, Instant created,
                             List<RepositoryState> repositories, String cacheEntry, String isolation) {
