@@ -120,8 +120,13 @@ public final class LocalBench {
                         new Variant(viaRunner, () -> check(runner.run(spec))),
                         new Variant(rawSetsidBash, () -> raw(dir, env.base(), "/usr/bin/setsid", "/bin/bash", "-c", "true")),
                         new Variant(rawSh, () -> raw(dir, env.base(), "/bin/sh", "-c", "true")));
+                // A fresh (seeded) order every round: a variant run right after the raw baseline was seen to pay
+                // ~8 ms more than the same variant elsewhere, so no variant may always follow the same one.
+                java.util.Random order = new java.util.Random(42);
+                List<Variant> round = new java.util.ArrayList<>(variants);
                 for (int i = 0; i < 20 + execRuns; i++) {
-                    for (Variant v : variants) {
+                    java.util.Collections.shuffle(round, order);
+                    for (Variant v : round) {
                         long start = System.nanoTime();
                         v.action.call();
                         if (i >= 20) {
