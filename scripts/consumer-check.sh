@@ -32,6 +32,10 @@ parent_modules=$(grep -o '<artifactId>derrick-[a-z-]*</artifactId>' pom.xml | se
 bom_modules=$(grep -o '<artifactId>derrick-[a-z-]*</artifactId>' derrick-bom/pom.xml | sed 's:</\?artifactId>::g' | grep -v '^derrick-bom$' | sort -u)
 [ "$parent_modules" = "$bom_modules" ] || fail "derrick-bom manages [$(echo $bom_modules)], the parent [$(echo $parent_modules)]"
 
+# The publish profile's plugins (sources, javadoc) are not used by the main build, so a fresh machine's ~/.m2 lacks
+# them: fetch them into the real repository first (a package of one module; nothing of derrick is installed there).
+say "fetching the publish profile's plugins into $upstream"
+"$root/mvnw" -B -ntp -q -Ppublish -Dmaven.test.skip=true -pl derrick-api package >/dev/null
 say "installing $version with sources and javadoc jars into $work/m2"
 "${mvn[@]}" -Ppublish -Dmaven.test.skip=true install
 for m in $bom_modules; do
