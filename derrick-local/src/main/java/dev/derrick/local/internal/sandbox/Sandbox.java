@@ -376,7 +376,7 @@ public final class Sandbox implements AutoCloseable {
         if (setsid != null) {
             command.add(setsid.toString());
         }
-        if (support.root()) {
+        if (support.needsSetpriv()) {
             command.addAll(List.of(support.setpriv().toString(), "--clear-groups", "--"));
         }
         command.addAll(List.of(support.nsenter().toString(), "-t", Long.toString(holderPid), "-a", "-r", "-w",

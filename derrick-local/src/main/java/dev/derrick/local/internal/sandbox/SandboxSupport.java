@@ -47,6 +47,8 @@ public final class SandboxSupport {
     private final Cgroups cgroups;
     private final List<Path> readOnlyPaths;
     private final String unavailable;
+    /** Whether {@code nsenter -S/-G} itself drops the supplementary groups (then no {@code setpriv} per command). */
+    private volatile Boolean nsenterClearsGroups;
 
     private SandboxSupport(Path bwrap, Path nsenter, Path setpriv, Path setsid, Path shell, Path sleep, boolean root,
                            int uid, int gid, Cgroups cgroups, List<Path> readOnlyPaths, String unavailable) {
@@ -170,6 +172,47 @@ public final class SandboxSupport {
 
     Path setpriv() {
         return setpriv;
+    }
+
+    /**
+     * Whether a command must be started through {@code setpriv --clear-groups} so it does not keep the JVM's
+     * supplementary groups (root only). util-linux's nsenter drops them itself when it sets a uid and gid; that is
+     * checked once, with a supplementary group given on purpose, and saves one exec per command. Any doubt: setpriv.
+     */
+    boolean needsSetpriv() {
+        if (!root) {
+            return false;
+        }
+        Boolean clears = nsenterClearsGroups;
+        if (clears == null) {
+            clears = probeNsenterClearsGroups();
+            nsenterClearsGroups = clears;
+        }
+        return !clears;
+    }
+
+    private boolean probeNsenterClearsGroups() {
+        try {
+            ProcessBuilder pb = new ProcessBuilder(setpriv.toString(), "--groups", "1", "--", nsenter.toString(), "-t",
+                    Long.toString(ProcessHandle.current().pid()), "-S", Integer.toString(uid), "-G", Integer.toString(gid),
+                    "--", shell.toString(), "-c", "grep '^Groups:' /proc/self/status").redirectErrorStream(true);
+            pb.environment().clear();
+            Process p = pb.start();
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return false;
+            }
+            boolean clears = p.exitValue() == 0 && out.strip().matches("Groups:\\s*");
+            LOG.debug("nsenter {} the supplementary groups ({})", clears ? "drops" : "keeps", out.strip());
+            return clears;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     Path shell() {
