@@ -284,6 +284,14 @@ public final class ProcessRunner implements AutoCloseable {
         public void killTree() {
             if (session) {
                 terminateSessions(Set.of(process.pid()));
+                if (process.isAlive()) {
+                    // killed right after start, before setsid(2) ran: it leads no session yet, so the session
+                    // scan found nothing; it has started nothing either — kill it directly
+                    List<ProcessHandle> early = new ArrayList<>(process.descendants().toList());
+                    early.add(process.toHandle());
+                    early.forEach(ProcessHandle::destroyForcibly);
+                    terminateSessions(Set.of(process.pid()));
+                }
             } else {
                 List<ProcessHandle> tree = new ArrayList<>(process.descendants().toList());
                 tree.add(process.toHandle());

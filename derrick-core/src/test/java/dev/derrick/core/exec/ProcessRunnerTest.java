@@ -204,6 +204,18 @@ class ProcessRunnerTest {
         runner.close();
     }
 
+    /** A kill right after start may come before setsid(2) ran, when the session scan finds nothing yet. */
+    @Test
+    void aStartedProcessKilledAtOnceIsGoneEveryTime() throws InterruptedException {
+        for (int i = 0; i < 50; i++) {
+            ProcessRunner.Started s = runner.start(ProcessSpec.of("sleep 300", dir, env()));
+            s.killTree();
+            assertThat(s.process().waitFor(5, TimeUnit.SECONDS)).as("round %d: killed at once", i).isTrue();
+            s.finished();
+        }
+        awaitNoMarked();
+    }
+
     @Test
     void forgetsFinishedSessionsThatHaveNoProcessLeft() throws InterruptedException {
         run("nohup sleep 30 >/dev/null 2>&1 &");
