@@ -152,15 +152,16 @@ public final class BackgroundProcess implements WorkspaceProcess {
     @Override
     public void writeStdin(byte[] data) {
         if (exitCode != null) {
-            throw new DerrickException("process " + id + " has ended (exit code " + exitCode + "); cannot write to its stdin");
+            throw new dev.derrick.api.ProcessStdinException("process " + id + " has ended (exit code " + exitCode
+                    + "); cannot write to its stdin");
         }
         if (stdinClosed) {
-            throw new DerrickException("the stdin of process " + id + " is closed");
+            throw new dev.derrick.api.ProcessStdinException("the stdin of process " + id + " is closed");
         }
         try {
             control.writeStdin(data);
         } catch (java.io.IOException e) {
-            throw new DerrickException("cannot write to the stdin of process " + id + ": " + e.getMessage(), e);
+            throw new dev.derrick.api.ProcessStdinException("cannot write to the stdin of process " + id + ": " + e.getMessage());
         }
     }
 

@@ -36,6 +36,8 @@ import java.util.function.UnaryOperator;
  *   <tr><td>edit_failed</td><td>409</td><td>{@link dev.derrick.api.FileEditException}: the text to replace occurs
  *       0 or several times; {@code matches} says how often</td></tr>
  *   <tr><td>process_not_found</td><td>404</td><td>no background process of that id in the workspace</td></tr>
+ *   <tr><td>stdin_unavailable</td><td>409</td><td>{@link dev.derrick.api.ProcessStdinException}: the process ended,
+ *       its stdin is closed, or it does not read what was sent</td></tr>
  *   <tr><td>payload_too_large</td><td>413</td><td>request body over the limit</td></tr>
  *   <tr><td>setup_failed</td><td>422</td><td>{@link SetupFailedException}, with exit_code and output</td></tr>
  *   <tr><td>command_failed</td><td>422</td><td>{@code cmd} exited non-zero or timed out, with exit_code and output</td></tr>
@@ -58,6 +60,7 @@ public record WireError(int status, Body body) {
     public static final String CHECKPOINT_NOT_FOUND = "checkpoint_not_found";
     public static final String METHOD_NOT_ALLOWED = "method_not_allowed";
     public static final String WORKSPACE_BUSY = "workspace_busy";
+    public static final String STDIN_UNAVAILABLE = "stdin_unavailable";
     public static final String EDIT_FAILED = "edit_failed";
     public static final String PROCESS_NOT_FOUND = "process_not_found";
     public static final String PAYLOAD_TOO_LARGE = "payload_too_large";
@@ -133,6 +136,9 @@ public record WireError(int status, Body body) {
         if (e instanceof WorkspaceBusyException) {
             return of(409, WORKSPACE_BUSY, message);
         }
+        if (e instanceof dev.derrick.api.ProcessStdinException) {
+            return of(409, STDIN_UNAVAILABLE, message);
+        }
         if (e instanceof dev.derrick.api.FileEditException f) {
             return new WireError(409, new Body(EDIT_FAILED, message, null, null, null, null, f.matches()));
         }
@@ -169,6 +175,7 @@ public record WireError(int status, Body body) {
             case FILE_NOT_FOUND -> new WorkspaceFileNotFoundException(null, message);
             case CHECKPOINT_NOT_FOUND -> new CheckpointNotFoundException(null, message);
             case WORKSPACE_BUSY -> new WorkspaceBusyException(message);
+            case STDIN_UNAVAILABLE -> new dev.derrick.api.ProcessStdinException(message);
             case EDIT_FAILED -> new dev.derrick.api.FileEditException(message,
                     body.matches() == null ? -1 : body.matches());
             case PROCESS_NOT_FOUND -> new dev.derrick.api.ProcessNotFoundException(message);

@@ -162,6 +162,15 @@ class WireTest {
     }
 
     @Test
+    void stdinOfAnEndedProcessIsAConflictThatSurvivesTheWire() {
+        WireError ended = WireError.from(new dev.derrick.api.ProcessStdinException("process p1 has ended (exit code 0)"), null);
+        assertThat(ended.status()).isEqualTo(409);
+        assertThat(ended.body().error()).isEqualTo("stdin_unavailable");
+        assertThat(new WireError(409, Wire.read(ended.toJson(), WireError.Body.class, "error")).toException())
+                .isInstanceOf(dev.derrick.api.ProcessStdinException.class).hasMessageContaining("p1 has ended");
+    }
+
+    @Test
     void checkpointAndGitAuthenticationErrorsSurviveTheWire() {
         WireError missing = WireError.from(new CheckpointNotFoundException("cp-9", "no checkpoint 'cp-9'"), null);
         assertThat(missing.status()).isEqualTo(404);
