@@ -480,10 +480,8 @@ public final class Sandbox implements AutoCloseable {
             if (!p.isAlive()) {
                 return -1;
             }
-            Thread.onSpinWait();
-            if (round > 64) {
-                Cgroups.sleepMillis(1);
-            }
+            // park, not spin: on a small machine a spinning caller takes the CPU the launcher needs to fork
+            java.util.concurrent.locks.LockSupport.parkNanos(round > 64 ? 1_000_000L : 50_000L);
         }
         throw new DerrickException("the sandboxed command did not start within 10 s");
     }
