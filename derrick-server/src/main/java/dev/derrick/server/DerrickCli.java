@@ -218,14 +218,15 @@ public final class DerrickCli implements Callable<Integer> {
         ServerSettings settings = new ServerSettings(address(bind), port, natsUrl, token, maxBodyMib * 1024 * 1024,
                 httpThreads, redactor, nats, new ServerSettings.HttpLimits(httpPerClient, httpMaxConnections,
                 java.time.Duration.ofSeconds(httpIdleTimeoutSeconds)));
-        mode.validate(settings);
+        // what the user typed is judged before the machine is: a bad config or provider name is reported as such,
+        // whatever holds the port
+        WorkspaceConfig config = workspaceConfigPath == null ? null : WorkspaceConfig.fromFile(workspaceConfigPath);
+        WorkspaceProviderFactory factory = WorkspaceProviders.factory(provisioningMode);
         if (!settings.bind().isLoopbackAddress() && token == null && mode.name().equals("http")) {
             throw new UsageException("refusing to listen on " + bind + " without an API token: set DERRICK_API_TOKEN"
                     + " (clients then send 'Authorization: Bearer <token>'), or use --bind 127.0.0.1");
         }
-        WorkspaceConfig config = workspaceConfigPath == null ? null : WorkspaceConfig.fromFile(workspaceConfigPath);
-
-        WorkspaceProviderFactory factory = WorkspaceProviders.factory(provisioningMode);
+        mode.validate(settings);
         Map<String, Object> options = providerOptions(factory);
         Availability availability = factory.probe(options);
         if (!availability.available()) {
