@@ -15,6 +15,7 @@ import org.eclipse.jgit.api.MergeResult;
 import org.eclipse.jgit.api.Status;
 import org.eclipse.jgit.api.errors.GitAPIException;
 import org.eclipse.jgit.lib.BranchConfig;
+import org.eclipse.jgit.lib.ConfigConstants;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.ProgressMonitor;
@@ -138,6 +139,11 @@ public final class GitClient {
         HostBoundCredentials credentials = credentials(repo);
         try (Git git = Git.open(repoDir.toFile())) {
             Repository repository = git.getRepository();
+            // JGit runs an auto gc after every fetch, detached into a background thread by default: it would go on
+            // writing into .git (as this process's user) after the provider hands the tree to the sandbox user.
+            // Kept in this process (not written to the workspace's config): a gc, if due, finishes inside fetch.
+            repository.getConfig().setBoolean(ConfigConstants.CONFIG_GC_SECTION, null,
+                    ConfigConstants.CONFIG_KEY_AUTODETACH, false);
             ObjectId before = repository.resolve(Constants.HEAD);
             long start = System.nanoTime();
             if (target == null || !repository.getObjectDatabase().has(target)) {

@@ -14,10 +14,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -179,10 +177,10 @@ final class LocalBackground {
         });
         // keeps one byte per stream: the process's buffers hold the output; this decodes UTF-8 into them
         OutputCapture capture = new OutputCapture(1, process.output());
-        Sink out = new Sink(capture.stdoutSink());
-        Sink err = new Sink(capture.stderrSink());
-        Future<?> outPump = SandboxRunner.pumps().submit(() -> pump(raw.stdout(), out));
-        Future<?> errPump = SandboxRunner.pumps().submit(() -> pump(raw.stderr(), err));
+        SandboxRunner.Sink out = new SandboxRunner.Sink(capture.stdoutSink());
+        SandboxRunner.Sink err = new SandboxRunner.Sink(capture.stderrSink());
+        Future<?> outPump = SandboxRunner.pumps().submit(() -> SandboxRunner.pump(raw.stdout(), out));
+        Future<?> errPump = SandboxRunner.pumps().submit(() -> SandboxRunner.pump(raw.stderr(), err));
         SandboxRunner.pumps().submit(() -> feed(queue, raw.stdin(), stdinBroken, backlog));
         SandboxRunner.pumps().submit(() -> {
             boolean timedOut = false;
@@ -197,9 +195,9 @@ final class LocalBackground {
                     // no timeout: it runs until it ends or is killed
                 }
                 long deadline = System.nanoTime() + ProcessRunner.DEFAULT_PIPE_GRACE.toNanos();
-                if (!(await(outPump, deadline) & await(errPump, deadline))) {
-                    out.detached = true; // processes it left hold its output open: their further output is dropped
-                    err.detached = true;
+                if (!(SandboxRunner.await(outPump, deadline) & SandboxRunner.await(errPump, deadline))) {
+                    out.detach(); // processes it left hold its output open: their further output is dropped
+                    err.detach();
                 }
                 code = raw.exitCode();
             } catch (InterruptedException e) {
@@ -233,43 +231,6 @@ final class LocalBackground {
         } catch (IOException e) {
             broken.set(true); // the process closed it, or has ended
             queue.closeWriter();
-        }
-    }
-
-    private static boolean await(Future<?> pump, long deadline) {
-        try {
-            pump.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            return true;
-        } catch (TimeoutException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        } catch (ExecutionException e) {
-            return true;
-        }
-    }
-
-    private static void pump(InputStream in, Sink sink) {
-        byte[] buffer = new byte[8192];
-        try (in) {
-            int n;
-            while ((n = in.read(buffer)) > 0) {
-                if (!sink.detached) {
-                    sink.target.write(buffer, 0, n);
-                }
-            }
-        } catch (IOException e) {
-            // closed: the process is over for us
-        }
-    }
-
-    private static final class Sink {
-        final OutputStream target;
-        volatile boolean detached;
-
-        Sink(OutputStream target) {
-            this.target = target;
         }
     }
 }

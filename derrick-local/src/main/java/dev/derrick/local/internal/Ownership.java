@@ -33,7 +33,21 @@ public final class Ownership {
         if (support == null || !support.root() || !Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        run(List.of("chown", "-R", "-P", "--from=0:0", support.uid() + ":" + support.gid(), "--", dir.toString()));
+        List<String> command = List.of("chown", "-R", "-P", "--from=0:0", support.uid() + ":" + support.gid(), "--",
+                dir.toString());
+        String failure = runForOutput(command);
+        if (failure != null && !onlyVanished(failure)) {
+            throw new DerrickException("chown failed: " + failure);
+        }
+    }
+
+    /**
+     * Whether every complaint of a {@code chown -R} is about a file that vanished during the walk (a lock file of a
+     * git process that just ended): nothing is left to hand over there.
+     */
+    static boolean onlyVanished(String chownOutput) {
+        List<String> lines = chownOutput.lines().filter(l -> !l.isBlank()).toList();
+        return !lines.isEmpty() && lines.stream().allMatch(l -> l.endsWith(": No such file or directory"));
     }
 
     /**
@@ -109,7 +123,8 @@ public final class Ownership {
         return Boolean.TRUE;
     }
 
-    private static void run(List<String> command) {
+    /** Runs {@code command}; {@code null} when it succeeded, else its output. */
+    private static String runForOutput(List<String> command) {
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             p.getOutputStream().close();
@@ -118,9 +133,7 @@ public final class Ownership {
                 p.destroyForcibly();
                 throw new DerrickException(String.join(" ", command) + " timed out");
             }
-            if (p.exitValue() != 0) {
-                throw new DerrickException(command.get(0) + " failed: " + out.strip());
-            }
+            return p.exitValue() == 0 ? null : out.strip();
         } catch (IOException e) {
             throw new DerrickException("cannot run " + command.get(0) + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {

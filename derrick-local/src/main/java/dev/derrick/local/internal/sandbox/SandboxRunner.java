@@ -85,7 +85,8 @@ public final class SandboxRunner {
         return capture.toResult(timedOut ? TIMEOUT_EXIT : exit, Duration.ofNanos(System.nanoTime() - start), timedOut);
     }
 
-    private static boolean await(Future<?> pump, long deadline) {
+    /** Waits for a pump until {@code deadline} (nanoTime); whether it finished. */
+    public static boolean await(Future<?> pump, long deadline) {
         try {
             pump.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             return true;
@@ -99,7 +100,8 @@ public final class SandboxRunner {
         }
     }
 
-    private static void pump(InputStream in, Sink sink) {
+    /** Copies {@code in} into the sink until end of stream; a detached sink drops what comes. */
+    public static void pump(InputStream in, Sink sink) {
         byte[] buffer = new byte[8192];
         try (in) {
             int n;
@@ -113,12 +115,17 @@ public final class SandboxRunner {
         }
     }
 
-    private static final class Sink {
+    /** Where a pump writes; {@link #detach()} drops further output (left running processes hold the pipe). */
+    public static final class Sink {
         final OutputStream target;
         volatile boolean detached;
 
-        Sink(OutputStream target) {
+        public Sink(OutputStream target) {
             this.target = target;
+        }
+
+        public void detach() {
+            detached = true;
         }
     }
 }
