@@ -46,13 +46,23 @@ class SymlinkRaceIT {
 
     @Test
     void swappingALinkNeverReachesOutsideTheWorkspace() throws Exception {
+        race("auto");
+    }
+
+    /** Without a sandbox the provider opens files on the host, walking the checked path with O_NOFOLLOW (HostFiles). */
+    @Test
+    void swappingALinkNeverReachesOutsideAnUnsandboxedWorkspace() throws Exception {
+        race("none");
+    }
+
+    private void race(String isolation) throws Exception {
         int rounds = Integer.getInteger("derrick.race.rounds", ROUNDS);
         Path tmp = Files.createTempDirectory("derrick-race-");
         Path outside = Files.createDirectories(tmp.resolve("outside"));
         String secret = "OUTSIDE-" + UUID.randomUUID();
         Files.writeString(outside.resolve("f.txt"), secret);
         Operations operations = new Operations(WorkspaceProviders.open("local", Map.of("root",
-                tmp.resolve("ws").toString(), "cache_dir", tmp.resolve("cache").toString())),
+                tmp.resolve("ws").toString(), "cache_dir", tmp.resolve("cache").toString(), "isolation", isolation)),
                 WorkspaceConfig.builder("race").setupScript("mkdir -p real && echo inside > real/f.txt").build(),
                 new Redactor());
         AtomicBoolean stop = new AtomicBoolean();
@@ -146,7 +156,7 @@ class SymlinkRaceIT {
             }
             stop.set(true);
             swapper.get(1, TimeUnit.MINUTES);
-            System.out.println("[race] " + done.get() + " rounds of read_file/write_file/list_files against a link"
+            System.out.println("[race] isolation=" + isolation + ": " + done.get() + " rounds of read_file/write_file/list_files against a link"
                     + " swapped in a tight loop: " + escapes.size() + " escapes (reads: " + insideReads.get()
                     + " saw the inside file, " + refusedReads.get() + " were refused while x was the outside link)");
             escapes.stream().limit(5).forEach(e -> System.out.println("[race] ESCAPE " + e));
