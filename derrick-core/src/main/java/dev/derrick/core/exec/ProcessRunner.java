@@ -222,12 +222,8 @@ public final class ProcessRunner implements AutoCloseable {
         if (!Files.isDirectory(spec.workingDir())) {
             throw new DerrickException("working directory " + spec.workingDir() + " does not exist or is not a directory");
         }
-        List<String> command = new ArrayList<>();
-        if (sessions) {
-            command.add(shell.setsid().toString());
-        }
-        command.addAll(List.of(shell.shell().toString(), "-c", spec.command()));
-        ProcessBuilder pb = new ProcessBuilder(command).directory(spec.workingDir().toFile());
+        // the same command line as run(): [setsid] shell -c command
+        ProcessBuilder pb = new ProcessBuilder(commandLine(spec.command()).toStrings()).directory(spec.workingDir().toFile());
         pb.environment().clear();
         pb.environment().putAll(spec.environment());
         Process p;
@@ -287,16 +283,19 @@ public final class ProcessRunner implements AutoCloseable {
                 if (process.isAlive()) {
                     // killed right after start, before setsid(2) ran: it leads no session yet, so the session
                     // scan found nothing; it has started nothing either — kill it directly
-                    List<ProcessHandle> early = new ArrayList<>(process.descendants().toList());
-                    early.add(process.toHandle());
-                    early.forEach(ProcessHandle::destroyForcibly);
+                    killForcibly();
                     terminateSessions(Set.of(process.pid()));
                 }
             } else {
-                List<ProcessHandle> tree = new ArrayList<>(process.descendants().toList());
-                tree.add(process.toHandle());
-                tree.forEach(ProcessHandle::destroyForcibly);
+                killForcibly();
             }
+        }
+
+        /** SIGKILL to the shell and its descendants. */
+        private void killForcibly() {
+            List<ProcessHandle> tree = new ArrayList<>(process.descendants().toList());
+            tree.add(process.toHandle());
+            tree.forEach(ProcessHandle::destroyForcibly);
         }
 
         /**

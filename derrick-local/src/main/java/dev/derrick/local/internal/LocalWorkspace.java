@@ -367,18 +367,12 @@ public final class LocalWorkspace implements Workspace {
         }
         ExecResult result;
         if (support == null) {
-            Path dir = ((HostFiles) files).resolve(request.workingDir(), "working directory");
-            if (!Files.isDirectory(dir)) {
-                throw missingDirectory(request.workingDir(), Files.exists(dir));
-            }
+            Path dir = hostWorkingDir(request.workingDir());
             result = runner.run(new ProcessSpec(request.command(), dir,
                     environment.build(config.env(), request.env()), timeout, maxOutputBytes), listener);
         } else {
             String dir = SandboxFiles.sandboxPath(request.workingDir(), "working directory");
-            Boolean isDir = Ownership.isDirectoryNoLinks(root, dir);
-            if (isDir != null && !isDir) {
-                throw missingDirectory(request.workingDir(), Files.exists(root.resolve(dir.substring(1)), LinkOption.NOFOLLOW_LINKS));
-            }
+            Boolean isDir = checkSandboxWorkingDir(request.workingDir(), dir);
             Launch launch = Launch.of(request.command(), environment.build(config.env(), request.env())).inDirectory(dir);
             result = SandboxRunner.run(runningSandbox(), launch, timeout, maxOutputBytes, listener);
             if (isDir == null && result.exitCode() == 125 && result.stderr().contains("cd: ")) {
@@ -407,17 +401,11 @@ public final class LocalWorkspace implements Workspace {
         java.util.Map<String, String> env = environment.build(config.env(), request.env());
         LocalBackground.Raw raw;
         if (support == null) {
-            Path dir = ((HostFiles) files).resolve(request.workingDir(), "working directory");
-            if (!Files.isDirectory(dir)) {
-                throw missingDirectory(request.workingDir(), Files.exists(dir));
-            }
+            Path dir = hostWorkingDir(request.workingDir());
             raw = LocalBackground.of(runner.start(new ProcessSpec(request.command(), dir, env, null, maxOutputBytes)));
         } else {
             String dir = SandboxFiles.sandboxPath(request.workingDir(), "working directory");
-            Boolean isDir = Ownership.isDirectoryNoLinks(root, dir);
-            if (isDir != null && !isDir) {
-                throw missingDirectory(request.workingDir(), Files.exists(root.resolve(dir.substring(1)), LinkOption.NOFOLLOW_LINKS));
-            }
+            checkSandboxWorkingDir(request.workingDir(), dir);
             // (a directory reached through links is checked by the shell's cd: exit 125 and its message)
             raw = LocalBackground.of(runningSandbox().start(Launch.of(request.command(), env).inDirectory(dir).withStdinOpen()));
         }
@@ -435,6 +423,27 @@ public final class LocalWorkspace implements Workspace {
     @Override
     public java.util.Optional<WorkspaceProcess> process(String processId) {
         return processes.find(processId);
+    }
+
+    /** The host directory a command of an unsandboxed workspace runs in; refuses one that is missing or a file. */
+    private Path hostWorkingDir(String given) {
+        Path dir = ((HostFiles) files).resolve(given, "working directory");
+        if (!Files.isDirectory(dir)) {
+            throw missingDirectory(given, Files.exists(dir));
+        }
+        return dir;
+    }
+
+    /**
+     * Refuses a sandbox working directory the host can tell is missing or a file; {@code null} when only the sandbox
+     * can tell (a link or one of its mounts on the way: the shell's {@code cd} then says so).
+     */
+    private Boolean checkSandboxWorkingDir(String given, String dir) {
+        Boolean isDir = Ownership.isDirectoryNoLinks(root, dir);
+        if (isDir != null && !isDir) {
+            throw missingDirectory(given, Files.exists(root.resolve(dir.substring(1)), LinkOption.NOFOLLOW_LINKS));
+        }
+        return isDir;
     }
 
     private InvalidConfigException missingDirectory(String given, boolean exists) {

@@ -36,6 +36,8 @@ import java.util.Set;
 public final class HostFiles implements WorkspaceFiles {
     private final String id;
     private final Path root;
+    /** The root's real path, resolved once (the provider made the directory; it does not move while the workspace lives). */
+    private volatile Path realRoot;
 
     public HostFiles(String id, Path root) {
         this.id = id;
@@ -44,7 +46,7 @@ public final class HostFiles implements WorkspaceFiles {
 
     /** The real directory {@code realDir} (under the real root), opened component by component without following links. */
     private SecureDirectoryStream<Path> openDirectory(Path realDir) throws IOException {
-        Path realRoot = root.toRealPath();
+        Path realRoot = realRoot();
         if (!realDir.startsWith(realRoot)) {
             throw new InvalidConfigException("'" + realDir + "' is outside workspace " + id);
         }
@@ -68,6 +70,15 @@ public final class HostFiles implements WorkspaceFiles {
             throw new InvalidConfigException("'" + root.relativize(realDir) + "' changed while it was opened in workspace "
                     + id + " (a symbolic link was swapped in?): " + e.getMessage());
         }
+    }
+
+    private Path realRoot() throws IOException {
+        Path r = realRoot;
+        if (r == null) {
+            r = root.toRealPath();
+            realRoot = r;
+        }
+        return r;
     }
 
     private static BasicFileAttributes attributes(SecureDirectoryStream<Path> dir, Path name) throws IOException {
