@@ -350,6 +350,25 @@ class LocalSandboxIT {
                 .hasMessageContaining("usr/repo").hasMessageContaining("system directory");
     }
 
+    /**
+     * bash refuses a script it cannot parse before it reads anything, so the shell may be gone before the provider
+     * moves it into its cgroup: that is the command's result (exit 2 and bash's message), never a failure to start
+     * (HttpFuzzIT once got a 500 "cannot start a command in the sandbox: No such process" for {@code "cmd":"u0000u001ft\""}).
+     */
+    @Test
+    void aScriptTheShellCannotParseIsAResultNotAFailureToStart() {
+        try (Workspace ws = provider.create(config)) {
+            for (int i = 0; i < 30; i++) {
+                for (String script : List.of("u0000u001ft\"", "echo 'unterminated", "if then fi )")) {
+                    ExecResult r = ws.exec(script);
+                    assertThat(r.exitCode()).as("%s (round %d): %s", script, i, r.output()).isEqualTo(2);
+                    assertThat(r.stderr()).contains("unexpected");
+                }
+            }
+            assertThat(run(ws, "echo still fine")).isEqualTo("still fine\n");
+        }
+    }
+
     static String read(Path p) {
         try {
             return Files.readString(p, StandardCharsets.UTF_8);

@@ -401,9 +401,10 @@ public final class Sandbox implements AutoCloseable {
         }
         SandboxProcess process;
         Thread writer = null;
+        long shell = -1;
         try {
             if (commandCgroup != null || extension != SandboxExtension.NONE) {
-                long shell = findChild(p);
+                shell = findChild(p);
                 if (shell > 0) {
                     if (commandCgroup != null) {
                         Cgroups.join(commandCgroup, shell);
@@ -438,7 +439,10 @@ public final class Sandbox implements AutoCloseable {
                 }
             }
         } catch (IOException e) {
-            if (p.isAlive()) {
+            // a shell that already exited (bash refuses a script it cannot parse before it reads its first line) is
+            // no failure to start: the launcher's exit code and output say what happened
+            boolean shellEnded = shell > 0 && !runningNotZombie(shell);
+            if (p.isAlive() && !shellEnded) {
                 SandboxProcess failed = new SandboxProcess(this, p, commandCgroup, null);
                 running.add(failed);
                 failed.close();
