@@ -244,6 +244,30 @@ class LocalSandboxIT {
         }
     }
 
+    @Test
+    void ownerRecordsAndCacheLeasesCanNeitherBeSeenNorWrittenFromInside() throws IOException {
+        String me = dev.derrick.core.process.OwnerId.current().text();
+        try (Workspace ws = provider.create(config)) {
+            Path root = tmp.resolve("ws-auto");
+            Path cache = tmp.resolve("cache-auto");
+            List<Path> records = new java.util.ArrayList<>();
+            records.add(root.resolve(".derrick-owners").resolve(ws.id()));
+            try (var files = Files.walk(cache)) {
+                files.filter(f -> f.getFileName().toString().equals("owner.pid")
+                        || f.getParent().getParent() != null && f.getParent().getParent().getFileName().toString().equals("leases"))
+                        .filter(Files::isRegularFile).forEach(records::add);
+            }
+            assertThat(records).as("the owner record, the instance's owner, the lease").hasSizeGreaterThanOrEqualTo(3);
+            for (Path record : records) {
+                assertThat(record).as("%s names this JVM", record).hasContent(me);
+                assertThat(ws.exec("test -e '" + record + "' || test -e '" + record.getParent() + "'").exitCode())
+                        .as("%s is not reachable inside", record).isNotZero();
+                ws.exec("mkdir -p '" + record.getParent() + "' && echo forged > '" + record + "'");
+                assertThat(record).as("%s is untouched", record).hasContent(me);
+            }
+        }
+    }
+
     // ---- item 2: no root privileges -----------------------------------------------------------------------------------
 
     @Test

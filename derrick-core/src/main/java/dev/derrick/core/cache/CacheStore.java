@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.derrick.api.DerrickException;
 import dev.derrick.core.json.Json;
+import dev.derrick.core.process.OwnerId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,15 +44,17 @@ import java.util.stream.Stream;
  *   KEY.GENERATION/entry.json     a published entry (complete: it was renamed into place)
  *   KEY.GENERATION/snapshot/…     its payload
  *   .tmp-KEY-PID-RANDOM/          an entry being built; never read; removed once its process is gone
+ *   .tmp-KEY-PID-RANDOM.owner     its owner ({@link OwnerId#text()}); without it the PID in the name tells
  *   .trash-…                      an entry being deleted
- *   leases/KEY.GENERATION/PID-ID  one file per workspace made from the entry and alive
+ *   leases/KEY.GENERATION/PID-ID  one file per workspace made from the entry and alive, holding its owner
+ *                                 ({@link OwnerId#text()}; empty in leases of older versions: the PID tells)
  * </pre>
  *
  * <p>Publishing is atomic: an entry is built in a temporary directory and renamed into place when complete, so a
  * provider killed mid-setup leaves only a temporary directory that {@link #find} ignores and
  * {@link #collectGarbage()} deletes. A key may have several generations (a background rebuild publishes a newer
  * one); {@link #find} returns the newest, and older ones go once no lease holds them. Leases name their process,
- * so a lease of a process that died no longer counts. Changes are serialized by a lock that also holds across
+ * so a lease of a process that died (or whose pid another process reuses) no longer counts. Changes are serialized by a lock that also holds across
  * processes sharing the directory.
  */
 public final class CacheStore {
@@ -60,6 +63,7 @@ public final class CacheStore {
     private static final Logger LOG = LoggerFactory.getLogger(CacheStore.class);
     private static final String TMP = ".tmp-";
     private static final String TRASH = ".trash-";
+    private static final String OWNER_SUFFIX = ".owner";
     private static final String LEASES = "leases";
     private static final String EVICTION_FILE = "eviction.json";
     private static final Map<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
@@ -172,6 +176,7 @@ public final class CacheStore {
         Path tmp = dir.resolve(TMP + key.hex() + "-" + PID + "-" + UUID.randomUUID().toString().substring(0, 8));
         try {
             Files.createDirectories(tmp);
+            Files.writeString(ownerFile(tmp), OwnerId.current().text());
         } catch (IOException e) {
             throw new DerrickException("cannot create cache directory " + tmp + ": " + e.getMessage(), e);
         }
@@ -234,7 +239,7 @@ public final class CacheStore {
             int removed = 0;
             for (Path child : children(dir)) {
                 String name = child.getFileName().toString();
-                if (name.startsWith(TRASH) || (name.startsWith(TMP) && !ownerAlive(name))) {
+                if (name.startsWith(TRASH) || (name.startsWith(TMP) && !ownerAlive(child))) {
                     LOG.info("removing leftover cache directory {}", child);
                     FileTrees.deleteQuietly(child);
                     removed++;
@@ -321,7 +326,7 @@ public final class CacheStore {
         Path file = leaseDir.resolve(PID + "-" + UUID.randomUUID());
         try {
             Files.createDirectories(leaseDir);
-            Files.writeString(file, "", StandardOpenOption.CREATE_NEW);
+            Files.writeString(file, OwnerId.current().text(), StandardOpenOption.CREATE_NEW);
         } catch (IOException e) {
             throw new DerrickException("cannot lease cache entry " + entry.id() + ": " + e.getMessage(), e);
         }
@@ -362,28 +367,55 @@ public final class CacheStore {
         return true;
     }
 
-    private static boolean ownerAlive(String tmpName) {
+    private static Path ownerFile(Path tmp) {
+        return tmp.resolveSibling(tmp.getFileName() + OWNER_SUFFIX);
+    }
+
+    /** Whether the process building {@code .tmp-KEY-PID-RANDOM} (or owning its {@code .owner} file) may still run. */
+    private static boolean ownerAlive(Path child) {
+        String tmpName = child.getFileName().toString();
+        if (tmpName.endsWith(OWNER_SUFFIX)) {
+            Path built = child.resolveSibling(tmpName.substring(0, tmpName.length() - OWNER_SUFFIX.length()));
+            return Files.exists(built) && ownerAlive(built); // goes with its directory
+        }
         // .tmp-KEY-PID-RANDOM
         String[] parts = tmpName.substring(TMP.length()).split("-");
         if (parts.length < 3) {
             return false;
         }
+        Optional<OwnerId> recorded = readOwner(ownerFile(child));
+        if (recorded.isPresent()) {
+            return recorded.get().isAlive();
+        }
         try {
-            long pid = Long.parseLong(parts[1]);
-            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+            return OwnerId.ofPid(Long.parseLong(parts[1])).isAlive(); // an older version's, or its owner file not yet written
         } catch (NumberFormatException e) {
             return false;
         }
     }
 
     private static boolean leaseAlive(Path lease) {
+        Optional<OwnerId> recorded = readOwner(lease);
+        if (recorded.isPresent()) {
+            return recorded.get().isCurrent() || recorded.get().isAlive();
+        }
+        // a lease of an older version: empty, named PID-ID
         String name = lease.getFileName().toString();
         int dash = name.indexOf('-');
         try {
             long pid = Long.parseLong(dash < 0 ? name : name.substring(0, dash));
-            return pid == PID || ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+            return pid == PID || OwnerId.ofPid(pid).isAlive();
         } catch (NumberFormatException e) {
             return false;
+        }
+    }
+
+    private static Optional<OwnerId> readOwner(Path file) {
+        try {
+            return Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    ? OwnerId.parse(Files.readString(file)) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
         }
     }
 
@@ -498,6 +530,7 @@ public final class CacheStore {
                     throw new DerrickException("cannot publish cache entry " + complete.id() + ": " + e.getMessage(), e);
                 }
                 done = true;
+                deleteIfExists(ownerFile(tmp));
                 LOG.info("cached {} as {} ({} bytes)", complete.configName(), complete.id(), complete.sizeBytes());
                 Lease lease = leaseLocked(complete);
                 for (CacheEntry older : generations(key)) {
@@ -515,6 +548,7 @@ public final class CacheStore {
             if (!done) {
                 done = true;
                 FileTrees.deleteQuietly(tmp);
+                deleteIfExists(ownerFile(tmp));
             }
         }
     }

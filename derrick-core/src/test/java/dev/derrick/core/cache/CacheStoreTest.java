@@ -132,6 +132,56 @@ class CacheStoreTest {
     }
 
     @Test
+    void leasesAndBuildsNameTheirOwnerAndAReusedPidDoesNotKeepThemAlive() throws Exception {
+        CacheStore store = store();
+        CacheKey key = key("a");
+        Process sleep = new ProcessBuilder("sleep", "300").start();
+        try {
+            long ticks = 0;
+            for (int i = 0; i < 100 && ticks == 0; i++) {
+                ticks = dev.derrick.core.process.ProcessStart.of(sleep.pid());
+            }
+            dev.derrick.core.process.OwnerId me = dev.derrick.core.process.OwnerId.current();
+            // the sleep's pid, recorded with another start: its owner is gone and the pid reused
+            String reused = new dev.derrick.core.process.OwnerId(sleep.pid(), ticks - 1, me.bootId(), me.host()).text();
+            String live = new dev.derrick.core.process.OwnerId(sleep.pid(), ticks, me.bootId(), me.host()).text();
+
+            try (CacheStore.Pending pending = store.begin(key)) {
+                Path owner = pending.directory().resolveSibling(pending.directory().getFileName() + ".owner");
+                assertThat(owner).hasContent(me.text());
+                CacheEntry entry;
+                try (CacheStore.Lease mine = pending.publish(meta("cfg-a", 5))) {
+                    entry = mine.entry();
+                    assertThat(owner).doesNotExist();
+                    assertThat(mine.directory().resolve(".owner")).doesNotExist();
+                    Path leases = store.directory().resolve("leases").resolve(entry.id());
+                    try (var files = Files.list(leases)) {
+                        assertThat(files.toList()).singleElement().satisfies(f -> assertThat(f).hasContent(me.text()));
+                    }
+                    Files.writeString(leases.resolve(sleep.pid() + "-reused"), reused);
+                    Files.writeString(leases.resolve(sleep.pid() + "-live"), live);
+                    assertThat(store.list()).singleElement().satisfies(s -> assertThat(s.leases()).isEqualTo(2));
+                }
+                assertThat(store.list()).singleElement().satisfies(s -> assertThat(s.leases()).isEqualTo(1));
+            }
+
+            Path build = store.directory().resolve(".tmp-" + key.hex() + "-" + sleep.pid() + "-abcd1234");
+            Files.createDirectories(build);
+            Files.writeString(build.resolveSibling(build.getFileName() + ".owner"), reused);
+            Path liveBuild = store.directory().resolve(".tmp-" + key.hex() + "-" + sleep.pid() + "-live0000");
+            Files.createDirectories(liveBuild);
+            Files.writeString(liveBuild.resolveSibling(liveBuild.getFileName() + ".owner"), live);
+            assertThat(store.collectGarbage()).isEqualTo(3); // the reused lease, the build of the reused pid and its owner file
+            assertThat(build).doesNotExist();
+            assertThat(build.resolveSibling(build.getFileName() + ".owner")).doesNotExist();
+            assertThat(liveBuild).exists();
+            assertThat(store.list()).singleElement().satisfies(s -> assertThat(s.leases()).isEqualTo(1));
+        } finally {
+            sleep.destroyForcibly();
+        }
+    }
+
+    @Test
     void lruEvictionBySizeNeverTouchesEntriesInUse() throws IOException {
         CacheStore store = store();
         CacheEntry a = publish(store, key("a"), 100);

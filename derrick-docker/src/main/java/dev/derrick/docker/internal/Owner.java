@@ -1,6 +1,6 @@
 package dev.derrick.docker.internal;
 
-import dev.derrick.core.process.ProcessStart;
+import dev.derrick.core.process.OwnerId;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,13 +15,17 @@ import java.util.Optional;
  * Who owns a container: this JVM's pid, start time (wall clock, and clock ticks since boot where /proc tells), host
  * name and boot id, written as labels at creation so a
  * later provider can tell whether the owner is still alive (Testcontainers' Ryuk idea, without a sidecar).
+ *
+ * <p>The labels of derrick's one owner scheme, {@link OwnerId}: the judgement is {@link OwnerId#isAlive()}'s; only
+ * labels of an older derrick that carry no start in ticks fall back to the wall-clock start. Labels are fixed at
+ * creation: nothing running in the container can change them.
  */
 public record Owner(long pid, long startMillis, long startTicks, String host, String bootId) {
     public static final String LABEL_PID = "derrick.owner.pid";
     public static final String LABEL_START = "derrick.owner.start";
     public static final String LABEL_HOST = "derrick.owner.host";
     public static final String LABEL_BOOT = "derrick.owner.boot";
-    /** Start in clock ticks since boot, which a stepped wall clock does not move ({@link ProcessStart}). */
+    /** Start in clock ticks since boot, which a stepped wall clock does not move ({@code ProcessStart}). */
     public static final String LABEL_TICKS = "derrick.owner.start-ticks";
 
     /** An owner whose start in ticks is unknown (labels of an older derrick). */
@@ -32,7 +36,13 @@ public record Owner(long pid, long startMillis, long startTicks, String host, St
     /** This process. */
     public static Owner current() {
         ProcessHandle self = ProcessHandle.current();
-        return new Owner(self.pid(), startMillis(self), ProcessStart.of(self.pid()), hostName(), readBootId());
+        OwnerId id = OwnerId.current();
+        return new Owner(id.pid(), startMillis(self), id.startTicks(), id.host(), id.bootId());
+    }
+
+    /** The owner as derrick's one owner value. */
+    public OwnerId id() {
+        return new OwnerId(pid, startTicks, bootId, host);
     }
 
     public Map<String, String> labels() {
@@ -54,13 +64,9 @@ public record Owner(long pid, long startMillis, long startTicks, String host, St
      */
     public boolean isDeadOwner(Map<String, String> labels) {
         String theirHost = labels.get(LABEL_HOST);
-        String theirBoot = labels.get(LABEL_BOOT);
         String theirPid = labels.get(LABEL_PID);
         if (theirHost == null || theirPid == null || !theirHost.equals(host)) {
             return false;
-        }
-        if (theirBoot != null && !theirBoot.isEmpty() && !bootId.isEmpty() && !theirBoot.equals(bootId)) {
-            return true;
         }
         long otherPid;
         try {
@@ -68,18 +74,20 @@ public record Owner(long pid, long startMillis, long startTicks, String host, St
         } catch (NumberFormatException e) {
             return false;
         }
+        String theirBoot = labels.get(LABEL_BOOT);
         long theirTicks = parse(labels.get(LABEL_TICKS));
+        OwnerId theirs = new OwnerId(otherPid, theirTicks, theirBoot == null ? "" : theirBoot, theirHost);
+        OwnerId judge = id();
+        if (theirTicks > 0 || !theirs.bootId().isEmpty() && !judge.bootId().isEmpty() && !theirs.bootId().equals(judge.bootId())) {
+            return !theirs.isAliveAsSeenBy(judge);
+        }
+        // labels of an older derrick: no start in ticks, the wall-clock start tells
         if (otherPid == pid) {
-            return theirTicks > 0 && startTicks > 0 ? theirTicks != startTicks
-                    : !String.valueOf(startMillis).equals(labels.get(LABEL_START));
+            return !String.valueOf(startMillis).equals(labels.get(LABEL_START));
         }
         Optional<ProcessHandle> process = ProcessHandle.of(otherPid);
         if (process.isEmpty() || !process.get().isAlive()) {
             return true;
-        }
-        if (theirTicks > 0) {
-            long ticks = ProcessStart.of(otherPid);
-            return ticks > 0 && ticks != theirTicks;
         }
         long start = startMillis(process.get());
         try {
@@ -100,35 +108,5 @@ public record Owner(long pid, long startMillis, long startTicks, String host, St
 
     private static long startMillis(ProcessHandle process) {
         return process.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
-    }
-
-    private static String hostName() {
-        for (String file : new String[] {"/proc/sys/kernel/hostname", "/etc/hostname"}) {
-            String s = read(file);
-            if (!s.isEmpty()) {
-                return s;
-            }
-        }
-        String env = System.getenv("HOSTNAME");
-        if (env != null && !env.isBlank()) {
-            return env.trim();
-        }
-        try {
-            return java.net.InetAddress.getLocalHost().getHostName();
-        } catch (IOException e) {
-            return "unknown";
-        }
-    }
-
-    private static String readBootId() {
-        return read("/proc/sys/kernel/random/boot_id");
-    }
-
-    private static String read(String file) {
-        try {
-            return Files.readString(Path.of(file), StandardCharsets.UTF_8).trim();
-        } catch (IOException | RuntimeException e) {
-            return "";
-        }
     }
 }

@@ -1,6 +1,6 @@
 package dev.derrick.local.internal;
 
-import dev.derrick.core.process.ProcessStart;
+import dev.derrick.core.process.OwnerId;
 import dev.derrick.local.internal.cache.Overlay;
 import dev.derrick.local.internal.sandbox.Cgroups;
 import org.slf4j.Logger;
@@ -16,10 +16,15 @@ import java.util.List;
 
 /**
  * Labels workspaces with their owner at birth and reaps those of owners that are gone (a JVM killed with
- * {@code kill -9} runs no shutdown hook). An owner record {@code <root>/.derrick-owners/<id>} holds the owning JVM's
- * pid and start (in clock ticks since boot, which a stepped wall clock does not move: {@link ProcessStart}); at the next provider start on the same root, a record whose JVM no longer runs has its
+ * {@code kill -9} runs no shutdown hook). An owner record {@code <root>/.derrick-owners/<id>} holds the owning JVM
+ * ({@link OwnerId#text()}: pid, start in clock ticks since boot, boot id, host); at the next provider start on the
+ * same root, a record whose JVM is certainly gone ({@link OwnerId#isAlive()}) has its
  * workspace's processes (found by their working directory) killed and its directory removed. A detached workspace
  * keeps its record, so it is reaped the same way once its JVM has ended.
+ *
+ * <p>The records live beside the workspace directories, never inside one: a sandboxed command sees only its own
+ * workspace directory (bound as its root), so it cannot forge or remove the record that decides its reaping. With
+ * isolation {@code none} commands run as the provider's user and nothing is out of their reach.
  */
 public final class Reaper {
     /** Directory under the root holding owner records; not a workspace. */
@@ -41,8 +46,7 @@ public final class Reaper {
     public Reaper(Path root, Cgroups cgroups) {
         this.root = root;
         this.cgroups = cgroups;
-        long start = ProcessStart.self();
-        this.self = ProcessHandle.current().pid() + (start > 0 ? " " + start + " ticks" : "");
+        this.self = OwnerId.current().text();
     }
 
     /** Records this JVM as the owner of workspace {@code id}; call before making its directory. */
@@ -115,23 +119,15 @@ public final class Reaper {
     }
 
     private static boolean ownerAlive(Path record) {
-        String[] parts;
+        String text;
         try {
-            parts = Files.readString(record, StandardCharsets.US_ASCII).trim().split(" ");
+            text = Files.readString(record, StandardCharsets.US_ASCII);
         } catch (IOException e) {
             return true; // unreadable: leave it alone
         }
-        try {
-            long pid = Long.parseLong(parts[0]);
-            if (pid == ProcessHandle.current().pid()) {
-                return true; // this JVM: its own workspaces are never orphans
-            }
-            // "<pid> <start ticks> ticks"; an older record's start (wall-clock millis) only tells nothing
-            long started = parts.length > 2 && "ticks".equals(parts[2]) ? Long.parseLong(parts[1]) : 0L;
-            return ProcessStart.isSameProcess(pid, started);
-        } catch (RuntimeException e) {
-            return true;
-        }
+        // this JVM's own workspaces are never orphans; records of older versions ("<pid> <ticks> ticks") parse too
+        // (a record with this JVM's pid and another start is left alone too, as it always was: it is mine or waits for me)
+        return OwnerId.parse(text).map(o -> o.pid() == ProcessHandle.current().pid() || o.isAlive()).orElse(true);
     }
 
     /** SIGTERM, then SIGKILL, to processes whose working directory is in {@code dir}; returns how many. */

@@ -12,6 +12,7 @@ import dev.derrick.core.cache.CacheStore;
 import dev.derrick.core.cache.FileTrees;
 import dev.derrick.core.cache.Freshness;
 import dev.derrick.core.git.GitClient;
+import dev.derrick.core.process.OwnerId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,7 @@ import java.util.UUID;
  */
 public final class LocalInstance implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LocalInstance.class);
+    /** The owner ({@link OwnerId#text()}; a bare pid in records of older versions). Named as it always was. */
     private static final String OWNER = "owner.pid";
     private static final String ROOT = "root";
 
@@ -76,7 +78,7 @@ public final class LocalInstance implements AutoCloseable {
             }
             Files.createDirectories(root);
             Files.createDirectories(state);
-            Files.writeString(state.resolve(OWNER), Long.toString(ProcessHandle.current().pid()));
+            Files.writeString(state.resolve(OWNER), OwnerId.current().text());
             Files.writeString(state.resolve(ROOT), root.toString());
             progress.beginTask("instantiate from cache entry " + lease.entry().key().substring(0, 12), ProgressListener.UNKNOWN);
             boolean overlay = false;
@@ -128,13 +130,13 @@ public final class LocalInstance implements AutoCloseable {
         }
         try (var children = Files.list(instancesDir)) {
             for (Path state : children.toList()) {
-                long pid;
+                java.util.Optional<OwnerId> owner;
                 try {
-                    pid = Long.parseLong(Files.readString(state.resolve(OWNER)).strip());
-                } catch (IOException | NumberFormatException e) {
+                    owner = OwnerId.parse(Files.readString(state.resolve(OWNER)));
+                } catch (IOException e) {
                     continue;
                 }
-                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                if (owner.isEmpty() || owner.get().isAlive()) {
                     continue;
                 }
                 Path root;
@@ -151,7 +153,7 @@ public final class LocalInstance implements AutoCloseable {
                     LOG.warn("leaving {} alone: its record names {}, which it cannot have made", state, root);
                     continue;
                 }
-                LOG.info("removing workspace {} left by process {}, which is gone", root, pid);
+                LOG.info("removing workspace {} left by {}, which is gone", root, owner.get());
                 if (Overlay.isMounted(root)) {
                     Overlay.unmount(root);
                 }
