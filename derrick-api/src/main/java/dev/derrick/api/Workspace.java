@@ -3,6 +3,7 @@ package dev.derrick.api;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * One isolated environment: a root directory with repositories checked out in it and a clean state to return to.
@@ -25,6 +26,24 @@ public interface Workspace extends AutoCloseable {
 
     /** A description safe to show: repositories and their commits, created, cache entry. */
     WorkspaceInfo info();
+
+    /**
+     * The optional operations this workspace supports, decided by its provider and the provider's options: ask here
+     * instead of catching {@link OperationNotSupportedException}. An operation whose {@link Capability} is missing
+     * throws that exception; one whose capability is present works. The set does not change during the workspace's
+     * life.
+     *
+     * <pre>{@code
+     * if (ws.capabilities().contains(Capability.RESET)) {
+     *     ws.reset();
+     * }
+     * }</pre>
+     *
+     * @return an immutable set; the default, for a provider that does not say, is empty
+     */
+    default Set<Capability> capabilities() {
+        return Set.of();
+    }
 
     /** Runs a command and waits for it. Output is capped by the provider; see {@link ExecResult#truncated()}. */
     default ExecResult exec(ExecRequest request) {

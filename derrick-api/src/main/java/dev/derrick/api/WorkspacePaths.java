@@ -19,17 +19,17 @@ public final class WorkspacePaths {
      *
      * @param path what the user gave
      * @param what how to name it in an error message
-     * @throws InvalidConfigException when the path escapes the root, holds a NUL, or is longer than the file system
+     * @throws InvalidPathException when the path escapes the root, holds a NUL, or is longer than the file system
      *                                takes (a name over {@value #MAX_NAME_BYTES} or a path over
      *                                {@value #MAX_PATH_BYTES} UTF-8 bytes)
      */
     public static String normalizeRelative(String path, String what) {
         if (path.indexOf('\0') >= 0) {
-            throw new InvalidConfigException(what + " contains a NUL character");
+            throw new InvalidPathException(path, what + " contains a NUL character");
         }
         int bytes = path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (bytes > MAX_PATH_BYTES) {
-            throw new InvalidConfigException(what + " is " + bytes + " bytes long; the limit is " + MAX_PATH_BYTES);
+            throw new InvalidPathException(path, what + " is " + bytes + " bytes long; the limit is " + MAX_PATH_BYTES);
         }
         Deque<String> parts = new ArrayDeque<>();
         for (String segment : path.replace('\\', '/').split("/")) {
@@ -38,13 +38,13 @@ public final class WorkspacePaths {
             }
             if (segment.equals("..")) {
                 if (parts.isEmpty()) {
-                    throw new InvalidConfigException(what + " '" + path + "' climbs out of the workspace root");
+                    throw new InvalidPathException(path, what + " '" + path + "' climbs out of the workspace root");
                 }
                 parts.removeLast();
             } else {
                 int n = segment.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
                 if (n > MAX_NAME_BYTES) {
-                    throw new InvalidConfigException(what + " has a name of " + n + " bytes ('"
+                    throw new InvalidPathException(path, what + " has a name of " + n + " bytes ('"
                             + segment.substring(0, 16) + "…'); the limit is " + MAX_NAME_BYTES);
                 }
                 parts.addLast(segment);

@@ -18,7 +18,7 @@ class ApiValuesTest {
         assertThat(WorkspacePaths.normalizeRelative("a/b/../c", "p")).isEqualTo("a/c");
         assertThat(WorkspacePaths.normalizeRelative("/", "p")).isEmpty();
         assertThatThrownBy(() -> WorkspacePaths.normalizeRelative("a/../../etc", "working_dir"))
-                .isInstanceOf(InvalidConfigException.class).hasMessage("working_dir 'a/../../etc' climbs out of the workspace root");
+                .isInstanceOf(InvalidPathException.class).hasMessage("working_dir 'a/../../etc' climbs out of the workspace root");
     }
 
     @Test
@@ -74,5 +74,47 @@ class ApiValuesTest {
                 .hasMessageStartingWith("no workspace provider named 'nope'; available: ");
         assertThat(new ProviderNotFoundException("lcoal", java.util.List.of("docker", "local")))
                 .hasMessage("no workspace provider named 'lcoal' (did you mean 'local'?); available: docker, local");
+    }
+
+    @Test
+    void fetchStatusesKeepTheirWireNames() {
+        assertThat(java.util.Arrays.stream(FetchStatus.values()).map(FetchStatus::wireName))
+                .containsExactly("cloned", "up-to-date", "fast-forwarded", "dirty", "diverged", "detached");
+        for (FetchStatus s : FetchStatus.values()) {
+            assertThat(FetchStatus.fromWireName(s.wireName())).isSameAs(s);
+        }
+        RepositoryFetch f = new RepositoryFetch("code/app", "a", "b", true, FetchStatus.FAST_FORWARDED, "b");
+        assertThat(f.status()).isEqualTo("fast-forwarded");
+        assertThat(f.fetchStatus()).isEqualTo(FetchStatus.FAST_FORWARDED);
+        assertThat(new RepositoryFetch("p", "a", "a", false, "up-to-date").fetchStatus()).isEqualTo(FetchStatus.UP_TO_DATE);
+        assertThatThrownBy(() -> new RepositoryFetch("p", "a", "a", false, "sideways").fetchStatus())
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("sideways");
+    }
+
+    @Test
+    void aProgressListenerIsALambdaAndCanBeCancelled() {
+        java.util.List<String> tasks = new java.util.ArrayList<>();
+        ProgressListener listener = (title, total) -> tasks.add(title + "/" + total);
+        listener.beginTask("clone", 3);
+        listener.update(1);
+        listener.endTask();
+        assertThat(tasks).containsExactly("clone/3");
+        assertThat(listener.isCancelled()).isFalse();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        ProgressListener cancellable = listener.cancelledWhen(stop::get);
+        cancellable.beginTask("setup", ProgressListener.UNKNOWN);
+        assertThat(tasks).containsExactly("clone/3", "setup/0");
+        assertThat(cancellable.isCancelled()).isFalse();
+        stop.set(true);
+        assertThat(cancellable.isCancelled()).isTrue();
+        assertThat(ProgressListener.NONE.isCancelled()).isFalse();
+    }
+
+    @Test
+    void pathErrorsHaveTheirOwnTypeAndStillAreInvalidRequests() {
+        String nul = "a" + (char) 0 + "b";
+        assertThatThrownBy(() -> WorkspacePaths.normalizeRelative(nul, "path"))
+                .isInstanceOf(InvalidPathException.class).isInstanceOf(InvalidConfigException.class)
+                .satisfies(e -> assertThat(((InvalidPathException) e).path()).isEqualTo(nul));
     }
 }

@@ -335,6 +335,10 @@ class LocalProviderIT extends WorkspaceProviderContract {
         Set<String> before = Set.copyOf(entries(root));
         ProgressListener cancelled = new ProgressListener() {
             @Override
+            public void beginTask(String title, int totalWork) {
+            }
+
+            @Override
             public boolean isCancelled() {
                 return true;
             }

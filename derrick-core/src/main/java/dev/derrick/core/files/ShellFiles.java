@@ -91,7 +91,7 @@ public final class ShellFiles {
             ExecResult r = guarded.apply(script, env);
             if (r.exitCode() == 8) {
                 String path = env.getOrDefault("P", env.getOrDefault("F", ""));
-                throw new InvalidConfigException("path '" + display.apply(path) + "' (or its target) leads out of"
+                throw new dev.derrick.api.InvalidPathException(display.apply(path), "path '" + display.apply(path) + "' (or its target) leads out of"
                         + " workspace " + workspaceId + " through a symbolic link");
             }
             return r;

@@ -100,6 +100,11 @@ final class CachedState {
         workspace.repositories(states);
     }
 
+    /** Whether {@link #reset} has a clean image to return to. */
+    boolean canReset() {
+        return cleanImage != null;
+    }
+
     synchronized void reset(DockerWorkspace workspace) {
         if (cleanImage == null) {
             throw new OperationNotSupportedException("reset needs the provisioning cache; it is off (option 'cache')");

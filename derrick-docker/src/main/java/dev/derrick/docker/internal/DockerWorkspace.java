@@ -153,6 +153,43 @@ public final class DockerWorkspace implements Workspace {
                 c == null ? null : c.cacheEntryId(), "container");
     }
 
+    /** Whether git runs in the container; asked once ({@code null}: not yet). */
+    private volatile Boolean hasGit;
+
+    /**
+     * File operations, background processes, checkpoints and detach always; reset once the workspace has a clean
+     * image (the provisioning cache is on, or its phases' networks differ); fetch and diff when the image has git
+     * (or there is no repository to run it on).
+     */
+    @Override
+    public java.util.Set<dev.derrick.api.Capability> capabilities() {
+        java.util.Set<dev.derrick.api.Capability> c = java.util.EnumSet.allOf(dev.derrick.api.Capability.class);
+        CachedState state = cached;
+        if (state == null || !state.canReset()) {
+            c.remove(dev.derrick.api.Capability.RESET);
+        }
+        if (state == null) {
+            c.remove(dev.derrick.api.Capability.FETCH);
+            c.remove(dev.derrick.api.Capability.CHECKPOINT);
+        }
+        if (!config.repositories().isEmpty() && !hasGit()) {
+            c.remove(dev.derrick.api.Capability.FETCH);
+            c.remove(dev.derrick.api.Capability.DIFF);
+        }
+        return java.util.Collections.unmodifiableSet(c);
+    }
+
+    private boolean hasGit() {
+        Boolean known = hasGit;
+        if (known == null) {
+            ensureOpen();
+            ExecResult r = exec.runInternal(List.of("/bin/sh", "-c", "command -v git"), java.time.Duration.ofSeconds(30));
+            known = r.exitCode() == 0;
+            hasGit = known;
+        }
+        return known;
+    }
+
     private List<dev.derrick.api.RepositoryFetch> fetchOnEngine() {
         ensureOpen();
         CachedState c = cached;
@@ -406,6 +443,10 @@ public final class DockerWorkspace implements Workspace {
     @Override
     public WorkspaceDiff diff() {
         ensureOpen();
+        if (!config.repositories().isEmpty() && !hasGit()) {
+            throw new dev.derrick.api.OperationNotSupportedException("diff in a docker workspace needs git in the image;"
+                    + " image of '" + config.name() + "' has none");
+        }
         List<RepositoryState> repos = repositories;
         List<dev.derrick.api.RepositoryDiff> diffs = GitDiffs.repositories(this, repos);
         List<ChangeLog> changes;

@@ -167,6 +167,15 @@ final class SandboxWorkspace implements Workspace {
         return id;
     }
 
+    /** The file operations, diff, fetch and reset; no background processes, checkpoints or detach. */
+    @Override
+    public java.util.Set<dev.derrick.api.Capability> capabilities() {
+        java.util.Set<dev.derrick.api.Capability> c = java.util.EnumSet.copyOf(dev.derrick.api.Capability.FILE_OPERATIONS);
+        c.addAll(java.util.EnumSet.of(dev.derrick.api.Capability.DIFF, dev.derrick.api.Capability.FETCH,
+                dev.derrick.api.Capability.RESET));
+        return java.util.Collections.unmodifiableSet(c);
+    }
+
     @Override
     public WorkspaceInfo info() {
         ensureOpen();
@@ -230,7 +239,7 @@ final class SandboxWorkspace implements Workspace {
                 existing = existing.getParent();
             }
             if (existing != null && !existing.toRealPath().startsWith(root.toRealPath())) {
-                throw new DerrickException("path '" + path + "' leads out of workspace " + id);
+                throw new dev.derrick.api.InvalidPathException(path, "path '" + path + "' leads out of workspace " + id);
             }
         } catch (IOException e) {
             throw new DerrickException("cannot resolve path '" + path + "': " + e.getMessage(), e);

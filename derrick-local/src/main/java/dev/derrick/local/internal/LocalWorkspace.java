@@ -183,6 +183,20 @@ public final class LocalWorkspace implements Workspace {
         this.cached = instance;
     }
 
+    /**
+     * Everything but what needs the provisioning cache (fetch, reset, checkpoints), which this workspace has when it
+     * was made from a cache entry.
+     */
+    @Override
+    public java.util.Set<dev.derrick.api.Capability> capabilities() {
+        java.util.Set<dev.derrick.api.Capability> c = java.util.EnumSet.allOf(dev.derrick.api.Capability.class);
+        if (cached == null) {
+            c.removeAll(java.util.EnumSet.of(dev.derrick.api.Capability.FETCH, dev.derrick.api.Capability.RESET,
+                    dev.derrick.api.Capability.CHECKPOINT));
+        }
+        return java.util.Collections.unmodifiableSet(c);
+    }
+
     @Override
     public WorkspaceInfo info() {
         ensureOpen();

@@ -47,6 +47,49 @@ public final class RemoteWorkspace implements Workspace {
                 agent.repositories(), agent.cacheEntry(), agent.isolation());
     }
 
+    private volatile java.util.Set<dev.derrick.api.Capability> capabilities;
+
+    /**
+     * What the agent's workspace supports, of what this client forwards (everything but {@code detach}). The protocol
+     * does not carry capabilities, so they are inferred once from the agent's {@link #agentInfo()}: its backend and
+     * whether the workspace came from a cache entry. {@code local} and {@code docker} are known (a docker workspace
+     * without a cache entry is not claimed to reset; fetch and diff are claimed, as they need only git in the image);
+     * another backend gets the conservative set of the file operations alone.
+     */
+    @Override
+    public java.util.Set<dev.derrick.api.Capability> capabilities() {
+        java.util.Set<dev.derrick.api.Capability> known = capabilities;
+        if (known == null) {
+            known = infer(agentInfo());
+            capabilities = known;
+        }
+        return known;
+    }
+
+    static java.util.Set<dev.derrick.api.Capability> infer(WorkspaceInfo agent) {
+        java.util.Set<dev.derrick.api.Capability> c = java.util.EnumSet.copyOf(dev.derrick.api.Capability.FILE_OPERATIONS);
+        boolean cached = agent.cacheEntry() != null;
+        switch (agent.provider() == null ? "" : agent.provider()) {
+            case "local" -> {
+                c.addAll(java.util.EnumSet.of(dev.derrick.api.Capability.DIFF,
+                        dev.derrick.api.Capability.BACKGROUND_PROCESSES));
+                if (cached) {
+                    c.addAll(java.util.EnumSet.of(dev.derrick.api.Capability.FETCH, dev.derrick.api.Capability.RESET,
+                            dev.derrick.api.Capability.CHECKPOINT));
+                }
+            }
+            case "docker" -> {
+                c.addAll(java.util.EnumSet.of(dev.derrick.api.Capability.DIFF, dev.derrick.api.Capability.FETCH,
+                        dev.derrick.api.Capability.BACKGROUND_PROCESSES, dev.derrick.api.Capability.CHECKPOINT));
+                if (cached) {
+                    c.add(dev.derrick.api.Capability.RESET);
+                }
+            }
+            default -> { } // a backend this client does not know: only what every backend of the TCK does
+        }
+        return java.util.Collections.unmodifiableSet(c);
+    }
+
     /**
      * The details exactly as the agent reports them ({@code GET /workspaces/{id}}): {@link WorkspaceInfo#provider()}
      * is the agent's own backend, e.g. {@code local} or {@code docker}, and {@link WorkspaceInfo#root()} a path on

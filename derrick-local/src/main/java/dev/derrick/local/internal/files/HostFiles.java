@@ -48,7 +48,7 @@ public final class HostFiles implements WorkspaceFiles {
     private SecureDirectoryStream<Path> openDirectory(Path realDir) throws IOException {
         Path realRoot = realRoot();
         if (!realDir.startsWith(realRoot)) {
-            throw new InvalidConfigException("'" + realDir + "' is outside workspace " + id);
+            throw new dev.derrick.api.InvalidPathException(realDir.toString(), "'" + realDir + "' is outside workspace " + id);
         }
         DirectoryStream<Path> top = Files.newDirectoryStream(realRoot);
         if (!(top instanceof SecureDirectoryStream<Path> dir)) {
@@ -208,7 +208,7 @@ public final class HostFiles implements WorkspaceFiles {
             }
         }
         if (!real.startsWith(root)) {
-            throw new InvalidConfigException(what + " '" + given + "' leads through a symbolic link to " + real
+            throw new dev.derrick.api.InvalidPathException(given, what + " '" + given + "' leads through a symbolic link to " + real
                     + ", outside workspace " + id);
         }
     }
