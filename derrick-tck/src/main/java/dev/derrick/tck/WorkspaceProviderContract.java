@@ -2,7 +2,9 @@ package dev.derrick.tck;
 
 import dev.derrick.api.CheckpointNotFoundException;
 import dev.derrick.api.DerrickException;
+import dev.derrick.api.Capability;
 import dev.derrick.api.InvalidConfigException;
+import dev.derrick.api.InvalidPathException;
 import dev.derrick.api.WorkspaceFileNotFoundException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
@@ -173,6 +175,32 @@ public abstract class WorkspaceProviderContract {
     /** Whether the provider runs background processes ({@link Workspace#start}). */
     protected boolean supportsBackgroundProcesses() {
         return true;
+    }
+
+    /**
+     * Whether a path that climbs or leads out of the workspace is refused with {@link InvalidPathException} (the
+     * default), or only with its supertype {@link InvalidConfigException}: a remote client gets the wire's
+     * {@code invalid_request}, which does not tell a path error from another bad request.
+     */
+    protected boolean pathErrorsAreTyped() {
+        return true;
+    }
+
+    /** The exception type a path out of the workspace must raise: see {@link #pathErrorsAreTyped()}. */
+    protected final Class<? extends InvalidConfigException> pathError() {
+        return pathErrorsAreTyped() ? InvalidPathException.class : InvalidConfigException.class;
+    }
+
+    /**
+     * Whether {@code ws} supports {@code capability} by its {@link Workspace#capabilities()}, which decides what the
+     * suite tests; asserts that this agrees with what the test class declares ({@code declared}, one of the
+     * {@code supports…()} hooks), so a provider can neither claim an operation it does not have nor hide one.
+     */
+    protected final boolean supports(Workspace ws, Capability capability, boolean declared) {
+        boolean claimed = ws.capabilities().contains(capability);
+        assertThat(claimed).as("%s in capabilities() of %s (the test class declares %s)", capability,
+                providerName(), declared ? "it supported" : "it unsupported").isEqualTo(declared);
+        return claimed;
     }
 
     /**
@@ -764,6 +792,36 @@ public abstract class WorkspaceProviderContract {
         }
     }
 
+    // ---- capabilities ---------------------------------------------------------------------------------------------
+
+    @Test
+    void capabilitiesAreFixedAndEveryOperationMissingFromThemIsRefusedAsNotSupported() {
+        java.util.Set<Capability> caps = shared.capabilities();
+        assertThat(caps).isNotNull();
+        assertThatThrownBy(() -> caps.add(Capability.RESET)).isInstanceOf(UnsupportedOperationException.class);
+        assertThat(shared.capabilities()).as("the same set every time").isEqualTo(caps);
+        for (Capability c : Capability.values()) {
+            if (caps.contains(c)) {
+                continue; // what is claimed is tested to work by the tests of that operation
+            }
+            org.assertj.core.api.ThrowableAssert.ThrowingCallable op = switch (c) {
+                case LIST_FILES_RECURSIVE -> () -> shared.listFiles("", 1, 1);
+                case STAT -> () -> shared.stat("");
+                case DELETE -> () -> shared.delete("tck-none", true);
+                case MOVE -> () -> shared.move("tck-none", "tck-else");
+                case MKDIRS -> () -> shared.mkdirs("tck-none");
+                case DIFF -> shared::diff;
+                case BACKGROUND_PROCESSES -> () -> shared.start(ExecRequest.of("true"));
+                case FETCH -> shared::fetch;
+                case RESET -> shared::reset;
+                case CHECKPOINT -> shared::checkpoint;
+                case DETACH -> shared::detach;
+            };
+            assertThatThrownBy(op).as("%s is not in capabilities(): it must be refused", c)
+                    .isInstanceOf(OperationNotSupportedException.class);
+        }
+    }
+
     // ---- clean state: fetch, reset, checkpoints -------------------------------------------------------------------
 
     @Test
@@ -774,7 +832,7 @@ public abstract class WorkspaceProviderContract {
                 .repository(RepositoryConfig.of(git.url(repo), "code/fetch").withAuth(GitAuth.fromEnv(TOKEN_ENV))))
                 .build();
         try (Workspace clean = provider.create(config); Workspace dirty = provider.create(config)) {
-            if (!supportsFetch()) {
+            if (!supports(clean, Capability.FETCH, supportsFetch())) {
                 assertThatThrownBy(clean::fetch).isInstanceOf(OperationNotSupportedException.class);
                 return;
             }
@@ -798,6 +856,7 @@ public abstract class WorkspaceProviderContract {
             assertThat(dirty.fetch()).singleElement().satisfies(f -> {
                 assertThat(f.updated()).isFalse();
                 assertThat(f.status()).isEqualTo("dirty");
+                assertThat(f.fetchStatus()).isEqualTo(dev.derrick.api.FetchStatus.DIRTY);
             });
             assertThat(dirty.readString("code/fetch/README.md")).isEqualTo("a task's edit\n");
         }
@@ -806,7 +865,7 @@ public abstract class WorkspaceProviderContract {
     @Test
     void resetUndoesEveryChangeInAndOutsideTheRepositoryAndKeepsTheId() {
         try (Workspace ws = provider.create(config("tck-reset").setupScript("echo built > tck-setup.txt").build())) {
-            if (!supportsReset()) {
+            if (!supports(ws, Capability.RESET, supportsReset())) {
                 assertThatThrownBy(ws::reset).isInstanceOf(OperationNotSupportedException.class);
                 return;
             }
@@ -833,8 +892,9 @@ public abstract class WorkspaceProviderContract {
     @Test
     void restoreReturnsToTheCheckpointNotToTheCleanState() {
         try (Workspace ws = provider.create(config("tck-checkpoint").build())) {
-            if (!supportsCheckpoints()) {
+            if (!supports(ws, Capability.CHECKPOINT, supportsCheckpoints())) {
                 assertThatThrownBy(ws::checkpoint).isInstanceOf(OperationNotSupportedException.class);
+                assertThatThrownBy(() -> ws.restore("cp-any")).isInstanceOf(OperationNotSupportedException.class);
                 return;
             }
             ws.writeString("tck-notes/a.txt", "first");
@@ -947,8 +1007,17 @@ public abstract class WorkspaceProviderContract {
 
     @Test
     void fileOperationsStatMoveDeleteMkdirsAndListRecursivelyWithLimits() {
-        if (!supportsFileOperations()) {
+        boolean fileOps = supportsFileOperations();
+        for (Capability c : Capability.FILE_OPERATIONS) {
+            supports(shared, c, fileOps);
+        }
+        if (!fileOps) {
             assertThatThrownBy(() -> shared.stat("code")).isInstanceOf(OperationNotSupportedException.class);
+            assertThatThrownBy(() -> shared.exists("code")).isInstanceOf(OperationNotSupportedException.class);
+            assertThatThrownBy(() -> shared.listFiles("code", 2, 10)).isInstanceOf(OperationNotSupportedException.class);
+            assertThatThrownBy(() -> shared.delete("tck-none", true)).isInstanceOf(OperationNotSupportedException.class);
+            assertThatThrownBy(() -> shared.move("tck-none", "tck-else")).isInstanceOf(OperationNotSupportedException.class);
+            assertThatThrownBy(() -> shared.mkdirs("tck-none")).isInstanceOf(OperationNotSupportedException.class);
             return;
         }
         String d = "tck-fileops-" + UUID.randomUUID().toString().substring(0, 8);
@@ -1000,7 +1069,7 @@ public abstract class WorkspaceProviderContract {
                 .isInstanceOf(InvalidConfigException.class).hasMessageContaining("directory");
         assertThatThrownBy(() -> shared.move(d + "/nothing", d + "/else"))
                 .isInstanceOf(WorkspaceFileNotFoundException.class);
-        assertThatThrownBy(() -> shared.move(d + "/a", "../escaped")).isInstanceOf(InvalidConfigException.class);
+        assertThatThrownBy(() -> shared.move(d + "/a", "../escaped")).isInstanceOf(pathError());
 
         assertThatThrownBy(() -> shared.delete(d + "/a", false))
                 .isInstanceOf(InvalidConfigException.class).hasMessageContaining("recursive");
@@ -1011,7 +1080,9 @@ public abstract class WorkspaceProviderContract {
         assertThat(shared.exists(d + "/a")).isFalse();
         assertThatThrownBy(() -> shared.delete(d + "/a", true)).isInstanceOf(WorkspaceFileNotFoundException.class);
         assertThatThrownBy(() -> shared.delete("", true)).isInstanceOf(InvalidConfigException.class);
-        assertThatThrownBy(() -> shared.delete("../x", true)).isInstanceOf(InvalidConfigException.class);
+        assertThatThrownBy(() -> shared.delete("../x", true)).isInstanceOf(pathError());
+        assertThatThrownBy(() -> shared.stat("../x")).isInstanceOf(pathError());
+        assertThatThrownBy(() -> shared.mkdirs("a/../../x")).isInstanceOf(pathError());
         shared.writeString(d + "/file", "f");
         assertThatThrownBy(() -> shared.mkdirs(d + "/file/sub")).isInstanceOf(InvalidConfigException.class);
         shared.delete(d, true);
@@ -1041,8 +1112,8 @@ public abstract class WorkspaceProviderContract {
     void diffIsAPatchThatGitApplyTurnsIntoTheSameTree() throws Exception {
         Workspace ws = provider.create(config("tck-diff").build());
         try {
-            if (!supportsDiff()) {
-                assertThatThrownBy(ws::diff).isInstanceOf(DerrickException.class)
+            if (!supports(ws, Capability.DIFF, supportsDiff())) {
+                assertThatThrownBy(ws::diff).isInstanceOf(OperationNotSupportedException.class)
                         .satisfies(e -> assertThat(e.getMessage()).containsAnyOf("git", "not supported"));
                 return;
             }
@@ -1119,7 +1190,7 @@ public abstract class WorkspaceProviderContract {
             } finally {
                 deleteTree(clone);
             }
-            if (supportsReset()) {
+            if (ws.capabilities().contains(Capability.RESET)) {
                 ws.reset();
                 assertThat(ws.diff().repositories().get(0).isEmpty()).as("diff after reset").isTrue();
             }
@@ -1131,7 +1202,7 @@ public abstract class WorkspaceProviderContract {
     @Test
     @Timeout(120)
     void backgroundProcessesStreamTakeStdinWaitAndAreKilledAsATree() throws Exception {
-        if (!supportsBackgroundProcesses()) {
+        if (!supports(shared, Capability.BACKGROUND_PROCESSES, supportsBackgroundProcesses())) {
             assertThatThrownBy(() -> shared.start(ExecRequest.of("sleep 1")))
                     .isInstanceOf(OperationNotSupportedException.class);
             return;
@@ -1189,7 +1260,7 @@ public abstract class WorkspaceProviderContract {
     @Test
     @Timeout(120)
     void backgroundProcessesEndWithTheirWorkspace() throws Exception {
-        if (!supportsBackgroundProcesses()) {
+        if (!supports(shared, Capability.BACKGROUND_PROCESSES, supportsBackgroundProcesses())) {
             return;
         }
         Workspace ws = provider.create(config("tck-bg-close").build());

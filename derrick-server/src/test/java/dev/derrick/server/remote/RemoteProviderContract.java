@@ -67,6 +67,12 @@ abstract class RemoteProviderContract extends WorkspaceProviderContract {
         return java.util.List.of("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "proc", "dev").contains(path);
     }
 
+    /** The wire carries a path error as {@code invalid_request}: the client raises {@code InvalidConfigException}. */
+    @Override
+    protected boolean pathErrorsAreTyped() {
+        return false;
+    }
+
     /** Stops the transport started around {@link #agentOperations(Map)}. */
     protected abstract void stopAgent();
 
