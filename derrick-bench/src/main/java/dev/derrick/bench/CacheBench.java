@@ -10,10 +10,7 @@ import dev.derrick.api.WorkspaceProviders;
 import dev.derrick.core.Redactor;
 import dev.derrick.core.cache.FileTrees;
 import dev.derrick.core.git.GitClient;
-import dev.derrick.docker.internal.DockerCache;
-import dev.derrick.docker.internal.DockerEngine;
-import dev.derrick.docker.internal.DockerSettings;
-import com.github.dockerjava.api.model.Image;
+import dev.derrick.docker.DockerCacheImages;
 import dev.derrick.tck.GitTestServer;
 
 import java.nio.file.Files;
@@ -159,12 +156,8 @@ public final class CacheBench {
 
     /** Removes the docker cache images of a cache directory (the provider keeps them; the bench's directory goes). */
     static void removeCacheImages(Path cacheDir) {
-        String label = cacheDir.toAbsolutePath().normalize().resolve("docker").toString();
-        try (DockerEngine engine = DockerEngine.connect(DockerSettings.parse(Map.of(), System.getenv()))) {
-            for (Image image : engine.client().listImagesCmd()
-                    .withLabelFilter(Map.of(DockerCache.LABEL_CACHE_DIR, label)).exec()) {
-                engine.client().removeImageCmd(image.getId()).withForce(true).exec();
-            }
+        try {
+            DockerCacheImages.removeAll(cacheDir, System.getenv());
         } catch (RuntimeException e) {
             System.err.println("could not remove the cache images of " + cacheDir + ": " + e.getMessage());
         }

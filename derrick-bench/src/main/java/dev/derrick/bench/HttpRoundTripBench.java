@@ -5,9 +5,7 @@ import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.WorkspaceProviders;
-import dev.derrick.core.Redactor;
-import dev.derrick.server.internal.Operations;
-import dev.derrick.server.internal.http.HttpApiServer;
+import dev.derrick.server.EmbeddedHttpServer;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -35,8 +33,7 @@ public final class HttpRoundTripBench {
         int warmup = 50;
         int block = 25;
         try (WorkspaceProvider provider = WorkspaceProviders.open(providerName);
-             Operations operations = new Operations(provider, null, new Redactor());
-             HttpApiServer server = HttpApiServer.builder(operations).port(0).start()) {
+             EmbeddedHttpServer server = EmbeddedHttpServer.start(provider)) {
             Workspace ws = provider.create(WorkspaceConfig.builder("bench").build());
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             HttpRequest request = HttpRequest.newBuilder(URI.create(server.uri() + "/workspaces/" + ws.id() + "/cmd_with_output"))

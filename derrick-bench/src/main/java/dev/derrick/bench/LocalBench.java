@@ -169,7 +169,7 @@ public final class LocalBench {
             System.out.println(Stats.ratio(createCached, createCachedOff));
             System.out.println(Stats.ratio(viaWorkspace, viaOff));
         } finally {
-            dev.derrick.local.internal.TreeDeleter.delete(root);
+            BenchFiles.deleteTree(root);
         }
     }
 

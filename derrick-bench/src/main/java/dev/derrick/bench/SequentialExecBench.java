@@ -42,7 +42,7 @@ public final class SequentialExecBench {
                 loop(raw, runs / 3, SequentialExecBench::raw);
             }
         } finally {
-            dev.derrick.local.internal.TreeDeleter.delete(root);
+            BenchFiles.deleteTree(root);
         }
         System.out.printf(Locale.ROOT, "%nsequential exec, %d cores, java %s%n", Runtime.getRuntime().availableProcessors(),
                 System.getProperty("java.version"));

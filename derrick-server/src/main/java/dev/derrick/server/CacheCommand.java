@@ -5,8 +5,7 @@ import dev.derrick.core.cache.CacheEntry;
 import dev.derrick.core.cache.CacheOptions;
 import dev.derrick.core.cache.CacheStore;
 import dev.derrick.core.cache.EvictionPolicy;
-import dev.derrick.docker.internal.DockerEngine;
-import dev.derrick.docker.internal.DockerSettings;
+import dev.derrick.docker.DockerCacheImages;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -91,8 +90,8 @@ final class CacheCommand implements Callable<Integer> {
 
     private Consumer<CacheEntry> dockerImageRemover() {
         return entry -> {
-            try (DockerEngine engine = DockerEngine.connect(DockerSettings.parse(Map.of(), environment))) {
-                engine.client().removeImageCmd(entry.payload()).withForce(true).exec();
+            try {
+                DockerCacheImages.remove(entry.payload(), environment);
             } catch (RuntimeException e) {
                 err.println("derrick cache: image " + entry.details().getOrDefault("image", entry.payload())
                         + " not removed (" + String.valueOf(e.getMessage()).lines().findFirst().orElse("")

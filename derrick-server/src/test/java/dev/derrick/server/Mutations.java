@@ -1,6 +1,6 @@
 package dev.derrick.server;
 
-import dev.derrick.server.internal.Operation;
+import dev.derrick.core.protocol.Operation;
 import dev.derrick.server.internal.http.Route;
 
 import java.io.ByteArrayOutputStream;

@@ -2,7 +2,7 @@ package dev.derrick.local.internal;
 
 import dev.derrick.core.process.OwnerId;
 import dev.derrick.local.internal.cache.Overlay;
-import dev.derrick.local.internal.sandbox.Cgroups;
+import dev.derrick.local.internal.sandbox.SandboxCgroups;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,14 +36,14 @@ public final class Reaper {
 
     private final Path root;
     private final String self;
-    private final Cgroups cgroups;
+    private final SandboxCgroups cgroups;
 
     public Reaper(Path root) {
         this(root, null);
     }
 
     /** @param cgroups the sandboxes' cgroups (their processes are killed by cgroup), or {@code null} */
-    public Reaper(Path root, Cgroups cgroups) {
+    public Reaper(Path root, SandboxCgroups cgroups) {
         this.root = root;
         this.cgroups = cgroups;
         this.self = OwnerId.current().text();

@@ -1,5 +1,7 @@
 package dev.derrick.remote.internal;
 
+import dev.derrick.core.protocol.AgentHeartbeat;
+import dev.derrick.core.protocol.NatsProtocol;
 import dev.derrick.core.json.Json;
 import io.nats.client.Connection;
 import io.nats.client.Dispatcher;

@@ -1,5 +1,6 @@
 package dev.derrick.remote.internal;
 
+import dev.derrick.core.protocol.Operation;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.OutputListener;
@@ -41,16 +42,16 @@ public final class HttpTransport implements Transport {
     }
 
     @Override
-    public Reply call(Op op, RemoteRef ref, String processId, byte[] body, Duration timeout) {
+    public RemoteReply call(Operation op, RemoteRef ref, String processId, byte[] body, Duration timeout) {
         return call(op, ref, processId, body, timeout, null);
     }
 
     @Override
-    public Reply call(Op op, RemoteRef ref, byte[] body, Duration timeout, OutputListener listener) {
+    public RemoteReply call(Operation op, RemoteRef ref, byte[] body, Duration timeout, OutputListener listener) {
         return call(op, ref, null, body, timeout, listener);
     }
 
-    private Reply call(Op op, RemoteRef ref, String processId, byte[] body, Duration timeout, OutputListener listener) {
+    private RemoteReply call(Operation op, RemoteRef ref, String processId, byte[] body, Duration timeout, OutputListener listener) {
         URI uri = URI.create(base + op.path(ref == null ? null : ref.id(), processId));
         HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(timeout)
                 .header("Content-Type", "application/json")
@@ -63,7 +64,7 @@ public final class HttpTransport implements Transport {
             case "DELETE" -> b.DELETE();
             default -> b.POST(HttpRequest.BodyPublishers.ofByteArray(body));
         }
-        if ((op == Op.CMD || op == Op.CMD_WITH_OUTPUT) && listener != null && listener != OutputListener.NONE) {
+        if ((op == Operation.CMD || op == Operation.CMD_WITH_OUTPUT) && listener != null && listener != OutputListener.NONE) {
             b.setHeader("Accept", NDJSON + ", application/json");
             return sendStreaming(b.build(), op, listener, timeout);
         }
@@ -76,7 +77,7 @@ public final class HttpTransport implements Transport {
      * stream (an older one, or a command that printed nothing) answers as usual; the reply's stream count is then
      * {@code -1}, so the output is handed to the listener from the result.
      */
-    private Reply sendStreaming(HttpRequest request, Op op, OutputListener listener, Duration timeout) {
+    private RemoteReply sendStreaming(HttpRequest request, Operation op, OutputListener listener, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         HttpResponse<InputStream> r = exchange(request, op, HttpResponse.BodyHandlers.ofInputStream());
         String type = r.headers().firstValue("Content-Type").orElse("");
@@ -94,8 +95,8 @@ public final class HttpTransport implements Transport {
         int count = 0;
         try (InputStream in = body) {
             if (r.statusCode() != 200 || !type.toLowerCase(java.util.Locale.ROOT).startsWith(NDJSON)) {
-                Reply plain = plain(r.statusCode(), in.readAllBytes());
-                return new Reply(plain.status(), plain.body(), null, -1);
+                RemoteReply plain = plain(r.statusCode(), in.readAllBytes());
+                return new RemoteReply(plain.status(), plain.body(), null, -1);
             }
             BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
             for (String line = lines.readLine(); line != null; line = lines.readLine()) {
@@ -112,49 +113,49 @@ public final class HttpTransport implements Transport {
                         // a failing listener must not break the command; it simply stops mattering
                     }
                 } else if (n.has("result")) {
-                    return new Reply(200, Json.mapper().writeValueAsBytes(n.get("result")), null, count);
+                    return new RemoteReply(200, Json.mapper().writeValueAsBytes(n.get("result")), null, count);
                 } else if (n.has("error")) {
-                    return new Reply(n.path("status").asInt(500), Json.mapper().writeValueAsBytes(n.get("error")),
+                    return new RemoteReply(n.path("status").asInt(500), Json.mapper().writeValueAsBytes(n.get("error")),
                             null, count);
                 }
             }
             throw late.get() ? late(op, count) : new ProviderUnavailableException("derrick server at " + base
-                    + " ended the streamed reply of " + op.token() + " without a result (after " + count
+                    + " ended the streamed reply of " + op.wireName() + " without a result (after " + count
                     + " output chunks)");
         } catch (IOException e) {
             if (late.get()) {
                 throw late(op, count);
             }
             throw new ProviderUnavailableException("derrick server at " + base + " failed while streaming "
-                    + op.token() + ": " + e, e);
+                    + op.wireName() + ": " + e, e);
         } finally {
             watchdog.cancel(false);
         }
     }
 
-    private ProviderUnavailableException late(Op op, int chunks) {
-        return new ProviderUnavailableException("no complete reply to " + op.token() + " from the derrick server at "
+    private ProviderUnavailableException late(Operation op, int chunks) {
+        return new ProviderUnavailableException("no complete reply to " + op.wireName() + " from the derrick server at "
                 + base + " in time" + (chunks > 0 ? " (" + chunks + " output chunks arrived)" : ""));
     }
 
-    private Reply send(HttpRequest request, Op op) {
+    private RemoteReply send(HttpRequest request, Operation op) {
         HttpResponse<byte[]> r = exchange(request, op, HttpResponse.BodyHandlers.ofByteArray());
         return plain(r.statusCode(), r.body());
     }
 
-    private Reply plain(int status, byte[] body) {
+    private RemoteReply plain(int status, byte[] body) {
         if (status == 401) {
-            return new Reply(401, ("{\"error\":\"unauthorized\",\"message\":\"derrick server at " + base
+            return new RemoteReply(401, ("{\"error\":\"unauthorized\",\"message\":\"derrick server at " + base
                     + " refused the API token (set the provider option 'token' or DERRICK_API_TOKEN)\"}").getBytes());
         }
-        return new Reply(status, body);
+        return new RemoteReply(status, body);
     }
 
-    private <T> HttpResponse<T> exchange(HttpRequest request, Op op, HttpResponse.BodyHandler<T> handler) {
+    private <T> HttpResponse<T> exchange(HttpRequest request, Operation op, HttpResponse.BodyHandler<T> handler) {
         try {
             return client.send(request, handler);
         } catch (HttpTimeoutException e) {
-            throw new ProviderUnavailableException("no reply to " + op.token() + " from the derrick server at " + base
+            throw new ProviderUnavailableException("no reply to " + op.wireName() + " from the derrick server at " + base
                     + " in time", e);
         } catch (ConnectException e) {
             throw new ProviderUnavailableException("no derrick server at " + base + ": connection refused", e);
@@ -168,7 +169,7 @@ public final class HttpTransport implements Transport {
 
     /** Whether the server has a workspace with this id. */
     public Optional<RemoteRef> locate(String workspaceId) {
-        Reply r = call(Op.INFO, new RemoteRef(workspaceId, null), Wire.EMPTY, requestTimeout, null);
+        RemoteReply r = call(Operation.INFO, new RemoteRef(workspaceId, null), RemoteWire.EMPTY, requestTimeout, null);
         return r.ok() ? Optional.of(new RemoteRef(workspaceId, null)) : Optional.empty();
     }
 
@@ -178,9 +179,9 @@ public final class HttpTransport implements Transport {
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
         }
-        Reply r = send(b.build(), Op.LIST);
+        RemoteReply r = send(b.build(), Operation.LIST);
         if (r.status() == 401) {
-            Wire.check(r, Op.LIST, null);
+            RemoteWire.check(r, Operation.LIST, null);
         }
         return r.ok();
     }

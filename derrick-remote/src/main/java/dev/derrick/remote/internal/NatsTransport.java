@@ -1,5 +1,7 @@
 package dev.derrick.remote.internal;
 
+import dev.derrick.core.protocol.NatsProtocol;
+import dev.derrick.core.protocol.Operation;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.InvalidConfigException;
@@ -7,12 +9,12 @@ import dev.derrick.api.OutputListener;
 import dev.derrick.api.ProviderUnavailableException;
 import dev.derrick.api.StreamKind;
 import dev.derrick.core.json.Json;
+import dev.derrick.remote.nats.NatsConnections;
 import io.nats.client.Connection;
 import io.nats.client.ConnectionListener;
 import io.nats.client.Dispatcher;
 import io.nats.client.JetStreamStatusException;
 import io.nats.client.Message;
-import io.nats.client.Nats;
 import io.nats.client.Options;
 import io.nats.client.impl.Headers;
 import io.nats.client.impl.NatsMessage;
@@ -62,7 +64,7 @@ public final class NatsTransport implements Transport {
         AgentDirectory directory = new AgentDirectory(prefix);
         ConnectionListener.Events[] last = new ConnectionListener.Events[1];
         boolean[] up = new boolean[1];
-        Options options = connectionOptions(url, "derrick-controller", connectTimeout, (c, event) -> {
+        Options options = NatsConnections.options(url, "derrick-controller", connectTimeout, (c, event) -> {
             if (event == ConnectionListener.Events.RECONNECTED || event == ConnectionListener.Events.CONNECTED) {
                 directory.connected();
             } else if (event == ConnectionListener.Events.DISCONNECTED) {
@@ -74,49 +76,11 @@ public final class NatsTransport implements Transport {
             }
             last[0] = event;
         });
-        Connection conn = open(url, options);
+        Connection conn = NatsConnections.open(url, options);
         directory.start(conn);
         NatsTransport transport = new NatsTransport(url, prefix, claimTimeout, conn, directory);
         transport.startWatchdog();
         return transport;
-    }
-
-    /**
-     * Options both agents and controllers use: reconnect forever with a buffer, report "no responders"; {@code url}
-     * may list several servers, comma-separated.
-     */
-    public static Options connectionOptions(String url, String name, Duration connectTimeout,
-                                            ConnectionListener listener) {
-        // A comma-separated list names several servers of a cluster; the servers a cluster member advertises are
-        // learned as well, so a client moves on when its server dies.
-        return new Options.Builder()
-                .servers(java.util.Arrays.stream(url.split(",")).map(String::trim).filter(u -> !u.isEmpty())
-                        .toArray(String[]::new))
-                .connectionName(name)
-                .connectionTimeout(connectTimeout)
-                .maxReconnects(-1)
-                .reconnectWait(Duration.ofMillis(250))
-                .reconnectBufferSize(64L * 1024 * 1024)
-                .pingInterval(Duration.ofSeconds(5))
-                .reportNoResponders()
-                .connectionListener(listener)
-                .errorListener(new io.nats.client.ErrorListener() {
-                })
-                .build();
-    }
-
-    /** Connects, turning failure into a clear {@link ProviderUnavailableException}. */
-    public static Connection open(String url, Options options) {
-        try {
-            return Nats.connect(options);
-        } catch (IOException e) {
-            throw new ProviderUnavailableException("no NATS server at " + dev.derrick.core.Redactor.redactUrls(url) + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ProviderUnavailableException("interrupted while connecting to NATS at " + dev.derrick.core.Redactor.redactUrls(url), e);
-        } catch (RuntimeException e) {
-            throw new ProviderUnavailableException("cannot connect to NATS at " + dev.derrick.core.Redactor.redactUrls(url) + ": " + e.getMessage(), e);
-        }
     }
 
     private final java.util.concurrent.ScheduledExecutorService watchdog =
@@ -175,7 +139,7 @@ public final class NatsTransport implements Transport {
             return ref;
         }
         try {
-            Reply info = call(Op.INFO, ref.get(), Wire.EMPTY, timeout, null);
+            RemoteReply info = call(Operation.INFO, ref.get(), RemoteWire.EMPTY, timeout, null);
             return info.status() == 404 ? Optional.empty() : ref;
         } catch (DerrickException unreachable) {
             LOG.debug("cannot confirm workspace {} on agent {}: {}", workspaceId, ref.get().agent(),
@@ -185,18 +149,18 @@ public final class NatsTransport implements Transport {
     }
 
     @Override
-    public Reply call(Op op, RemoteRef ref, byte[] body, Duration timeout, OutputListener listener) {
+    public RemoteReply call(Operation op, RemoteRef ref, byte[] body, Duration timeout, OutputListener listener) {
         return call(op, ref, null, body, timeout, listener);
     }
 
     @Override
-    public Reply call(Op op, RemoteRef ref, String processId, byte[] body, Duration timeout) {
+    public RemoteReply call(Operation op, RemoteRef ref, String processId, byte[] body, Duration timeout) {
         return call(op, ref, processId, body, timeout, null);
     }
 
-    private Reply call(Op op, RemoteRef ref, String processId, byte[] body, Duration timeout, OutputListener listener) {
+    private RemoteReply call(Operation op, RemoteRef ref, String processId, byte[] body, Duration timeout, OutputListener listener) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        if (op == Op.CREATE) {
+        if (op == Operation.CREATE) {
             return create(body, deadline);
         }
         if (ref == null || ref.agent() == null) {
@@ -205,15 +169,15 @@ public final class NatsTransport implements Transport {
         goneReason(ref.agent()).ifPresent(reason -> {
             throw gone(ref.id(), ref.agent(), reason);
         });
-        return exchange(NatsProtocol.agentSubject(prefix, ref.agent(), op.token()), ref.agent(), ref.id(), op.token(),
+        return exchange(NatsProtocol.agentSubject(prefix, ref.agent(), op.wireName()), ref.agent(), ref.id(), op.wireName(),
                 body, deadline, listener, null, processId);
     }
 
-    private Reply create(byte[] body, long deadline) {
+    private RemoteReply create(byte[] body, long deadline) {
         for (int attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
             Message claim;
             try {
-                claim = conn.requestWithTimeout(NatsProtocol.claimSubject(prefix), null, Wire.EMPTY, claimTimeout)
+                claim = conn.requestWithTimeout(NatsProtocol.claimSubject(prefix), null, RemoteWire.EMPTY, claimTimeout)
                         .get(claimTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -226,19 +190,19 @@ public final class NatsTransport implements Transport {
                 checkDeadline(deadline, "claim", null, null);
                 continue;
             }
-            Reply reply = reply(claim);
+            RemoteReply reply = reply(claim);
             if (reply.status() == 503) {
                 sleep(20L * attempt);
                 checkDeadline(deadline, "claim", null, null);
                 continue;
             }
-            Wire.check(reply, Op.CREATE, null);
+            RemoteWire.check(reply, Operation.CREATE, null);
             JsonNode n = tree(reply);
             String agent = n.path("agent").asText();
             String reservation = n.path("reservation").asText();
-            Reply created = exchange(NatsProtocol.agentSubject(prefix, agent, Op.CREATE.token()), agent, null,
-                    Op.CREATE.token(), body, deadline, null, reservation, null);
-            return new Reply(created.status(), created.body(), agent);
+            RemoteReply created = exchange(NatsProtocol.agentSubject(prefix, agent, Operation.CREATE.wireName()), agent, null,
+                    Operation.CREATE.wireName(), body, deadline, null, reservation, null);
+            return new RemoteReply(created.status(), created.body(), agent);
         }
         throw noCapacity();
     }
@@ -254,7 +218,7 @@ public final class NatsTransport implements Transport {
                 .collect(Collectors.joining(", ")) + ")");
     }
 
-    private Reply exchange(String subject, String agent, String workspaceId, String op, byte[] body, long deadline,
+    private RemoteReply exchange(String subject, String agent, String workspaceId, String op, byte[] body, long deadline,
                            OutputListener listener, String reservation, String processId) {
         int chunk = NatsProtocol.chunkSize(maxPayload());
         Headers headers = new Headers();
@@ -289,7 +253,7 @@ public final class NatsTransport implements Transport {
                 streamDispatcher.subscribe(inbox);
                 headers.put(NatsProtocol.STREAM, inbox);
             }
-            Reply reply;
+            RemoteReply reply;
             if (body.length <= chunk) {
                 reply = await(NatsMessage.builder().subject(subject).headers(headers).data(body).build(), agent,
                         workspaceId, op, deadline);
@@ -307,7 +271,7 @@ public final class NatsTransport implements Transport {
         }
     }
 
-    private Reply upload(String subject, String agent, String workspaceId, String op, Headers base, byte[] body,
+    private RemoteReply upload(String subject, String agent, String workspaceId, String op, Headers base, byte[] body,
                          int chunk, long deadline) {
         if (body.length > NatsProtocol.MAX_TRANSFER_BYTES) {
             throw new InvalidConfigException(op + " request of " + body.length + " bytes is larger than derrick "
@@ -315,7 +279,7 @@ public final class NatsTransport implements Transport {
         }
         String transfer = UUID.randomUUID().toString();
         int parts = (body.length + chunk - 1) / chunk;
-        Reply last = null;
+        RemoteReply last = null;
         for (int i = 0; i < parts; i++) {
             Headers h = new Headers(base);
             h.put(NatsProtocol.TRANSFER, transfer);
@@ -333,7 +297,7 @@ public final class NatsTransport implements Transport {
         return last;
     }
 
-    private void waitForStream(Reply reply, AtomicInteger streamed) {
+    private void waitForStream(RemoteReply reply, AtomicInteger streamed) {
         // the reply says how many output messages the agent published before it; wait briefly for the last ones
         int expected = reply.streamCount();
         long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
@@ -350,9 +314,9 @@ public final class NatsTransport implements Transport {
     }
 
     /** Sends one request and waits for its reply, failing fast when the agent is gone; fetches chunked replies. */
-    private Reply await(Message request, String agent, String workspaceId, String op, long deadline) {
+    private RemoteReply await(Message request, String agent, String workspaceId, String op, long deadline) {
         Message answer = awaitMessage(request, agent, workspaceId, op, deadline);
-        Reply first = reply(answer);
+        RemoteReply first = reply(answer);
         String chunks = header(answer, NatsProtocol.CHUNKS);
         if (chunks == null) {
             return first;
@@ -368,13 +332,13 @@ public final class NatsTransport implements Transport {
             Message part = awaitMessage(NatsMessage.builder()
                     .subject(NatsProtocol.agentSubject(prefix, agent, NatsProtocol.CHUNK_OP)).headers(h)
                     .data(new byte[0]).build(), agent, workspaceId, op, deadline);
-            Reply r = reply(part);
+            RemoteReply r = reply(part);
             if (!r.ok()) {
                 throw new DerrickException("the agent lost part " + i + " of its " + op + " reply: " + r.text());
             }
             all.writeBytes(r.body());
         }
-        return new Reply(first.status(), all.toByteArray(), null, first.streamCount());
+        return new RemoteReply(first.status(), all.toByteArray(), null, first.streamCount());
     }
 
     private Message awaitMessage(Message request, String agent, String workspaceId, String op, long deadline) {
@@ -443,7 +407,7 @@ public final class NatsTransport implements Transport {
         }
         Duration probe = directory.goneAfter(agent);
         try {
-            Message m = conn.requestWithTimeout(NatsProtocol.agentSubject(prefix, agent, "health"), null, Wire.EMPTY,
+            Message m = conn.requestWithTimeout(NatsProtocol.agentSubject(prefix, agent, "health"), null, RemoteWire.EMPTY,
                     probe).get(probe.toMillis() + 500, TimeUnit.MILLISECONDS);
             if (reply(m).ok()) {
                 LOG.debug("agent {} missed heartbeats but answered directly; keeping it", agent);
@@ -485,7 +449,7 @@ public final class NatsTransport implements Transport {
         return m.hasHeaders() ? m.getHeaders().getFirst(name) : null;
     }
 
-    private static Reply reply(Message m) {
+    private static RemoteReply reply(Message m) {
         String status = header(m, NatsProtocol.STATUS);
         String streamed = header(m, NatsProtocol.STREAMED);
         int count = -1;
@@ -496,11 +460,11 @@ public final class NatsTransport implements Transport {
                 count = -1;
             }
         }
-        return new Reply(status == null ? 200 : Integer.parseInt(status), m.getData(), header(m, NatsProtocol.AGENT),
+        return new RemoteReply(status == null ? 200 : Integer.parseInt(status), m.getData(), header(m, NatsProtocol.AGENT),
                 count);
     }
 
-    private static JsonNode tree(Reply reply) {
+    private static JsonNode tree(RemoteReply reply) {
         try {
             return Json.mapper().readTree(reply.body());
         } catch (IOException e) {

@@ -1,5 +1,6 @@
 package dev.derrick.remote.internal;
 
+import dev.derrick.core.protocol.Operation;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.OutputListener;
@@ -46,8 +47,8 @@ final class RemoteProcess implements WorkspaceProcess {
     @Override
     public ProcessInfo info() {
         try {
-            ProcessInfo info = Wire.reply(workspace.callProcess(Op.PROCESS_INFO, id, Wire.EMPTY, timeout()),
-                    ProcessBody.class, Op.PROCESS_INFO).toInfo();
+            ProcessInfo info = RemoteWire.reply(workspace.callProcess(Operation.PROCESS_INFO, id, RemoteWire.EMPTY, timeout()),
+                    ProcessBody.class, Operation.PROCESS_INFO).toInfo();
             last = info;
             return info;
         } catch (dev.derrick.api.WorkspaceNotFoundException e) {
@@ -66,8 +67,8 @@ final class RemoteProcess implements WorkspaceProcess {
     }
 
     private ProcessOutput read(long offset, Duration wait) {
-        return Wire.reply(workspace.callProcess(Op.PROCESS_OUTPUT, id, Wire.write(new ProcessOutputBody(offset,
-                        wait.toMillis() / 1000.0)), timeout().plus(wait)), ProcessOutputReply.class, Op.PROCESS_OUTPUT)
+        return RemoteWire.reply(workspace.callProcess(Operation.PROCESS_OUTPUT, id, RemoteWire.write(new ProcessOutputBody(offset,
+                        wait.toMillis() / 1000.0)), timeout().plus(wait)), ProcessOutputReply.class, Operation.PROCESS_OUTPUT)
                 .toOutput();
     }
 
@@ -99,12 +100,12 @@ final class RemoteProcess implements WorkspaceProcess {
 
     @Override
     public void writeStdin(byte[] data) {
-        workspace.callProcess(Op.PROCESS_STDIN, id, Wire.write(new StdinBody(data, null, null)), timeout());
+        workspace.callProcess(Operation.PROCESS_STDIN, id, RemoteWire.write(new StdinBody(data, null, null)), timeout());
     }
 
     @Override
     public void closeStdin() {
-        workspace.callProcess(Op.PROCESS_STDIN, id, Wire.write(new StdinBody(null, null, true)), timeout());
+        workspace.callProcess(Operation.PROCESS_STDIN, id, RemoteWire.write(new StdinBody(null, null, true)), timeout());
     }
 
     @Override
@@ -113,8 +114,8 @@ final class RemoteProcess implements WorkspaceProcess {
         while (true) {
             long left = Math.max(0, deadline - System.nanoTime());
             Duration slice = Duration.ofNanos(Math.min(left, Duration.ofSeconds(30).toNanos()));
-            WaitReply r = Wire.reply(workspace.callProcess(Op.PROCESS_WAIT, id, Wire.write(new WaitBody(
-                    slice.toMillis() / 1000.0)), timeout().plus(slice)), WaitReply.class, Op.PROCESS_WAIT);
+            WaitReply r = RemoteWire.reply(workspace.callProcess(Operation.PROCESS_WAIT, id, RemoteWire.write(new WaitBody(
+                    slice.toMillis() / 1000.0)), timeout().plus(slice)), WaitReply.class, Operation.PROCESS_WAIT);
             if (r.result() != null) {
                 return Optional.of(r.result().toResult());
             }
@@ -129,8 +130,8 @@ final class RemoteProcess implements WorkspaceProcess {
 
     @Override
     public ExecResult kill() {
-        WaitReply r = Wire.reply(workspace.callProcess(Op.PROCESS_KILL, id, Wire.EMPTY, timeout().plusSeconds(20)),
-                WaitReply.class, Op.PROCESS_KILL);
+        WaitReply r = RemoteWire.reply(workspace.callProcess(Operation.PROCESS_KILL, id, RemoteWire.EMPTY, timeout().plusSeconds(20)),
+                WaitReply.class, Operation.PROCESS_KILL);
         if (r.result() == null) {
             throw new DerrickException("the agent's reply to killing process " + id + " carries no result");
         }

@@ -1,5 +1,6 @@
 package dev.derrick.remote.internal;
 
+import dev.derrick.core.protocol.Operation;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.ProgressListener;
@@ -68,9 +69,9 @@ public final class RemoteProvider implements WorkspaceProvider {
             }
         }
         ProgressListener p = progress == null ? ProgressListener.NONE : progress;
-        Reply reply = Wire.check(transport.call(Op.CREATE, null, Wire.createBody(config), createTimeout, null),
-                Op.CREATE, null);
-        RemoteWorkspace ws = new RemoteWorkspace(this, new RemoteRef(Wire.createdId(reply), reply.agent()));
+        RemoteReply reply = RemoteWire.check(transport.call(Operation.CREATE, null, RemoteWire.createBody(config), createTimeout, null),
+                Operation.CREATE, null);
+        RemoteWorkspace ws = new RemoteWorkspace(this, new RemoteRef(RemoteWire.createdId(reply), reply.agent()));
         created.put(ws.id(), ws);
         if (closed.get()) {
             ws.close();

@@ -1,5 +1,6 @@
 package dev.derrick.remote.internal;
 
+import dev.derrick.core.protocol.Operation;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.FileEntry;
@@ -96,92 +97,92 @@ public final class RemoteWorkspace implements Workspace {
      * the agent's machine.
      */
     public WorkspaceInfo agentInfo() {
-        return Wire.info(call(Op.INFO, Wire.EMPTY, provider.requestTimeout(), null));
+        return RemoteWire.info(call(Operation.INFO, RemoteWire.EMPTY, provider.requestTimeout(), null));
     }
 
     @Override
     public ExecResult exec(ExecRequest request, OutputListener listener) {
         Duration wait = provider.execWait(request.timeout());
-        Reply reply = call(Op.CMD_WITH_OUTPUT, Wire.execBody(request), wait, listener);
-        ExecResult result = Wire.execResult(reply);
+        RemoteReply reply = call(Operation.CMD_WITH_OUTPUT, RemoteWire.execBody(request), wait, listener);
+        ExecResult result = RemoteWire.execResult(reply);
         // an agent that streamed says how many chunks it sent; without that, the output arrives with the result
         if (listener != null && listener != OutputListener.NONE
                 && (!provider.transportStreams() || reply.streamCount() < 0)) {
-            Wire.replay(result, listener);
+            RemoteWire.replay(result, listener);
         }
         return result;
     }
 
     @Override
     public byte[] readFile(String path) {
-        return call(Op.READ_FILE, Wire.pathBody(path), provider.requestTimeout(), null).body();
+        return call(Operation.READ_FILE, RemoteWire.pathBody(path), provider.requestTimeout(), null).body();
     }
 
     @Override
     public void writeFile(String path, byte[] content) {
-        call(Op.WRITE_FILE, Wire.writeBody(path, content), provider.requestTimeout(), null);
+        call(Operation.WRITE_FILE, RemoteWire.writeBody(path, content), provider.requestTimeout(), null);
     }
 
     @Override
     public List<FileEntry> listFiles(String path) {
-        return Wire.fileEntries(call(Op.LIST_FILES, Wire.listFilesBody(path == null ? "" : path),
+        return RemoteWire.fileEntries(call(Operation.LIST_FILES, RemoteWire.listFilesBody(path == null ? "" : path),
                 provider.requestTimeout(), null));
     }
 
     @Override
     public dev.derrick.api.FileListing listFiles(String path, int maxDepth, int maxEntries) {
-        return Wire.reply(call(Op.LIST_RECURSIVE, Wire.write(new dev.derrick.core.wire.Wire.ListRecursiveBody(
+        return RemoteWire.reply(call(Operation.LIST_RECURSIVE, RemoteWire.write(new dev.derrick.core.wire.Wire.ListRecursiveBody(
                 path == null ? "" : path, null, maxDepth, maxEntries)), provider.requestTimeout(), null),
-                dev.derrick.core.wire.Wire.FileTree.class, Op.LIST_RECURSIVE).toListing();
+                dev.derrick.core.wire.Wire.FileTree.class, Operation.LIST_RECURSIVE).toListing();
     }
 
     @Override
     public java.util.Optional<dev.derrick.api.FileStat> stat(String path) {
-        Reply reply = provider.transport().call(Op.STAT, ref, Wire.write(new dev.derrick.core.wire.Wire.PathBody(path, null)),
+        RemoteReply reply = provider.transport().call(Operation.STAT, ref, RemoteWire.write(new dev.derrick.core.wire.Wire.PathBody(path, null)),
                 provider.requestTimeout(), null);
         ensureOpen();
         if (reply.status() == 404 && reply.text().contains(dev.derrick.core.wire.WireError.FILE_NOT_FOUND)) {
             return java.util.Optional.empty();
         }
-        return java.util.Optional.of(Wire.reply(Wire.check(reply, Op.STAT, ref.id()),
-                dev.derrick.core.wire.Wire.FileStatBody.class, Op.STAT).toStat());
+        return java.util.Optional.of(RemoteWire.reply(RemoteWire.check(reply, Operation.STAT, ref.id()),
+                dev.derrick.core.wire.Wire.FileStatBody.class, Operation.STAT).toStat());
     }
 
     @Override
     public void delete(String path, boolean recursive) {
-        call(Op.DELETE_FILE, Wire.write(new dev.derrick.core.wire.Wire.DeleteBody(path, null, recursive)),
+        call(Operation.DELETE_FILE, RemoteWire.write(new dev.derrick.core.wire.Wire.DeleteBody(path, null, recursive)),
                 provider.requestTimeout(), null);
     }
 
     @Override
     public void move(String from, String to) {
-        call(Op.MOVE_FILE, Wire.write(new dev.derrick.core.wire.Wire.MoveBody(from, to, null)), provider.requestTimeout(),
+        call(Operation.MOVE_FILE, RemoteWire.write(new dev.derrick.core.wire.Wire.MoveBody(from, to, null)), provider.requestTimeout(),
                 null);
     }
 
     @Override
     public void mkdirs(String path) {
-        call(Op.MKDIR, Wire.write(new dev.derrick.core.wire.Wire.PathBody(path, null)), provider.requestTimeout(), null);
+        call(Operation.MKDIR, RemoteWire.write(new dev.derrick.core.wire.Wire.PathBody(path, null)), provider.requestTimeout(), null);
     }
 
     /** Edits on the agent, in one request (not a read and a write over the wire). */
     @Override
     public int editFile(String path, String oldText, String newText, boolean replaceAll) {
-        return Wire.reply(call(Op.EDIT_FILE, Wire.write(new dev.derrick.core.wire.Wire.EditBody(path, oldText, newText,
+        return RemoteWire.reply(call(Operation.EDIT_FILE, RemoteWire.write(new dev.derrick.core.wire.Wire.EditBody(path, oldText, newText,
                 replaceAll, null)), provider.requestTimeout(), null), dev.derrick.core.wire.Wire.EditReply.class,
-                Op.EDIT_FILE).replacements();
+                Operation.EDIT_FILE).replacements();
     }
 
     @Override
     public dev.derrick.api.WorkspaceDiff diff() {
-        return Wire.reply(call(Op.DIFF, Wire.EMPTY, provider.createTimeout(), null),
-                dev.derrick.core.wire.Wire.DiffReply.class, Op.DIFF).toDiff();
+        return RemoteWire.reply(call(Operation.DIFF, RemoteWire.EMPTY, provider.createTimeout(), null),
+                dev.derrick.core.wire.Wire.DiffReply.class, Operation.DIFF).toDiff();
     }
 
     @Override
     public dev.derrick.api.WorkspaceProcess start(ExecRequest request) {
-        String pid = Wire.reply(call(Op.CMD_WITH_OUTPUT, Wire.write(dev.derrick.core.wire.Wire.CmdBody.background(request)),
-                provider.requestTimeout(), null), dev.derrick.core.wire.Wire.PidReply.class, Op.CMD_WITH_OUTPUT).pid();
+        String pid = RemoteWire.reply(call(Operation.CMD_WITH_OUTPUT, RemoteWire.write(dev.derrick.core.wire.Wire.CmdBody.background(request)),
+                provider.requestTimeout(), null), dev.derrick.core.wire.Wire.PidReply.class, Operation.CMD_WITH_OUTPUT).pid();
         if (pid == null || pid.isBlank()) {
             throw new dev.derrick.api.DerrickException("the agent's reply to a background start carries no process id");
         }
@@ -190,15 +191,15 @@ public final class RemoteWorkspace implements Workspace {
 
     @Override
     public List<dev.derrick.api.WorkspaceProcess> processes() {
-        return Wire.reply(call(Op.PROCESSES, Wire.EMPTY, provider.requestTimeout(), null),
-                dev.derrick.core.wire.Wire.ProcessList.class, Op.PROCESSES).processes().stream()
+        return RemoteWire.reply(call(Operation.PROCESSES, RemoteWire.EMPTY, provider.requestTimeout(), null),
+                dev.derrick.core.wire.Wire.ProcessList.class, Operation.PROCESSES).processes().stream()
                 .map(p -> (dev.derrick.api.WorkspaceProcess) new RemoteProcess(this, p.pid())).toList();
     }
 
     @Override
     public java.util.Optional<dev.derrick.api.WorkspaceProcess> process(String processId) {
         try {
-            callProcess(Op.PROCESS_INFO, processId, Wire.EMPTY, provider.requestTimeout());
+            callProcess(Operation.PROCESS_INFO, processId, RemoteWire.EMPTY, provider.requestTimeout());
             return java.util.Optional.of(new RemoteProcess(this, processId));
         } catch (dev.derrick.api.ProcessNotFoundException e) {
             return java.util.Optional.empty();
@@ -206,9 +207,9 @@ public final class RemoteWorkspace implements Workspace {
     }
 
     /** Sends an operation on one of this workspace's background processes. */
-    Reply callProcess(Op op, String processId, byte[] body, Duration timeout) {
+    RemoteReply callProcess(Operation op, String processId, byte[] body, Duration timeout) {
         ensureOpen();
-        return Wire.check(provider.transport().call(op, ref, processId, body, timeout), op, ref.id());
+        return RemoteWire.check(provider.transport().call(op, ref, processId, body, timeout), op, ref.id());
     }
 
     RemoteProvider provider() {
@@ -223,18 +224,18 @@ public final class RemoteWorkspace implements Workspace {
 
     @Override
     public List<RepositoryFetch> fetch() {
-        return Wire.fetches(call(Op.FETCH, Wire.EMPTY, provider.createTimeout(), null));
+        return RemoteWire.fetches(call(Operation.FETCH, RemoteWire.EMPTY, provider.createTimeout(), null));
     }
 
     @Override
     public void reset() {
-        call(Op.RESET, Wire.EMPTY, provider.createTimeout(), null);
+        call(Operation.RESET, RemoteWire.EMPTY, provider.createTimeout(), null);
     }
 
     /** Records the current state on the agent; may copy the whole tree, so it waits as long as a reset. */
     @Override
     public String checkpoint() {
-        return Wire.checkpointId(call(Op.CHECKPOINT, Wire.EMPTY, provider.createTimeout(), null));
+        return RemoteWire.checkpointId(call(Operation.CHECKPOINT, RemoteWire.EMPTY, provider.createTimeout(), null));
     }
 
     @Override
@@ -243,14 +244,14 @@ public final class RemoteWorkspace implements Workspace {
             throw new InvalidConfigException("restore needs the id a checkpoint() of workspace '" + ref.id()
                     + "' returned, got " + (checkpointId == null ? "null" : "'" + checkpointId + "'"));
         }
-        call(Op.RESTORE, Wire.restoreBody(checkpointId), provider.createTimeout(), null);
+        call(Operation.RESTORE, RemoteWire.restoreBody(checkpointId), provider.createTimeout(), null);
     }
 
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
             try {
-                provider.transportForClose().call(Op.DELETE, ref, Wire.EMPTY, provider.requestTimeout(), null);
+                provider.transportForClose().call(Operation.DELETE, ref, RemoteWire.EMPTY, provider.requestTimeout(), null);
             } catch (WorkspaceNotFoundException alreadyGone) {
                 // closing is idempotent: a workspace that is already gone is closed
             } finally {
@@ -259,12 +260,12 @@ public final class RemoteWorkspace implements Workspace {
         }
     }
 
-    private Reply call(Op op, byte[] body, Duration timeout, OutputListener listener) {
+    private RemoteReply call(Operation op, byte[] body, Duration timeout, OutputListener listener) {
         if (closed.get()) {
             throw new WorkspaceNotFoundException(ref.id(), "workspace '" + ref.id() + "' is closed");
         }
-        Reply reply = provider.transport().call(op, ref, body, timeout, listener);
-        return Wire.check(reply, op, ref.id());
+        RemoteReply reply = provider.transport().call(op, ref, body, timeout, listener);
+        return RemoteWire.check(reply, op, ref.id());
     }
 
     @Override

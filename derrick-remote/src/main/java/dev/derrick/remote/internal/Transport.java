@@ -1,5 +1,6 @@
 package dev.derrick.remote.internal;
 
+import dev.derrick.core.protocol.Operation;
 import dev.derrick.api.OutputListener;
 
 import java.time.Duration;
@@ -9,19 +10,19 @@ public interface Transport extends AutoCloseable {
     /**
      * Sends an operation and waits for the reply.
      *
-     * @param workspace the workspace handle, {@code null} for {@link Op#CREATE} and {@link Op#LIST}
+     * @param workspace the workspace handle, {@code null} for {@link Operation#CREATE} and {@link Operation#LIST}
      * @param timeout   how long to wait for the reply at most
      * @param listener  receives streamed command output where the transport supports it; may be {@code null}
      * @throws dev.derrick.api.DerrickException when the agent cannot be reached or does not answer in time
      */
-    Reply call(Op op, RemoteRef workspace, byte[] body, Duration timeout, OutputListener listener);
+    RemoteReply call(Operation op, RemoteRef workspace, byte[] body, Duration timeout, OutputListener listener);
 
     /**
-     * Sends an operation on one background process of a workspace ({@link Op#perProcess()}).
+     * Sends an operation on one background process of a workspace ({@link Operation#needsProcess()}).
      *
      * @param processId the process handle id
      */
-    Reply call(Op op, RemoteRef workspace, String processId, byte[] body, Duration timeout);
+    RemoteReply call(Operation op, RemoteRef workspace, String processId, byte[] body, Duration timeout);
 
     /** Where this transport goes, for messages (never with credentials). */
     String describe();

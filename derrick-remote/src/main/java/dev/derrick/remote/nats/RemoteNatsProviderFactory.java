@@ -1,10 +1,10 @@
 package dev.derrick.remote.nats;
 
+import dev.derrick.core.protocol.NatsProtocol;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.spi.Availability;
 import dev.derrick.api.spi.ProviderOptions;
 import dev.derrick.api.spi.WorkspaceProviderFactory;
-import dev.derrick.remote.internal.NatsProtocol;
 import dev.derrick.remote.internal.NatsTransport;
 import dev.derrick.remote.internal.RemoteProvider;
 

@@ -1,5 +1,6 @@
 package dev.derrick.server.internal;
 
+import dev.derrick.core.protocol.Operation;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.InvalidConfigException;

@@ -66,7 +66,7 @@ final class Portal {
             return;
         }
         try (DirectoryStream<Path> portals = Files.newDirectoryStream(BASE, p -> p.getFileName().toString().startsWith(prefix)
-                && Cgroups.WORKSPACE_NAME.matcher(p.getFileName().toString()).matches())) {
+                && SandboxCgroups.WORKSPACE_NAME.matcher(p.getFileName().toString()).matches())) {
             for (Path p : portals) {
                 close(p);
             }

@@ -143,7 +143,7 @@ public final class Sandbox implements AutoCloseable {
             prepareRoot();
             portal = Portal.open(support, name, root);
             if (cgroup != null) {
-                Cgroups.create(cgroup.resolve("holder"));
+                SandboxCgroups.create(cgroup.resolve("holder"));
             }
         } catch (IOException e) {
             throw new DerrickException("cannot prepare the sandbox of " + root + ": " + e.getMessage(), e);
@@ -167,7 +167,7 @@ public final class Sandbox implements AutoCloseable {
         Thread errPump = pump(p.getErrorStream(), errors, "derrick-sandbox-holder-stderr");
         try {
             if (cgroup != null) {
-                Cgroups.join(cgroup.resolve("holder"), p.pid()); // before bwrap has read its arguments, so before it forks
+                SandboxCgroups.join(cgroup.resolve("holder"), p.pid()); // before bwrap has read its arguments, so before it forks
             }
             for (Path procs : extension.cgroupProcs(phase)) {
                 Files.writeString(procs, Long.toString(p.pid()), StandardCharsets.US_ASCII);
@@ -196,7 +196,7 @@ public final class Sandbox implements AutoCloseable {
                     errPump.join(1000);
                     throw new DerrickException("the sandbox did not start: " + text(errors, "its holder did not come up"));
                 }
-                Cgroups.sleepMillis(1);
+                SandboxCgroups.sleepMillis(1);
             }
             holderPid = inside;
             holder = p;
@@ -296,7 +296,7 @@ public final class Sandbox implements AutoCloseable {
 
     private void stopHolder(Process p) {
         if (cgroup != null) {
-            Cgroups.killAndRemove(cgroup);
+            SandboxCgroups.killAndRemove(cgroup);
         }
         if (p != null) {
             p.destroyForcibly();
@@ -312,7 +312,7 @@ public final class Sandbox implements AutoCloseable {
             long deadline = System.nanoTime() + 5_000_000_000L;
             // (an exited init that nobody has reaped yet — a zombie of pid 1, which may reap slowly — is gone)
             while (runningNotZombie(inside) && System.nanoTime() < deadline) {
-                Cgroups.sleepMillis(2);
+                SandboxCgroups.sleepMillis(2);
             }
         }
         Path bound = portal;
@@ -390,12 +390,12 @@ public final class Sandbox implements AutoCloseable {
         Process p;
         try {
             if (cgroup != null) {
-                commandCgroup = Cgroups.create(cgroup.resolve("c" + commands.incrementAndGet()));
+                commandCgroup = SandboxCgroups.create(cgroup.resolve("c" + commands.incrementAndGet()));
             }
             p = pb.start();
         } catch (IOException e) {
             if (commandCgroup != null) {
-                Cgroups.removeIfEmpty(commandCgroup);
+                SandboxCgroups.removeIfEmpty(commandCgroup);
             }
             throw new DerrickException("cannot start a command in the sandbox: " + e.getMessage(), e);
         }
@@ -407,7 +407,7 @@ public final class Sandbox implements AutoCloseable {
                 shell = findChild(p);
                 if (shell > 0) {
                     if (commandCgroup != null) {
-                        Cgroups.join(commandCgroup, shell);
+                        SandboxCgroups.join(commandCgroup, shell);
                     }
                     for (Path procs : extension.cgroupProcs(phase)) {
                         Files.writeString(procs, Long.toString(shell), StandardCharsets.US_ASCII);
@@ -539,11 +539,11 @@ public final class Sandbox implements AutoCloseable {
     void released(SandboxProcess process) {
         running.remove(process);
         Path cg = process.cgroup();
-        if (cg != null && !Cgroups.removeIfEmpty(cg)) {
+        if (cg != null && !SandboxCgroups.removeIfEmpty(cg)) {
             lingering.add(cg);
         }
         if (lingering.size() > 32) {
-            lingering.removeIf(Cgroups::removeIfEmpty);
+            lingering.removeIf(SandboxCgroups::removeIfEmpty);
         }
     }
 
@@ -558,7 +558,7 @@ public final class Sandbox implements AutoCloseable {
             }
         }
         for (Path cg : lingering) {
-            if (Cgroups.populated(cg)) {
+            if (SandboxCgroups.populated(cg)) {
                 return true;
             }
         }
@@ -574,11 +574,11 @@ public final class Sandbox implements AutoCloseable {
             return false;
         }
         try {
-            Cgroups.freeze(cgroup, frozen);
+            SandboxCgroups.freeze(cgroup, frozen);
             if (frozen) {
                 long deadline = System.nanoTime() + 2_000_000_000L;
                 while (System.nanoTime() < deadline && !Files.readString(cgroup.resolve("cgroup.events")).contains("frozen 1")) {
-                    Cgroups.sleepMillis(1);
+                    SandboxCgroups.sleepMillis(1);
                 }
             }
             return true;

@@ -253,7 +253,7 @@ public final class SandboxControls implements SandboxExtension.Factory, AutoClos
         }
     }
 
-    /** For the reaper: removes empty sandbox cgroups older than a minute (see {@code Cgroups.reapEmpty}). */
+    /** For the reaper: removes empty sandbox cgroups older than a minute (see {@code limits.Cgroups.reapEmpty}). */
     public List<String> reapEmpty() {
         return reapable().reapEmpty(java.time.Duration.ofMinutes(1), n -> CGROUP_NAME.matcher(n).matches());
     }

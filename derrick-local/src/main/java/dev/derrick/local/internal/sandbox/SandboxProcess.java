@@ -112,16 +112,16 @@ public final class SandboxProcess implements AutoCloseable {
 
     /** Whether anything it started is still running (its cgroup is populated); without cgroups: its shell. */
     public boolean anythingRunning() {
-        return cgroup != null ? Cgroups.populated(cgroup) : process.isAlive();
+        return cgroup != null ? SandboxCgroups.populated(cgroup) : process.isAlive();
     }
 
     /** Kills the process and everything it started; returns once they are gone (at most ~5 s). */
     public void kill() {
         if (cgroup != null) {
-            Cgroups.kill(cgroup);
+            SandboxCgroups.kill(cgroup);
             long deadline = System.nanoTime() + 5_000_000_000L;
-            while (Cgroups.populated(cgroup) && System.nanoTime() < deadline) {
-                Cgroups.sleepMillis(2);
+            while (SandboxCgroups.populated(cgroup) && System.nanoTime() < deadline) {
+                SandboxCgroups.sleepMillis(2);
             }
         } else {
             List<ProcessHandle> tree = new ArrayList<>(process.descendants().toList());

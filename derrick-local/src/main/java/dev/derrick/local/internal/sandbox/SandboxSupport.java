@@ -44,14 +44,14 @@ public final class SandboxSupport {
     private final boolean root;
     private final int uid;
     private final int gid;
-    private final Cgroups cgroups;
+    private final SandboxCgroups cgroups;
     private final List<Path> readOnlyPaths;
     private final String unavailable;
     /** Whether {@code nsenter -S/-G} itself drops the supplementary groups (then no {@code setpriv} per command). */
     private volatile Boolean nsenterClearsGroups;
 
     private SandboxSupport(Path bwrap, Path nsenter, Path setpriv, Path setsid, Path shell, Path sleep, boolean root,
-                           int uid, int gid, Cgroups cgroups, List<Path> readOnlyPaths, String unavailable) {
+                           int uid, int gid, SandboxCgroups cgroups, List<Path> readOnlyPaths, String unavailable) {
         this.bwrap = bwrap;
         this.nsenter = nsenter;
         this.setpriv = setpriv;
@@ -112,7 +112,7 @@ public final class SandboxSupport {
         } else if (shell == null || sleep == null) {
             reason = "no shell or sleep in /bin or /usr/bin";
         }
-        Cgroups cgroups = root && reason == null ? Cgroups.find() : null;
+        SandboxCgroups cgroups = root && reason == null ? SandboxCgroups.find() : null;
         SandboxSupport support = new SandboxSupport(bwrap, nsenter, setpriv, setsid, shell, sleep, root, uid, gid,
                 cgroups, ro, reason);
         if (reason == null) {
@@ -158,7 +158,7 @@ public final class SandboxSupport {
     }
 
     /** The cgroup2 hierarchy for per-workspace and per-command cgroups, or {@code null} (not root, none mounted). */
-    public Cgroups cgroups() {
+    public SandboxCgroups cgroups() {
         return cgroups;
     }
 

@@ -2,7 +2,7 @@ package dev.derrick.server.internal.http;
 
 import dev.derrick.core.Redactor;
 import dev.derrick.core.wire.WireError;
-import dev.derrick.server.internal.Operation;
+import dev.derrick.core.protocol.Operation;
 import dev.derrick.server.internal.Operations;
 import dev.derrick.server.internal.Reply;
 import jakarta.servlet.Servlet;

@@ -3,7 +3,7 @@ package dev.derrick.server.internal.http;
 import dev.derrick.api.OutputListener;
 import dev.derrick.api.StreamKind;
 import dev.derrick.core.wire.Wire;
-import dev.derrick.server.internal.Operation;
+import dev.derrick.core.protocol.Operation;
 import dev.derrick.server.internal.Reply;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;

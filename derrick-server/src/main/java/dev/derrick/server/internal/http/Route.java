@@ -1,11 +1,13 @@
 package dev.derrick.server.internal.http;
 
-import dev.derrick.server.internal.Operation;
+import dev.derrick.core.protocol.Operation;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * One HTTP route: a method, a path template with at most one {@code {id}} (workspace) and one {@code {pid}}
@@ -13,36 +15,13 @@ import java.util.Optional;
  * layer serves itself).
  */
 public record Route(String method, String template, Operation operation) {
-    /** Every route the HTTP server registers; {@code RoutesMatchOpenApiTest} checks them against openapi.json. */
-    public static final List<Route> ALL = List.of(
-            new Route("GET", "/health", Operation.HEALTH),
-            new Route("GET", "/workspaces", Operation.LIST),
-            new Route("POST", "/workspaces", Operation.CREATE),
-            new Route("GET", "/workspaces/{id}", Operation.INFO),
-            new Route("DELETE", "/workspaces/{id}", Operation.DELETE),
-            new Route("POST", "/workspaces/{id}/cmd", Operation.CMD),
-            new Route("POST", "/workspaces/{id}/cmd_with_output", Operation.CMD_WITH_OUTPUT),
-            new Route("POST", "/workspaces/{id}/write_file", Operation.WRITE_FILE),
-            new Route("POST", "/workspaces/{id}/read_file", Operation.READ_FILE),
-            new Route("POST", "/workspaces/{id}/list_files", Operation.LIST_FILES),
-            new Route("POST", "/workspaces/{id}/fetch", Operation.FETCH),
-            new Route("POST", "/workspaces/{id}/reset", Operation.RESET),
-            new Route("POST", "/workspaces/{id}/checkpoint", Operation.CHECKPOINT),
-            new Route("POST", "/workspaces/{id}/restore", Operation.RESTORE),
-            new Route("POST", "/workspaces/{id}/stat", Operation.STAT),
-            new Route("POST", "/workspaces/{id}/list_recursive", Operation.LIST_RECURSIVE),
-            new Route("POST", "/workspaces/{id}/delete_file", Operation.DELETE_FILE),
-            new Route("POST", "/workspaces/{id}/move_file", Operation.MOVE_FILE),
-            new Route("POST", "/workspaces/{id}/mkdir", Operation.MKDIR),
-            new Route("POST", "/workspaces/{id}/edit_file", Operation.EDIT_FILE),
-            new Route("POST", "/workspaces/{id}/diff", Operation.DIFF),
-            new Route("GET", "/workspaces/{id}/processes", Operation.PROCESSES),
-            new Route("GET", "/workspaces/{id}/processes/{pid}", Operation.PROCESS_INFO),
-            new Route("POST", "/workspaces/{id}/processes/{pid}/output", Operation.PROCESS_OUTPUT),
-            new Route("POST", "/workspaces/{id}/processes/{pid}/stdin", Operation.PROCESS_STDIN),
-            new Route("POST", "/workspaces/{id}/processes/{pid}/wait", Operation.PROCESS_WAIT),
-            new Route("POST", "/workspaces/{id}/processes/{pid}/kill", Operation.PROCESS_KILL),
-            new Route("GET", "/openapi.json", null));
+    /**
+     * Every route the HTTP server registers: one per {@link Operation} (the shared operation table), plus the OpenAPI
+     * document. {@code RoutesMatchOpenApiTest} checks them against openapi.json.
+     */
+    public static final List<Route> ALL = Stream.concat(
+            Arrays.stream(Operation.values()).map(op -> new Route(op.method(), op.route(), op)),
+            Stream.of(new Route("GET", "/openapi.json", null))).toList();
 
     /** The values of a matched path's {@code {id}} and {@code {pid}} segments ({@code ""} when absent). */
     public record Params(String id, String pid) {

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.derrick.api.OutputListener;
 import dev.derrick.core.Redactor;
 import dev.derrick.core.json.Json;
-import dev.derrick.server.internal.Operation;
+import dev.derrick.core.protocol.Operation;
 import dev.derrick.server.internal.Operations;
 import dev.derrick.server.internal.Reply;
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;

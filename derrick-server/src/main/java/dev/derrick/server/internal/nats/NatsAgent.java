@@ -5,11 +5,11 @@ import dev.derrick.api.Workspace;
 import dev.derrick.core.json.Json;
 import dev.derrick.core.wire.Wire;
 import dev.derrick.core.wire.WireError;
-import dev.derrick.remote.internal.AgentHeartbeat;
-import dev.derrick.remote.internal.NatsProtocol;
-import dev.derrick.remote.internal.NatsTransport;
-import dev.derrick.server.internal.Operation;
+import dev.derrick.core.protocol.AgentHeartbeat;
+import dev.derrick.core.protocol.NatsProtocol;
+import dev.derrick.core.protocol.Operation;
 import dev.derrick.server.internal.Operations;
+import dev.derrick.remote.nats.NatsConnections;
 import dev.derrick.server.internal.Reply;
 import io.nats.client.Connection;
 import io.nats.client.ConnectionListener;
@@ -174,7 +174,7 @@ public final class NatsAgent implements AutoCloseable {
     }
 
     private void begin() {
-        conn = NatsTransport.open(url, NatsTransport.connectionOptions(url, "derrick-agent-" + agentId,
+        conn = NatsConnections.open(url, NatsConnections.options(url, "derrick-agent-" + agentId,
                 Duration.ofSeconds(5), (c, event) -> {
                     if (conn != null && event != ConnectionListener.Events.CONNECTED && event != lastEvent) {
                         LOG.info("NATS {}: {}", dev.derrick.core.Redactor.redactUrls(url), event);

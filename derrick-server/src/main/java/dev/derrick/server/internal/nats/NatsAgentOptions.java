@@ -1,6 +1,6 @@
 package dev.derrick.server.internal.nats;
 
-import dev.derrick.remote.internal.NatsProtocol;
+import dev.derrick.core.protocol.NatsProtocol;
 import picocli.CommandLine.Option;
 
 import java.time.Duration;

@@ -1,7 +1,7 @@
 package dev.derrick.server.internal.nats;
 
 import dev.derrick.api.InvalidConfigException;
-import dev.derrick.remote.internal.NatsProtocol;
+import dev.derrick.core.protocol.NatsProtocol;
 import dev.derrick.server.internal.Operations;
 import dev.derrick.server.internal.ServerMode;
 import dev.derrick.server.internal.ServerSettings;

@@ -11,16 +11,16 @@ import java.nio.charset.StandardCharsets;
  * @param streamCount how many output messages the agent streamed before this reply (NATS); negative when the agent
  *                    streamed nothing because it does not stream (the output then arrives with the result only)
  */
-public record Reply(int status, byte[] body, String agent, int streamCount) {
-    public Reply {
+public record RemoteReply(int status, byte[] body, String agent, int streamCount) {
+    public RemoteReply {
         body = body == null ? new byte[0] : body;
     }
 
-    public Reply(int status, byte[] body) {
+    public RemoteReply(int status, byte[] body) {
         this(status, body, null, 0);
     }
 
-    public Reply(int status, byte[] body, String agent) {
+    public RemoteReply(int status, byte[] body, String agent) {
         this(status, body, agent, 0);
     }
 

@@ -1,4 +1,4 @@
-package dev.derrick.remote.internal;
+package dev.derrick.core.protocol;
 
 import dev.derrick.api.InvalidConfigException;
 

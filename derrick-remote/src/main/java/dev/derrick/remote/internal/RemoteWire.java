@@ -1,5 +1,6 @@
 package dev.derrick.remote.internal;
 
+import dev.derrick.core.protocol.Operation;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
@@ -18,17 +19,17 @@ import java.util.List;
 import static dev.derrick.core.wire.Wire.read;
 
 /** The remote providers' side of the shared wire DTOs ({@link dev.derrick.core.wire.Wire}). */
-final class Wire {
+final class RemoteWire {
     static final byte[] EMPTY = "{}".getBytes(StandardCharsets.UTF_8);
 
-    private Wire() {
+    private RemoteWire() {
     }
 
     static byte[] createBody(WorkspaceConfig config) {
         return write(dev.derrick.core.wire.Wire.CreateBody.of(config, null));
     }
 
-    static String createdId(Reply reply) {
+    static String createdId(RemoteReply reply) {
         return read(reply.body(), dev.derrick.core.wire.Wire.IdReply.class, "create reply").id();
     }
 
@@ -36,7 +37,7 @@ final class Wire {
         return write(dev.derrick.core.wire.Wire.CmdBody.from(request));
     }
 
-    static ExecResult execResult(Reply reply) {
+    static ExecResult execResult(RemoteReply reply) {
         return read(reply.body(), dev.derrick.core.wire.Wire.CmdResult.class, "cmd_with_output reply").toResult();
     }
 
@@ -61,11 +62,11 @@ final class Wire {
         return write(new dev.derrick.core.wire.Wire.ListFilesBody(path, null));
     }
 
-    static List<FileEntry> fileEntries(Reply reply) {
+    static List<FileEntry> fileEntries(RemoteReply reply) {
         return read(reply.body(), dev.derrick.core.wire.Wire.FileList.class, "list_files reply").toEntries();
     }
 
-    static String checkpointId(Reply reply) {
+    static String checkpointId(RemoteReply reply) {
         String id = read(reply.body(), dev.derrick.core.wire.Wire.CheckpointReply.class, "checkpoint reply").checkpoint();
         if (id == null || id.isBlank()) {
             throw new DerrickException("the agent's checkpoint reply carries no checkpoint id: " + reply.text());
@@ -77,11 +78,11 @@ final class Wire {
         return write(new dev.derrick.core.wire.Wire.RestoreBody(checkpointId));
     }
 
-    static List<RepositoryFetch> fetches(Reply reply) {
+    static List<RepositoryFetch> fetches(RemoteReply reply) {
         return read(reply.body(), dev.derrick.core.wire.Wire.FetchReply.class, "fetch reply").toFetches();
     }
 
-    static WorkspaceInfo info(Reply reply) {
+    static WorkspaceInfo info(RemoteReply reply) {
         return read(reply.body(), dev.derrick.core.wire.Wire.WorkspaceInfoBody.class, "workspace info").toInfo();
     }
 
@@ -89,21 +90,21 @@ final class Wire {
         return dev.derrick.core.wire.Wire.write(body);
     }
 
-    static <T> T reply(Reply reply, Class<T> type, Op op) {
-        return read(reply.body(), type, op.token() + " reply");
+    static <T> T reply(RemoteReply reply, Class<T> type, Operation op) {
+        return read(reply.body(), type, op.wireName() + " reply");
     }
 
     /** Throws the API exception an error reply stands for; returns a successful reply. */
-    static Reply check(Reply reply, Op op, String workspaceId) {
+    static RemoteReply check(RemoteReply reply, Operation op, String workspaceId) {
         if (reply.ok()) {
             return reply;
         }
         WireError.Body body;
         try {
-            body = read(reply.body(), WireError.Body.class, op.token() + " error");
+            body = read(reply.body(), WireError.Body.class, op.wireName() + " error");
         } catch (RuntimeException notJson) {
             body = new WireError.Body(reply.status() == 404 ? WireError.WORKSPACE_NOT_FOUND : WireError.INTERNAL,
-                    op.token() + " failed with status " + reply.status() + ": " + reply.text(), null, null, null);
+                    op.wireName() + " failed with status " + reply.status() + ": " + reply.text(), null, null, null);
         }
         if (WireError.WORKSPACE_NOT_FOUND.equals(body.error()) && workspaceId != null) {
             throw new WorkspaceNotFoundException(workspaceId, body.message());

@@ -1,4 +1,4 @@
-package dev.derrick.remote.internal;
+package dev.derrick.core.protocol;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 

@@ -19,19 +19,19 @@ import java.util.regex.Pattern;
  * cannot leave: the hierarchy is not mounted in any sandbox and belongs to root. No controllers are enabled here;
  * resource limits are another matter (see {@link SandboxExtension}).
  */
-public final class Cgroups {
+public final class SandboxCgroups {
     /** Names this class creates under the base: workspace ids, so a reaper never touches anything else. */
     public static final Pattern WORKSPACE_NAME = Pattern.compile("local-[0-9a-f]{12}(-setup-[0-9a-f]{8})?");
-    private static final Logger LOG = LoggerFactory.getLogger(Cgroups.class);
+    private static final Logger LOG = LoggerFactory.getLogger(SandboxCgroups.class);
 
     private final Path base;
 
-    private Cgroups(Path base) {
+    private SandboxCgroups(Path base) {
         this.base = base;
     }
 
     /** The writable cgroup2 mount ({@code /sys/fs/cgroup/unified} on hybrid hosts, {@code /sys/fs/cgroup} on v2 ones). */
-    static Cgroups find() {
+    static SandboxCgroups find() {
         List<Path> mounts = new ArrayList<>();
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
@@ -48,7 +48,7 @@ public final class Cgroups {
             try {
                 Files.createDirectories(base);
                 if (Files.isRegularFile(base.resolve("cgroup.kill"))) {
-                    return new Cgroups(base);
+                    return new SandboxCgroups(base);
                 }
                 LOG.debug("{} has no cgroup.kill (kernel before 5.14): not used", base);
             } catch (IOException e) {
@@ -189,6 +189,6 @@ public final class Cgroups {
 
     @Override
     public String toString() {
-        return "Cgroups[" + base + "]";
+        return "SandboxCgroups[" + base + "]";
     }
 }
