@@ -11,11 +11,12 @@ import java.util.Objects;
  * @param workspaceId    the id the workspace made of this base gets (a fresh one for a background rebuild)
  * @param config         the workspace config
  * @param cacheKey       the cache key's hex, {@code null} with the cache off
+ * @param generation     the generation the entry will have (to label a payload with), {@code null} with the cache off
  * @param entryDirectory where the payload's files go: the pending cache entry's directory, renamed into place on
  *                       publish; {@code null} with the cache off
  * @param background     whether this is a background rebuild (nobody waits; the base is discarded after publishing)
  */
-public record BaseRequest(String workspaceId, WorkspaceConfig config, String cacheKey, Path entryDirectory,
+public record BaseRequest(String workspaceId, WorkspaceConfig config, String cacheKey, String generation, Path entryDirectory,
                           boolean background) {
     public BaseRequest {
         Objects.requireNonNull(workspaceId, "workspaceId");

@@ -17,6 +17,11 @@ public final class LeasedSnapshot implements CachedSnapshot {
         this.lease = lease;
     }
 
+    /** The lease itself (for in-repo backends built on {@link CacheStore}). */
+    public CacheStore.Lease lease() {
+        return lease;
+    }
+
     /** The entry's metadata (for in-repo backends that show more than the SPI carries). */
     public CacheEntry entry() {
         return lease.entry();

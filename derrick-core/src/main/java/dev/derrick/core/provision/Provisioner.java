@@ -80,6 +80,11 @@ public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
             Objects.requireNonNull(redactor, "redactor");
             environment = Map.copyOf(environment == null ? Map.of() : environment);
         }
+
+        /** With the git client's redactor and environment. */
+        public static Settings of(CacheStore store, EvictionPolicy eviction, boolean requireFresh, GitClient git) {
+            return new Settings(store, eviction, requireFresh, git, git.redactor(), git.environment());
+        }
     }
 
     private final ProvisioningBackend<C, B, W> backend;
@@ -301,7 +306,8 @@ public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
         long start = System.nanoTime();
         CacheStore.Pending pending = key == null ? null : store.begin(key);
         BaseRequest request = new BaseRequest(WorkspaceIds.newId(backend.name()), config,
-                key == null ? null : key.hex(), pending == null ? null : pending.directory(), background);
+                key == null ? null : key.hex(), pending == null ? null : pending.generation(),
+                pending == null ? null : pending.directory(), background);
         B base = null;
         Path checkouts = null;
         try {
