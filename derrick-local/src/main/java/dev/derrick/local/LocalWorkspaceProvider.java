@@ -15,6 +15,9 @@ import dev.derrick.core.exec.ProcessRunner;
 import dev.derrick.core.exec.ProcessSpec;
 import dev.derrick.local.internal.cache.LocalCache;
 import dev.derrick.local.internal.cache.LocalInstance;
+import dev.derrick.local.internal.cache.LocalBackend;
+import dev.derrick.local.internal.cache.SetupRunner;
+import dev.derrick.core.provision.Provisioner;
 import dev.derrick.core.exec.CommandEnvironment;
 import dev.derrick.core.git.GitClient;
 import dev.derrick.local.internal.LocalWorkspace;
@@ -124,6 +127,8 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
     private final Reaper reaper;
     private final Thread shutdownHook;
     private final LocalCache cache;
+    /** Creates workspaces: through {@link #cache} when it is on. */
+    private final Provisioner<LocalBackend.Create, LocalBackend.Base, LocalBackend.Built> engine;
     private final ProcessRunner setupRunner = new ProcessRunner();
     private final SandboxSupport sandbox;
     private final SandboxControls controls;
@@ -167,7 +172,11 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
             controls.reapEmpty();
         }
         this.cache = cache == null ? null : new LocalCache(cache.dir(), git, mode, cache.eviction(),
-                cache.requireFresh(), sandbox == null ? null : dir -> Ownership.give(sandbox, dir), sandbox == null);
+                cache.requireFresh(), sandbox == null ? null : dir -> Ownership.give(sandbox, dir), sandbox == null,
+                settings.setupTimeout());
+        this.engine = this.cache != null ? this.cache.engine() : new Provisioner<>(
+                new LocalBackend(null, git, null, sandbox != null, settings.setupTimeout()),
+                Provisioner.Settings.of(null, null, false, git));
         this.shutdownHook = new Thread(this::closeEverything, "derrick-local-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -281,87 +290,31 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
                 settings.defaultTimeout(), redactor, this::forget, this::detached, sandbox, extensions);
         creating.add(ws);
         long start = System.nanoTime();
-        if (cache != null) {
-            return createFromCache(ws, config, listener, start);
-        }
         try {
-            LOG.debug("creating workspace {} from config '{}' in {}", id, config.name(), dir);
-            List<RepositoryState> states = new ArrayList<>();
-            for (RepositoryConfig repo : config.repositories()) {
-                checkCancelled(listener, id);
-                listener.beginTask("clone " + repo.path(), ProgressListener.UNKNOWN);
-                states.add(git.cloneRepository(repo, ws.root().resolve(repo.path()), listener));
-                listener.endTask();
+            LOG.debug("creating workspace {} from config '{}' in {}{}", id, config.name(), dir, cache == null ? "" : " (cache)");
+            SetupRunner setup = cache == null
+                    ? (d, script, env, p) -> ws.runSetup(script, settings.setupTimeout())
+                    : (d, script, env, p) -> runScript(id, config, d, script, env, Sandbox.Phase.SETUP);
+            // the update script runs in the workspace itself: the commands phase (see NetworkPolicy)
+            SetupRunner update = (d, script, env, p) -> runScript(id, config, d, script, env, Sandbox.Phase.COMMANDS);
+            LocalBackend.Built built = engine.create(new LocalBackend.Create(ws.root(), setup, update, config), config, listener);
+            LocalInstance instance = built.instance();
+            if (instance != null) {
+                ws.attachCache(instance);
+            } else {
+                Ownership.give(sandbox, ws.root());
             }
-            if (!config.setupScript().isBlank()) {
-                checkCancelled(listener, id);
-                listener.beginTask("setup script", ProgressListener.UNKNOWN);
-                LOG.debug("workspace {}: running setup script", id);
-                long setupStart = System.nanoTime();
-                ExecResult result = ws.runSetup(config.setupScript(), settings.setupTimeout());
-                listener.endTask();
-                LOG.info("workspace {}: setup script exited with {} in {} ms", id,
-                        result.timedOut() ? "a timeout" : "code " + result.exitCode(), millisSince(setupStart));
-                if (!result.succeeded()) {
-                    String output = redactor.redact(result.output());
-                    String what = result.timedOut()
-                            ? "timed out after " + settings.setupTimeout().toSeconds() + " s"
-                            : "exited with code " + result.exitCode();
-                    throw new SetupFailedException("setup script of workspace config '" + config.name() + "' " + what
-                            + tail(output), result.exitCode(), output);
-                }
-            }
-            checkCancelled(listener, id);
-            Ownership.give(sandbox, ws.root());
             ws.startSandbox();
-            ws.ready(states);
+            ws.ready(instance != null ? instance.repositories() : built.states());
             workspaces.put(id, ws);
             if (closed) {
                 ws.close();
                 throw new DerrickException("the local provider was closed while workspace " + id + " was being created");
             }
-            LOG.info("workspace {} ready in {} ms from config '{}' in {}", id, millisSince(start), config.name(), dir);
+            LOG.info("workspace {} ready in {} ms from config '{}' in {}{}", id, millisSince(start), config.name(),
+                    ws.root(), instance == null ? "" : " (" + instance.mode() + " of cache entry " + instance.cacheEntry().id() + ")");
             return ws;
         } catch (RuntimeException e) {
-            LOG.info("creating workspace {} failed: {}", id, redactor.redact(String.valueOf(e.getMessage())));
-            ws.close();
-            throw e;
-        } finally {
-            creating.remove(ws);
-        }
-    }
-
-    /** Through the cache: an overlay mount or copy of the entry (built once per config), brought up to date. */
-    private Workspace createFromCache(LocalWorkspace ws, WorkspaceConfig config, ProgressListener listener, long start) {
-        String id = ws.id();
-        try {
-            LOG.debug("creating workspace {} from config '{}' in {} (cache)", id, config.name(), ws.root());
-            LocalInstance instance = cache.create(config, ws.root(),
-                    (dir, script, env, progress) -> runScript(id, config, dir, script, env,
-                            // the update script runs in the workspace itself: the commands phase (see NetworkPolicy)
-                            dir.toAbsolutePath().normalize().equals(ws.root()) ? Sandbox.Phase.COMMANDS : Sandbox.Phase.SETUP),
-                    listener);
-            ws.attachCache(instance);
-            ws.startSandbox();
-            ws.ready(instance.repositories());
-            checkCancelled(listener, id);
-            workspaces.put(id, ws);
-            if (closed) {
-                ws.close();
-                throw new DerrickException("the local provider was closed while workspace " + id + " was being created");
-            }
-            LOG.info("workspace {} ready in {} ms from config '{}' in {} ({} of cache entry {})", id, millisSince(start),
-                    config.name(), ws.root(), instance.mode(), instance.cacheEntry().id());
-            return ws;
-        } catch (SetupFailedException e) {
-            ws.close();
-            String output = redactor.redact(e.output());
-            if (e.exitCode() >= 0) {
-                throw new SetupFailedException(redactor.redact(e.getMessage()) + tail(output), e.exitCode(), output);
-            }
-            throw new SetupFailedException(redactor.redact(e.getMessage()), e.getCause() == null ? e : e.getCause());
-        } catch (RuntimeException e) {
-            LOG.info("creating workspace {} failed: {}", id, redactor.redact(String.valueOf(e.getMessage())));
             ws.close();
             throw e;
         } finally {
@@ -421,9 +374,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         all.parallelStream().forEach(LocalWorkspace::close);
         workspaces.clear();
         setupRunner.close();
-        if (cache != null) {
-            cache.close();
-        }
+        engine.close(); // the cache's engine when it is on
         if (controls != null) {
             controls.close();
         }
@@ -445,22 +396,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         }
     }
 
-    private static void checkCancelled(ProgressListener listener, String id) {
-        if (listener.isCancelled()) {
-            throw new DerrickException("creation of workspace " + id + " was cancelled");
-        }
-    }
-
-
     private static long millisSince(long nanos) {
         return (System.nanoTime() - nanos) / 1_000_000;
-    }
-
-    private static String tail(String output) {
-        if (output.isBlank()) {
-            return " (no output)";
-        }
-        String trimmed = output.strip();
-        return "; last output:\n" + (trimmed.length() > 2000 ? "…" + trimmed.substring(trimmed.length() - 2000) : trimmed);
     }
 }

@@ -32,15 +32,24 @@ public final class SingleFlight<K, V> {
      * @throws RuntimeException the work's own unchecked exception (the same instance for every waiter)
      */
     public V run(K key, Supplier<V> work) {
+        return join(key, work).value();
+    }
+
+    /**
+     * Like {@link #run}, saying whether this caller did the work ({@link Flight#led()}) or waited for another's.
+     *
+     * @throws RuntimeException the work's own unchecked exception (the same instance for every waiter)
+     */
+    public Flight<V> join(K key, Supplier<V> work) {
         CompletableFuture<V> mine = new CompletableFuture<>();
         CompletableFuture<V> existing = inFlight.putIfAbsent(key, mine);
         if (existing != null) {
-            return await(existing);
+            return new Flight<>(await(existing), false);
         }
         try {
             V value = work.get();
             mine.complete(value);
-            return value;
+            return new Flight<>(value, true);
         } catch (RuntimeException | Error e) {
             mine.completeExceptionally(e);
             throw e;
@@ -59,6 +68,15 @@ public final class SingleFlight<K, V> {
         return !inFlight.isEmpty();
     }
 
+    /**
+     * The outcome of {@link #join}.
+     *
+     * @param value the work's result
+     * @param led   whether this caller ran the work (else it waited for a run another caller led)
+     */
+    public record Flight<V>(V value, boolean led) {
+    }
+
     private static <V> V await(CompletableFuture<V> future) {
         try {
             return future.get();
@@ -75,7 +93,7 @@ public final class SingleFlight<K, V> {
             }
             throw new DerrickException("concurrent setup failed: " + cause, cause);
         } catch (CancellationException e) {
-            throw new DerrickException("concurrent setup was cancelled");
+            throw new dev.derrick.api.WorkspaceCancelledException("concurrent setup was cancelled");
         }
     }
 }

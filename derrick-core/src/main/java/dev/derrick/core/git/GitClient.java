@@ -61,6 +61,16 @@ public final class GitClient {
         this.timeoutSeconds = (int) Math.max(1, networkTimeout.toSeconds());
     }
 
+    /** The environment tokens are looked up in. */
+    public Map<String, String> environment() {
+        return providerEnvironment;
+    }
+
+    /** The redactor told every token this client uses. */
+    public Redactor redactor() {
+        return redactor;
+    }
+
     /**
      * Clones {@code repo} into {@code targetDir} (which must not exist or be empty) and checks out its reference.
      *

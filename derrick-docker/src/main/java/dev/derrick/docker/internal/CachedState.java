@@ -66,24 +66,24 @@ final class CachedState {
 
     /** A {@code fetch()}: moved repositories are where a later reset returns to. */
     List<RepositoryFetch> fetch(DockerWorkspace workspace, ProgressListener progress) {
-        List<RepositoryFetch> results = fetch(workspace, progress, null);
+        List<RepositoryFetch> results = cache.fetch(workspace.containerExec(),
+                tar -> workspace.upload(new ByteArrayInputStream(tar)), workspace.config(),
+                p -> workspace.resolve(p, "path"), progress);
+        record(workspace, results, java.util.Set.of());
         synchronized (this) {
             results.stream().filter(RepositoryFetch::updated).forEach(f -> fetchedSinceClean.put(f.path(), f.after()));
         }
         return results;
     }
 
-    /** A create's fetch: unreachable remotes go to {@code freshness} rather than fail. */
-    List<RepositoryFetch> fetch(DockerWorkspace workspace, ProgressListener progress, dev.derrick.core.cache.Freshness freshness) {
-        List<RepositoryFetch> results = cache.fetch(workspace.containerExec(),
-                tar -> workspace.upload(new ByteArrayInputStream(tar)), workspace.config(),
-                p -> workspace.resolve(p, "path"), progress, freshness);
-        record(workspace, results, freshness == null ? java.util.Set.of() : freshness.unreachable().keySet());
-        return results;
+    /** A create's fetch of one repository (the engine records the outcomes with {@link #record}). */
+    RepositoryFetch fetchForCreate(DockerWorkspace workspace, RepositoryConfig repo, ProgressListener progress) {
+        return cache.fetch(workspace.containerExec(), tar -> workspace.upload(new ByteArrayInputStream(tar)),
+                workspace.config(), repo, workspace.resolve(repo.path(), "path"), progress);
     }
 
     /** Updates the workspace's repository states (for {@code info()}) with fetch outcomes. */
-    private static void record(DockerWorkspace workspace, List<RepositoryFetch> results, java.util.Set<String> unreachable) {
+    static void record(DockerWorkspace workspace, List<RepositoryFetch> results, java.util.Set<String> unreachable) {
         List<RepositoryState> states = new ArrayList<>();
         for (RepositoryState old : workspace.repositories()) {
             RepositoryState updated = old;

@@ -20,7 +20,6 @@ import dev.derrick.core.cache.CacheKey;
 import dev.derrick.core.cache.CacheStore;
 import dev.derrick.core.cache.EvictionPolicy;
 import dev.derrick.core.cache.GitMirrors;
-import dev.derrick.core.cache.SingleFlight;
 import dev.derrick.core.git.GitClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,7 +44,7 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * The docker backend's provisioning cache. An entry is the setup container committed to an image
+ * The docker backend's cache payloads and fetch path (the flow is {@code Provisioner}'s). An entry is the setup container committed to an image
  * {@code derrick-cache/<config name>:<key12>} labelled {@code derrick.cache.key}; its metadata lives in a
  * {@link CacheStore} under {@code cacheDir/docker/}. New commits reach containers through provider-side
  * {@link GitMirrors mirrors} as git bundles: the token never enters a container.
@@ -62,8 +61,6 @@ public final class DockerCache {
     private final DockerClient client;
     private final CacheStore store;
     private final GitMirrors mirrors;
-    private final EvictionPolicy eviction;
-    private final SingleFlight<CacheKey, CacheEntry> flights = new SingleFlight<>();
 
     public DockerCache(Path cacheDir, DockerClient client, GitClient git, Map<String, String> providerEnvironment,
                        Redactor redactor, EvictionPolicy eviction) {
@@ -71,8 +68,7 @@ public final class DockerCache {
         this.store = new CacheStore(cacheDir, BACKEND, this::removeImage);
         this.mirrors = new GitMirrors(cacheDir.toAbsolutePath().normalize().resolve("mirrors"), git, providerEnvironment,
                 redactor);
-        this.eviction = eviction == null ? EvictionPolicy.NONE : eviction;
-        store.recordPolicy(this.eviction);
+        store.recordPolicy(eviction == null ? EvictionPolicy.NONE : eviction);
     }
 
     public CacheStore store() {
@@ -83,59 +79,29 @@ public final class DockerCache {
         return mirrors;
     }
 
-    SingleFlight<CacheKey, CacheEntry> flights() {
-        return flights;
-    }
-
     /** The key of a config whose image has been resolved. */
     public static CacheKey key(WorkspaceConfig config, String image) {
         return CacheKey.of(BACKEND, config.withImage(image));
     }
 
-    /** The newest entry for {@code key} whose image still exists, leased. An entry whose image is gone is dropped. */
-    public Optional<CacheStore.Lease> acquire(CacheKey key) {
-        for (int i = 0; i < 3; i++) {
-            Optional<CacheStore.Lease> lease = store.acquire(key);
-            if (lease.isEmpty()) {
-                return lease;
-            }
-            if (imageExists(lease.get().entry().payload())) {
-                return lease;
-            }
-            LOG.warn("image of cache entry {} is gone from the engine; dropping the entry", lease.get().entry().id());
-            lease.get().close();
-            store.remove(lease.get().entry());
-        }
-        return Optional.empty();
-    }
-
     /**
-     * Commits the container of a workspace that has just finished its setup and publishes it as the entry for
-     * {@code key}; returns a lease on it. The container keeps running unchanged.
+     * Commits the container of a workspace that has just finished its setup as the image of the cache entry
+     * {@code key}/{@code generation} (published by the engine). The container keeps running unchanged.
      */
-    public CacheStore.Lease publish(CacheKey key, WorkspaceConfig config, String containerId, List<RepositoryState> states,
-                                    List<String> repositoryPaths) {
+    public dev.derrick.api.spi.Snapshot commit(String key, String generation, WorkspaceConfig config, String containerId,
+                                               List<String> repositoryPaths) {
         refreshIndexes(containerId, repositoryPaths);
-        try (CacheStore.Pending pending = store.begin(key)) {
-            String repository = "derrick-cache/" + imageName(config.name());
-            String tag = key.shortHex();
-            Map<String, String> labels = new LinkedHashMap<>();
-            labels.put(LABEL_CACHE_KEY, key.hex());
-            labels.put(LABEL_CACHE_GENERATION, pending.generation());
-            labels.put(LABEL_CACHE_DIR, store.directory().toString());
-            long start = System.nanoTime();
-            String imageId = client.commitCmd(containerId).withRepository(repository).withTag(tag).withLabels(labels)
-                    .withPause(true).exec();
-            long size = imageSize(imageId);
-            CacheEntry meta = new CacheEntry(null, null, null, config.name(), states, null, null, size, imageId,
-                    Map.of("image", repository + ":" + tag,
-                            "commit_ms", Long.toString((System.nanoTime() - start) / 1_000_000)));
-            CacheStore.Lease lease = pending.publish(meta);
-            if (eviction.bounded()) {
-                store.prune(eviction);
-            }
-            return lease;
-        }
+        String repository = "derrick-cache/" + imageName(config.name());
+        String tag = key.substring(0, 12);
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put(LABEL_CACHE_KEY, key);
+        labels.put(LABEL_CACHE_GENERATION, generation);
+        labels.put(LABEL_CACHE_DIR, store.directory().toString());
+        long start = System.nanoTime();
+        String imageId = client.commitCmd(containerId).withRepository(repository).withTag(tag).withLabels(labels)
+                .withPause(true).exec();
+        return new dev.derrick.api.spi.Snapshot(imageId, imageSize(imageId), Map.of("image", repository + ":" + tag,
+                "commit_ms", Long.toString((System.nanoTime() - start) / 1_000_000)));
     }
 
     /**
@@ -164,30 +130,23 @@ public final class DockerCache {
     }
 
     /**
-     * Fetches every repository of a workspace through the mirrors: new commits go into the container as a bundle,
-     * checkouts without a local change in the way are fast-forwarded, dirty or diverged ones reported. With a
-     * {@code freshness} (a create), a remote that cannot be reached is recorded there and the repository skipped;
-     * without (a {@code fetch()} call), the failure is thrown.
+     * Fetches every repository of a workspace through the mirrors (a {@code fetch()} call): new commits go into the
+     * container as a bundle, checkouts without a local change in the way are fast-forwarded, dirty or diverged ones
+     * reported.
      */
     public List<RepositoryFetch> fetch(ContainerExec exec, Consumer<byte[]> uploadTar, WorkspaceConfig config,
-                                       Function<String, String> containerPath, ProgressListener progress,
-                                       dev.derrick.core.cache.Freshness freshness) {
+                                       Function<String, String> containerPath, ProgressListener progress) {
         List<RepositoryFetch> out = new ArrayList<>();
         for (RepositoryConfig repo : config.repositories()) {
-            try {
-                RepositoryFetch f = fetchOne(exec, uploadTar, config, repo, containerPath.apply(repo.path()), null, progress);
-                if (freshness != null) {
-                    freshness.fetched(f);
-                }
-                out.add(f);
-            } catch (dev.derrick.api.GitOperationException e) {
-                if (freshness == null) {
-                    throw e;
-                }
-                freshness.unreachable(repo, e);
-            }
+            out.add(fetch(exec, uploadTar, config, repo, containerPath.apply(repo.path()), progress));
         }
         return out;
+    }
+
+    /** Fetches one repository through its mirror (see above). */
+    public RepositoryFetch fetch(ContainerExec exec, Consumer<byte[]> uploadTar, WorkspaceConfig config,
+                                 RepositoryConfig repo, String path, ProgressListener progress) {
+        return fetchOne(exec, uploadTar, config, repo, path, null, progress);
     }
 
     /**
@@ -311,7 +270,7 @@ public final class DockerCache {
         removeImageQuietly(entry.payload());
     }
 
-    private boolean imageExists(String imageId) {
+    boolean imageExists(String imageId) {
         try {
             client.inspectImageCmd(imageId).exec();
             return true;

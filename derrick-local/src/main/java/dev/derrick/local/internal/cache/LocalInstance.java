@@ -10,7 +10,6 @@ import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.core.cache.CacheEntry;
 import dev.derrick.core.cache.CacheStore;
 import dev.derrick.core.cache.FileTrees;
-import dev.derrick.core.cache.Freshness;
 import dev.derrick.core.git.GitClient;
 import dev.derrick.core.process.OwnerId;
 import org.slf4j.Logger;
@@ -216,9 +215,9 @@ public final class LocalInstance implements AutoCloseable {
     }
 
     /** Keeps what the create found out about the remotes, for {@link #repositories()}. */
-    synchronized void remember(Freshness freshness) {
-        lastFetch.putAll(freshness.fetches());
-        unreachable.addAll(freshness.unreachable().keySet());
+    synchronized void remember(List<RepositoryFetch> fetches, java.util.Set<String> unreachablePaths) {
+        fetches.forEach(f -> lastFetch.put(f.path(), f));
+        unreachable.addAll(unreachablePaths);
     }
 
     /**

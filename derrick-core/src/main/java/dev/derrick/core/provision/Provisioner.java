@@ -1,0 +1,490 @@
+package dev.derrick.core.provision;
+
+import dev.derrick.api.DerrickException;
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.GitOperationException;
+import dev.derrick.api.OperationNotSupportedException;
+import dev.derrick.api.ProgressListener;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.RepositoryFetch;
+import dev.derrick.api.RepositoryState;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.spi.BaseRequest;
+import dev.derrick.api.spi.CachedSnapshot;
+import dev.derrick.api.spi.ProvisioningBackend;
+import dev.derrick.api.spi.ProvisioningEngine;
+import dev.derrick.api.spi.Snapshot;
+import dev.derrick.api.spi.WorkspaceIds;
+import dev.derrick.core.Redactor;
+import dev.derrick.core.cache.CacheEntry;
+import dev.derrick.core.cache.CacheKey;
+import dev.derrick.core.cache.CacheKeyFiles;
+import dev.derrick.core.cache.CacheStore;
+import dev.derrick.core.cache.EvictionPolicy;
+import dev.derrick.core.cache.FileTrees;
+import dev.derrick.core.cache.Freshness;
+import dev.derrick.core.cache.SingleFlight;
+import dev.derrick.core.git.GitClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The one implementation of the create flow for every backend (see {@link ProvisioningBackend} for the flow and the
+ * backend's part): cache key, lease, retries when an entry vanishes, single flight per key, clone, setup script,
+ * publish, instantiate, create-time fetch, update script, clean state, {@code cache_key_files} background rebuild,
+ * cancellation ({@link dev.derrick.api.WorkspaceCancelledException}), progress, redaction, and the exceptions
+ * ({@link Failures}).
+ *
+ * @param <C> the backend's per-create context
+ * @param <B> its base
+ * @param <W> its workspace
+ */
+public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
+    private static final Logger LOG = LoggerFactory.getLogger(Provisioner.class);
+    /** How often a create looks for an entry again when the one just built (or found) vanished before its lease. */
+    static final int ATTEMPTS = 3;
+
+    /**
+     * What the engine works with.
+     *
+     * @param store        the backend's cache store; {@code null} turns the cache off (every create builds)
+     * @param eviction     bounds applied after every new entry
+     * @param requireFresh whether a create that cannot bring a repository up to date fails
+     * @param git          clones with the provider's tokens
+     * @param redactor     the tokens to scrub (the one {@code git} uses); the engine adds the config's tokens
+     * @param environment  the provider's environment, where tokens are looked up
+     */
+    public record Settings(CacheStore store, EvictionPolicy eviction, boolean requireFresh, GitClient git,
+                           Redactor redactor, Map<String, String> environment) {
+        public Settings {
+            eviction = eviction == null ? EvictionPolicy.NONE : eviction;
+            Objects.requireNonNull(git, "git");
+            Objects.requireNonNull(redactor, "redactor");
+            environment = Map.copyOf(environment == null ? Map.of() : environment);
+        }
+
+        /** With the git client's redactor and environment. */
+        public static Settings of(CacheStore store, EvictionPolicy eviction, boolean requireFresh, GitClient git) {
+            return new Settings(store, eviction, requireFresh, git, git.redactor(), git.environment());
+        }
+    }
+
+    private final ProvisioningBackend<C, B, W> backend;
+    private final Settings settings;
+    private final CacheStore store;
+    private final Failures failures;
+    private final SingleFlight<CacheKey, Build<B>> flights = new SingleFlight<>();
+    private final ExecutorService rebuilds;
+    private final ExecutorService io;
+
+    public Provisioner(ProvisioningBackend<C, B, W> backend, Settings settings) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.store = settings.store();
+        this.failures = new Failures(settings.redactor());
+        this.rebuilds = Executors.newSingleThreadExecutor(r -> daemon(r, "derrick-cache-rebuild-" + backend.name()));
+        this.io = Executors.newCachedThreadPool(r -> daemon(r, "derrick-provision-" + backend.name()));
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /** The cache store, or {@code null} with the cache off. */
+    public CacheStore store() {
+        return store;
+    }
+
+    @Override
+    public boolean caching() {
+        return store != null;
+    }
+
+    /** The key a config's entry has (after the backend's {@link ProvisioningBackend#prepare}). */
+    public CacheKey key(WorkspaceConfig prepared) {
+        return CacheKey.of(backend.name(), prepared);
+    }
+
+    // ------------------------------------------------------------------ create
+
+    @Override
+    public W create(C context, WorkspaceConfig config, ProgressListener progress) {
+        Objects.requireNonNull(config, "config");
+        ProgressListener listener = ProgressListener.orNone(progress);
+        try {
+            // Token variables are checked, and their values scrubbed from everything, before anything is started.
+            for (RepositoryConfig repo : config.repositories()) {
+                repo.authIfSet().ifPresent(a -> settings.redactor().add(a.resolveToken(settings.environment())));
+            }
+            failures.checkCancelled(listener, config);
+            WorkspaceConfig prepared = backend.prepare(context, config, listener);
+            failures.checkCancelled(listener, config);
+            return store == null ? createUncached(context, config, listener)
+                    : createCached(context, config, key(prepared), listener);
+        } catch (RuntimeException e) {
+            RuntimeException thrown = failures.translate(e, config, backend);
+            LOG.info("creating a workspace for '{}' failed: {}", config.name(), failures.redact(String.valueOf(thrown.getMessage())));
+            throw thrown;
+        }
+    }
+
+    private W createUncached(C context, WorkspaceConfig config, ProgressListener listener) {
+        Build<B> built = build(context, config, null, false, listener);
+        try {
+            return backend.adopt(context, built.base(), null, built.states(), listener)
+                    .orElseThrow(() -> new DerrickException("backend " + backend.name()
+                            + " cannot create a workspace with the cache off (its adopt() makes none)"));
+        } catch (RuntimeException e) {
+            backend.discardBase(built.base());
+            throw e;
+        }
+    }
+
+    private W createCached(C context, WorkspaceConfig config, CacheKey key, ProgressListener listener) {
+        for (int attempt = 0; ; attempt++) {
+            Optional<CacheStore.Lease> lease = acquire(key);
+            if (lease.isPresent()) {
+                return fromSnapshot(context, config, key, new LeasedSnapshot(lease.get()), listener);
+            }
+            if (attempt >= ATTEMPTS) {
+                throw new DerrickException("the cache entry of '" + config.name() + "' disappeared right after it was built");
+            }
+            SingleFlight.Flight<Build<B>> flight = flights.join(key, () -> store.find(key).map(Build::<B>found)
+                    .orElseGet(() -> build(context, config, key, false, listener)));
+            Build<B> built = flight.value();
+            if (flight.led() && built.lease() != null) {
+                return fromOwnBuild(context, built, listener);
+            }
+            // another caller built it (or it was there): lease it on the next turn
+        }
+    }
+
+    /** The newest entry whose payload still exists, leased; an entry whose payload is gone is dropped. */
+    private Optional<CacheStore.Lease> acquire(CacheKey key) {
+        for (int i = 0; i < ATTEMPTS; i++) {
+            Optional<CacheStore.Lease> lease = store.acquire(key);
+            if (lease.isEmpty() || backend.snapshotExists(lease.get().entry().payload())) {
+                return lease;
+            }
+            LOG.warn("the payload of cache entry {} is gone; dropping the entry", lease.get().entry().id());
+            lease.get().close();
+            store.remove(lease.get().entry());
+        }
+        return Optional.empty();
+    }
+
+    /** The leader of a build: its base becomes the workspace, or one is made from the entry it just published. */
+    private W fromOwnBuild(C context, Build<B> built, ProgressListener listener) {
+        LeasedSnapshot snapshot = new LeasedSnapshot(built.lease());
+        Optional<W> adopted;
+        try {
+            adopted = backend.adopt(context, built.base(), snapshot, built.states(), listener);
+        } catch (RuntimeException e) {
+            backend.discardBase(built.base());
+            snapshot.close();
+            throw e;
+        }
+        if (adopted.isPresent()) {
+            return adopted.get();
+        }
+        backend.discardBase(built.base());
+        try {
+            return backend.instantiate(context, snapshot, true, listener);
+        } catch (RuntimeException e) {
+            snapshot.close();
+            throw e;
+        }
+    }
+
+    /** A workspace from a published entry, brought up to date with its remotes. */
+    private W fromSnapshot(C context, WorkspaceConfig config, CacheKey key, LeasedSnapshot snapshot,
+                           ProgressListener listener) {
+        W workspace;
+        try {
+            workspace = backend.instantiate(context, snapshot, false, listener);
+        } catch (RuntimeException e) {
+            snapshot.close();
+            throw e;
+        }
+        try {
+            failures.checkCancelled(listener, config);
+            bringUpToDate(context, config, key, snapshot, workspace, listener);
+            failures.checkCancelled(listener, config);
+            return workspace;
+        } catch (RuntimeException e) {
+            backend.discardWorkspace(workspace); // and with it the lease
+            throw e;
+        }
+    }
+
+    /**
+     * Create-time fetch: every repository brought up to date with its remote (a remote that cannot be reached is a
+     * WARN, or with {@code require_fresh} a failure); when something moved, the update script runs and the result
+     * becomes the workspace's clean state; when a {@code cache_key_files} file moved, the entry is rebuilt in the
+     * background.
+     */
+    private void bringUpToDate(C context, WorkspaceConfig config, CacheKey key, CachedSnapshot snapshot, W workspace,
+                               ProgressListener listener) {
+        Freshness freshness = new Freshness(config, snapshot.id());
+        List<RepositoryFetch> fetches = new ArrayList<>();
+        boolean keyFileChanged = false;
+        for (RepositoryConfig repo : config.repositories()) {
+            Optional<RepositoryFetch> outcome;
+            try {
+                outcome = backend.fetch(workspace, repo, listener);
+            } catch (GitOperationException e) {
+                freshness.unreachable(repo, e);
+                continue;
+            } catch (OperationNotSupportedException e) {
+                LOG.warn("not checking {} for new commits: {}", config.name(), e.getMessage());
+                break;
+            }
+            if (outcome.isEmpty()) {
+                continue; // nothing to fetch (pinned to a commit)
+            }
+            RepositoryFetch fetch = outcome.get();
+            freshness.fetched(fetch);
+            fetches.add(fetch);
+            if (fetch.updated()) {
+                LOG.info("{}: {} moved {} -> {} since cache entry {}", config.name(), repo.displayName(),
+                        abbreviate(fetch.before()), abbreviate(fetch.after()), snapshot.generation());
+                if (!keyFileChanged && !config.cacheKeyFiles().isEmpty()) {
+                    Path dir = backend.gitDirectory(workspace, repo);
+                    String before = fetch.before() != null ? fetch.before() : snapshot.commitOf(repo.path());
+                    keyFileChanged = dir != null && CacheKeyFiles.changed(dir, before, fetch.after(), config.cacheKeyFiles());
+                }
+            }
+        }
+        backend.fetched(workspace, List.copyOf(fetches), freshness.unreachable().keySet());
+        Map<String, String> commits = new HashMap<>();
+        backend.repositories(workspace).forEach(r -> commits.put(r.path(), r.commit()));
+        freshness.report(commits, settings.requireFresh());
+        if (fetches.stream().anyMatch(RepositoryFetch::updated)) {
+            if (config.updateScript() != null) {
+                failures.checkCancelled(listener, config);
+                listener.beginTask("update script", ProgressListener.UNKNOWN);
+                ExecResult result = backend.runUpdate(context, workspace, config.updateScript());
+                listener.endTask();
+                if (!result.succeeded()) {
+                    throw failures.script("update script", config, result, backend.stepTimeout());
+                }
+            }
+            backend.markClean(workspace);
+        }
+        if (keyFileChanged) {
+            scheduleRebuild(context, config, key, snapshot.generation());
+        }
+    }
+
+    // ------------------------------------------------------------------ building
+
+    /**
+     * A base with the config's clean state: repositories cloned on this side (the base never sees a token), the
+     * setup script run, and with a {@code key} its snapshot published (the build then holds a lease on it).
+     */
+    private Build<B> build(C context, WorkspaceConfig config, CacheKey key, boolean background, ProgressListener listener) {
+        long start = System.nanoTime();
+        CacheStore.Pending pending = key == null ? null : store.begin(key);
+        BaseRequest request = new BaseRequest(WorkspaceIds.newId(backend.name()), config,
+                key == null ? null : key.hex(), pending == null ? null : pending.generation(),
+                pending == null ? null : pending.directory(), background);
+        B base = null;
+        Path checkouts = null;
+        try {
+            List<RepositoryState> states;
+            if (backend.startsBaseWhileCloning()) {
+                CompletableFuture<B> starting = CompletableFuture.supplyAsync(
+                        () -> backend.makeBase(context, request, listener), io);
+                checkouts = tempDir();
+                try {
+                    states = cloneAll(config, checkouts, false, listener);
+                } catch (RuntimeException e) {
+                    starting.handle((b, err) -> {
+                        if (b != null) {
+                            backend.discardBase(b);
+                        }
+                        return null;
+                    }).join();
+                    throw e;
+                }
+                base = join(starting);
+                copyIn(config, base, checkouts, listener);
+            } else {
+                base = backend.makeBase(context, request, listener);
+                Optional<Path> dir = backend.hostDirectory(base);
+                if (dir.isPresent()) {
+                    states = cloneAll(config, dir.get(), true, listener);
+                } else {
+                    checkouts = tempDir();
+                    states = cloneAll(config, checkouts, false, listener);
+                    copyIn(config, base, checkouts, listener);
+                }
+            }
+            backend.cloned(context, base, states);
+            if (!config.setupScript().isBlank()) {
+                failures.checkCancelled(listener, config);
+                listener.beginTask("setup script", ProgressListener.UNKNOWN);
+                ExecResult result = backend.runStep(context, base, config.setupScript(), config);
+                listener.endTask();
+                if (!result.succeeded()) {
+                    throw failures.script("setup script", config, result, backend.stepTimeout());
+                }
+            }
+            failures.checkCancelled(listener, config);
+            long setupMs = (System.nanoTime() - start) / 1_000_000;
+            CacheStore.Lease lease = null;
+            if (pending != null) {
+                listener.beginTask("snapshot for the cache", ProgressListener.UNKNOWN);
+                Snapshot snapshot = backend.snapshot(base, request);
+                listener.endTask();
+                Map<String, String> details = new LinkedHashMap<>(snapshot.details());
+                details.putIfAbsent("setup_ms", Long.toString(setupMs));
+                lease = pending.publish(new CacheEntry(null, null, null, config.name(), states, null, null,
+                        snapshot.sizeBytes(), snapshot.payload(), details));
+                if (settings.eviction().bounded()) {
+                    store.prune(settings.eviction());
+                }
+            }
+            LOG.info("built the clean state of '{}' in {} ms{}", config.name(), setupMs,
+                    lease == null ? "" : " (cache entry " + lease.entry().id() + ")");
+            return new Build<>(base, states, lease, null);
+        } catch (RuntimeException e) {
+            if (base != null) {
+                backend.discardBase(base);
+            }
+            throw e;
+        } finally {
+            if (pending != null) {
+                pending.close(); // nothing when published
+            }
+            if (checkouts != null) {
+                FileTrees.deleteQuietly(checkouts);
+            }
+        }
+    }
+
+    /** Clones every repository under {@code dir}: at its path (a host base), else in a numbered directory. */
+    private List<RepositoryState> cloneAll(WorkspaceConfig config, Path dir, boolean atPath, ProgressListener listener) {
+        List<RepositoryState> states = new ArrayList<>();
+        for (int i = 0; i < config.repositories().size(); i++) {
+            RepositoryConfig repo = config.repositories().get(i);
+            failures.checkCancelled(listener, config);
+            listener.beginTask("clone " + repo.path(), ProgressListener.UNKNOWN);
+            states.add(settings.git().cloneRepository(repo, atPath ? dir.resolve(repo.path()) : dir.resolve(Integer.toString(i)),
+                    listener));
+            listener.endTask();
+        }
+        return states;
+    }
+
+    private void copyIn(WorkspaceConfig config, B base, Path checkouts, ProgressListener listener) {
+        for (int i = 0; i < config.repositories().size(); i++) {
+            RepositoryConfig repo = config.repositories().get(i);
+            failures.checkCancelled(listener, config);
+            listener.beginTask("copy " + repo.path() + " into the workspace", ProgressListener.UNKNOWN);
+            backend.addRepository(base, repo, checkouts.resolve(Integer.toString(i)), listener);
+            listener.endTask();
+        }
+    }
+
+    private void scheduleRebuild(C context, WorkspaceConfig config, CacheKey key, String staleGeneration) {
+        LOG.info("{}: a cache key file changed upstream; rebuilding cache entry {} in the background", config.name(),
+                key.shortHex());
+        try {
+            rebuilds.submit(() -> {
+                try {
+                    flights.join(key, () -> {
+                        CacheEntry newest = store.find(key).orElse(null);
+                        if (newest != null && !newest.generation().equals(staleGeneration)) {
+                            return Build.found(newest); // somebody rebuilt it already
+                        }
+                        Build<B> built = build(context, config, key, true, ProgressListener.NONE);
+                        backend.discardBase(built.base());
+                        built.lease().close();
+                        return Build.found(built.lease().entry());
+                    });
+                } catch (RuntimeException e) {
+                    LOG.warn("background rebuild of {} failed: {}", config.name(),
+                            failures.redact(String.valueOf(e.getMessage())));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            LOG.debug("not rebuilding {}: closing", config.name());
+        }
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    @Override
+    public void awaitBackgroundWork(Duration timeout) throws Exception {
+        rebuilds.submit(() -> { }).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Waits briefly for a background rebuild, then stops. */
+    @Override
+    public void close() {
+        rebuilds.shutdown();
+        io.shutdown();
+        try {
+            if (!rebuilds.awaitTermination(1, TimeUnit.SECONDS)) {
+                rebuilds.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            rebuilds.shutdownNow();
+        }
+    }
+
+    private static <T> T join(CompletableFuture<T> future) {
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
+    private static Path tempDir() {
+        try {
+            return Files.createTempDirectory("derrick-clone-");
+        } catch (IOException e) {
+            throw new DerrickException("cannot create a temporary directory for cloning: " + e.getMessage(), e);
+        }
+    }
+
+    private static String abbreviate(String commit) {
+        return commit == null ? "(none)" : commit.substring(0, Math.min(12, commit.length()));
+    }
+
+    /**
+     * What a single flight hands its callers: for the leader that built, the base and a lease on the published
+     * entry; for everyone else (and a leader that found the entry) only the entry.
+     */
+    record Build<B>(B base, List<RepositoryState> states, CacheStore.Lease lease, CacheEntry entry) {
+        static <B> Build<B> found(CacheEntry entry) {
+            return new Build<>(null, List.of(), null, entry);
+        }
+    }
+}

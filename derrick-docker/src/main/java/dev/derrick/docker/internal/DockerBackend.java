@@ -1,0 +1,190 @@
+package dev.derrick.docker.internal;
+
+import dev.derrick.api.ExecResult;
+import dev.derrick.api.NetworkPolicy;
+import dev.derrick.api.ProgressListener;
+import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.RepositoryFetch;
+import dev.derrick.api.RepositoryState;
+import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.spi.BaseRequest;
+import dev.derrick.api.spi.CachedSnapshot;
+import dev.derrick.api.spi.ProvisioningBackend;
+import dev.derrick.api.spi.Snapshot;
+import dev.derrick.api.spi.WorkspaceIds;
+import dev.derrick.core.provision.LeasedSnapshot;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.function.Predicate;
+
+/**
+ * The docker backend's part of provisioning ({@link ProvisioningBackend}; the flow is {@code Provisioner}'s): a base
+ * is the setup container (network of the setup phase), started while the repositories are cloned on the provider
+ * side and then copied in; a snapshot is a commit of it to an image; a workspace from a snapshot is a container of
+ * that image, brought up to date through provider-side mirrors. The context of a create is its config.
+ */
+final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, DockerWorkspace, DockerWorkspace> {
+    private final DockerSettings settings;
+    private final DockerCache cache;
+    private final Images images;
+    private final Containers containers;
+    private final DockerFailures failures;
+    private final Executor io;
+    /** Whether a config's setup and commands phases get different networks (its setup container is not its own). */
+    private final Predicate<WorkspaceConfig> phasesDiffer;
+
+    DockerBackend(DockerSettings settings, DockerCache cache, Images images, Containers containers,
+                  DockerFailures failures, Executor io, Predicate<WorkspaceConfig> phasesDiffer) {
+        this.settings = settings;
+        this.cache = cache;
+        this.images = images;
+        this.containers = containers;
+        this.failures = failures;
+        this.io = io;
+        this.phasesDiffer = phasesDiffer;
+    }
+
+    @Override
+    public String name() {
+        return DockerCache.BACKEND;
+    }
+
+    private String image(WorkspaceConfig config) {
+        return config.image() != null ? config.image() : settings.defaultImage();
+    }
+
+    @Override
+    public WorkspaceConfig prepare(WorkspaceConfig context, WorkspaceConfig config, ProgressListener progress) {
+        String image = image(config);
+        images.ensure(image, progress);
+        return config.withImage(image); // the key of a config whose image has been resolved
+    }
+
+    @Override
+    public DockerWorkspace makeBase(WorkspaceConfig context, BaseRequest request, ProgressListener progress) {
+        return containers.start(request.workspaceId(), image(request.config()), request.config(), NetworkPolicy.Phase.SETUP);
+    }
+
+    @Override
+    public boolean startsBaseWhileCloning() {
+        return true; // clone on this side (the container never sees a token) while the container starts
+    }
+
+    @Override
+    public void addRepository(DockerWorkspace base, RepositoryConfig repository, Path checkout, ProgressListener progress) {
+        TarUpload.tree(base, checkout, base.resolve(repository.path(), "path"), io);
+        cache.adoptMirror(repository, checkout); // later fetches negotiate with the mirror instead of cloning
+    }
+
+    @Override
+    public void cloned(WorkspaceConfig context, DockerWorkspace base, List<RepositoryState> states) {
+        base.repositories(states);
+    }
+
+    @Override
+    public ExecResult runStep(WorkspaceConfig context, DockerWorkspace base, String script, WorkspaceConfig config) {
+        return base.runScript(script, settings.setupTimeout());
+    }
+
+    @Override
+    public java.time.Duration stepTimeout() {
+        return settings.setupTimeout();
+    }
+
+    @Override
+    public Snapshot snapshot(DockerWorkspace base, BaseRequest request) {
+        List<String> paths = request.config().repositories().stream().map(r -> base.resolve(r.path(), "path")).toList();
+        return cache.commit(request.cacheKey(), request.generation(), request.config(), base.containerId(), paths);
+    }
+
+    @Override
+    public Optional<DockerWorkspace> adopt(WorkspaceConfig context, DockerWorkspace base, CachedSnapshot snapshot,
+                                           List<RepositoryState> states, ProgressListener progress) {
+        CachedState state = new CachedState(cache, snapshot == null ? null : ((LeasedSnapshot) snapshot).lease(),
+                containers::replacement, settings.setupTimeout());
+        base.cached(state);
+        if (phasesDiffer.test(base.config())) {
+            if (snapshot == null) {
+                // the clean state becomes an image of the workspace's own; its container gets the commands' network
+                state.markClean(base);
+                state.reset(base);
+            } else {
+                // setup ran with the setup phase's network; commands get a container with theirs
+                base.swapContainer(containers.replacement(base, snapshot.payload()));
+            }
+        }
+        return Optional.of(base);
+    }
+
+    @Override
+    public void discardBase(DockerWorkspace base) {
+        base.close();
+    }
+
+    @Override
+    public DockerWorkspace instantiate(WorkspaceConfig config, CachedSnapshot snapshot, boolean builtNow,
+                                       ProgressListener progress) {
+        progress.beginTask("container from cache image " + snapshot.details().get("image"), ProgressListener.UNKNOWN);
+        DockerWorkspace workspace = containers.start(WorkspaceIds.newId(DockerCache.BACKEND), snapshot.payload(), config,
+                NetworkPolicy.Phase.COMMANDS);
+        progress.endTask();
+        workspace.cached(new CachedState(cache, ((LeasedSnapshot) snapshot).lease(), containers::replacement,
+                settings.setupTimeout()));
+        workspace.repositories(snapshot.repositories());
+        return workspace;
+    }
+
+    @Override
+    public Optional<RepositoryFetch> fetch(DockerWorkspace workspace, RepositoryConfig repository, ProgressListener progress) {
+        return Optional.of(workspace.cached().fetchForCreate(workspace, repository, progress));
+    }
+
+    @Override
+    public Path gitDirectory(DockerWorkspace workspace, RepositoryConfig repository) {
+        return cache.mirrors().mirrorDir(repository);
+    }
+
+    @Override
+    public void fetched(DockerWorkspace workspace, List<RepositoryFetch> fetches, Set<String> unreachable) {
+        CachedState.record(workspace, fetches, unreachable);
+    }
+
+    @Override
+    public List<RepositoryState> repositories(DockerWorkspace workspace) {
+        return workspace.repositories();
+    }
+
+    @Override
+    public ExecResult runUpdate(WorkspaceConfig context, DockerWorkspace workspace, String script) {
+        return workspace.runScript(script, settings.setupTimeout());
+    }
+
+    @Override
+    public void markClean(DockerWorkspace workspace) {
+        workspace.cached().markClean(workspace);
+    }
+
+    @Override
+    public void discardWorkspace(DockerWorkspace workspace) {
+        workspace.close(); // and with it the cache state's lease
+    }
+
+    @Override
+    public boolean snapshotExists(String payload) {
+        return cache.imageExists(payload);
+    }
+
+    @Override
+    public void deleteSnapshot(String payload) {
+        cache.removeImageQuietly(payload);
+    }
+
+    @Override
+    public RuntimeException translate(RuntimeException failure, WorkspaceConfig config) {
+        return failures.translate(failure, config);
+    }
+}
