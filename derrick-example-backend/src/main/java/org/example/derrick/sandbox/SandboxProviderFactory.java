@@ -3,6 +3,7 @@ package org.example.derrick.sandbox;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.spi.Availability;
 import dev.derrick.api.spi.ProviderOptions;
+import dev.derrick.api.spi.ProvisioningEngine;
 import dev.derrick.api.spi.WorkspaceProviderFactory;
 
 import java.nio.file.Files;
@@ -16,9 +17,11 @@ import java.util.Set;
  * {@code derrick-api} only and is registered by one line in
  * {@code META-INF/services/dev.derrick.api.spi.WorkspaceProviderFactory}; nothing in derrick knows about it.
  *
- * <p>A sandbox workspace is a plain directory: repositories are cloned with the {@code git} command, commands run
- * with {@code sh -c}, and {@code reset()} copies back a snapshot taken after setup. It isolates nothing beyond the
- * directory, so it is a teaching example, not a security boundary.
+ * <p>A sandbox workspace is a plain directory and commands run with {@code sh -c}. The provider implements
+ * {@link dev.derrick.api.spi.ProvisioningBackend} (make a directory, run a script in it, copy it) and gets the rest
+ * from derrick's provisioning engine: cloning with the tokens, the setup script, a cache of clean states, the
+ * create-time fetch and update script. {@code reset()} and checkpoints are directory copies, {@code fetch()} runs the
+ * {@code git} command. It isolates nothing beyond the directory, so it is a teaching example, not a security boundary.
  *
  * <pre>{@code
  * try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", "/tmp/sandboxes"))) {
@@ -28,12 +31,14 @@ import java.util.Set;
  *
  * Options: {@code root} (directory holding the workspaces; default {@code $TMPDIR/derrick-sandbox}) and
  * {@code default_timeout} (seconds or ISO-8601; default 10 minutes) and {@code environment} (the provider's own
- * environment, where {@code auth.token_env} names are looked up; default: this process's).
+ * environment, where {@code auth.token_env} names are looked up; default: this process's), and the engine's cache
+ * options ({@code cache}, {@code cache_dir}, {@code cache_max_bytes}, {@code cache_max_age}, {@code require_fresh}).
  */
 public final class SandboxProviderFactory implements WorkspaceProviderFactory {
     /** The provider's name. */
     public static final String NAME = "sandbox";
-    static final Set<String> OPTIONS = Set.of("root", "default_timeout", "environment");
+    /** The sandbox's own options, and the engine's (cache, cache_dir, …, read by the engine, see {@link ProvisioningEngine#OPTIONS}). */
+    static final Set<String> OPTIONS = union(Set.of("root", "default_timeout", "environment"), ProvisioningEngine.OPTIONS);
 
     /** Constructors of factories do no I/O. */
     public SandboxProviderFactory() {
@@ -79,7 +84,13 @@ public final class SandboxProviderFactory implements WorkspaceProviderFactory {
             throw new IllegalArgumentException("option 'default_timeout' of provider 'sandbox' must be positive, got " + timeout);
         }
         Map<String, String> environment = o.raw("environment").isPresent() ? o.stringMap("environment") : System.getenv();
-        return new SandboxProvider(root(o), timeout, environment);
+        return new SandboxProvider(root(o), timeout, environment, options);
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
     }
 
     private static Path root(ProviderOptions o) {

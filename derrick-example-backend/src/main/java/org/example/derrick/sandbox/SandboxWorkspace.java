@@ -1,14 +1,13 @@
 package org.example.derrick.sandbox;
 
+import dev.derrick.api.CheckpointNotFoundException;
 import dev.derrick.api.DerrickException;
-import dev.derrick.api.InvalidConfigException;
-import dev.derrick.api.WorkspaceFileNotFoundException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.FileEntry;
 import dev.derrick.api.GitOperationException;
+import dev.derrick.api.InvalidConfigException;
 import dev.derrick.api.OutputListener;
-import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.RepositoryFetch;
 import dev.derrick.api.RepositoryState;
@@ -16,12 +15,13 @@ import dev.derrick.api.SetupFailedException;
 import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceBusyException;
 import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceFileNotFoundException;
 import dev.derrick.api.WorkspaceInfo;
 import dev.derrick.api.WorkspaceNotFoundException;
 import dev.derrick.api.WorkspacePaths;
+import dev.derrick.api.spi.CachedSnapshot;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -38,11 +38,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.stream.Stream;
 
-/** A directory workspace: {@code <home>/root} is the workspace, {@code <home>/clean} its post-setup snapshot. */
+/**
+ * A directory workspace: {@code <home>/root} is the workspace. Its clean state (what {@link #reset()} returns to) is
+ * the cache entry's tree it was copied from, until {@link #markClean()} gives it a copy of its own in
+ * {@code <home>/clean}; a checkpoint is a copy in {@code <home>/checkpoints/}. The engine made it (cloned, ran the
+ * setup script, fetched, ran the update script); this class only runs commands, serves files and copies directories.
+ */
 final class SandboxWorkspace implements Workspace {
     private static final Set<String> INHERITED = Set.of("PATH", "LANG", "LC_ALL", "TERM", "TZ");
 
@@ -50,106 +56,45 @@ final class SandboxWorkspace implements Workspace {
     private final String id;
     private final Path home;
     private final Path root;
-    private final Path clean;
     private final WorkspaceConfig config;
     private final Duration defaultTimeout;
     private final Map<String, String> providerEnv;
     private final Instant created = Instant.now();
     private final Set<Process> running = ConcurrentHashMap.newKeySet();
-    /** Commands and file operations share the workspace; reset and close need it alone. */
+    /** Commands and file operations share the workspace; reset, checkpoints and close need it alone. */
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile boolean closed;
 
+    /** The leased cache entry this workspace came from ({@code null} with the cache off); released on close. */
+    private final CachedSnapshot snapshot;
+    /** The repositories as the engine cloned them (name, url, "cloned"), by path. */
+    private final Map<String, RepositoryState> built = new LinkedHashMap<>();
+    /** What {@link #reset()} copies back. */
+    private volatile Path clean;
+    /** The latest fetch of each repository (for info()), and the remotes a fetch could not reach. */
+    private final Map<String, RepositoryFetch> fetches = new ConcurrentHashMap<>();
+    private final Set<String> unreachable = ConcurrentHashMap.newKeySet();
+    /** Commits a fetch brought since the clean state was recorded: a reset returns to them (path to commit). */
+    private final Map<String, String> fetchedSinceClean = new ConcurrentHashMap<>();
+    private final Map<String, Path> checkpoints = new ConcurrentHashMap<>();
+    private final AtomicInteger checkpointCount = new AtomicInteger();
+
     SandboxWorkspace(SandboxProvider provider, String id, Path home, WorkspaceConfig config, Duration defaultTimeout,
-                     Map<String, String> providerEnv) {
+                     Map<String, String> providerEnv, CachedSnapshot snapshot, List<RepositoryState> states) {
         this.provider = provider;
         this.id = id;
         this.home = home;
         this.root = home.resolve("root");
-        this.clean = home.resolve("clean");
         this.config = config;
         this.defaultTimeout = defaultTimeout;
         this.providerEnv = providerEnv;
+        this.snapshot = snapshot;
+        this.clean = snapshot == null ? null : snapshot.directory().resolve(snapshot.payload());
+        states.forEach(s -> built.put(s.path(), s));
     }
 
-    void setUp(ProgressListener progress) {
-        try {
-            Files.createDirectories(root);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        for (RepositoryConfig repo : config.repositories()) {
-            progress.beginTask("clone " + repo.path(), ProgressListener.UNKNOWN);
-            List<String> clone = new ArrayList<>(List.of("git", "clone", "--quiet"));
-            clone.add(repo.url());
-            clone.add(repo.path());
-            ExecResult r = git(repo, clone, root);
-            if (!r.succeeded()) {
-                if (authenticationFailed(r.stderr())) {
-                    throw new GitOperationException("cloning " + repo.url() + " failed: authentication failed ("
-                            + (repo.auth() == null ? "the server wants a token; add 'auth'" : "the server rejected the token") + ")", true, null);
-                }
-                throw new SetupFailedException("cloning " + repo.url() + " into " + repo.path() + " failed: "
-                        + r.stderr().strip(), r.exitCode(), r.output());
-            }
-            if (repo.reference() != null) {
-                ExecResult checkout = git(repo, List.of("git", "checkout", "--quiet", repo.reference()), root.resolve(repo.path()));
-                if (!checkout.succeeded()) {
-                    throw new SetupFailedException("reference '" + repo.reference() + "' of " + repo.url()
-                            + " cannot be checked out: " + checkout.stderr().strip(), checkout.exitCode(), checkout.output());
-                }
-            }
-            progress.endTask();
-            if (progress.isCancelled()) {
-                throw new DerrickException("workspace creation was cancelled");
-            }
-        }
-        if (!config.setupScript().isBlank()) {
-            progress.beginTask("setup script", ProgressListener.UNKNOWN);
-            ExecResult r = exec(ExecRequest.of(config.setupScript()), OutputListener.NONE);
-            progress.endTask();
-            if (!r.succeeded()) {
-                throw new SetupFailedException("setup script " + (r.timedOut() ? "timed out" : "exited with code " + r.exitCode()),
-                        r.exitCode(), r.output());
-            }
-        }
-        try {
-            copyTree(root, clean);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** Runs git with the repository's token in the environment only (never on the command line or on disk). */
-    private ExecResult git(RepositoryConfig repo, List<String> command, Path dir) {
-        Map<String, String> env = baseEnv();
-        env.put("GIT_TERMINAL_PROMPT", "0");
-        env.put("GIT_CONFIG_NOSYSTEM", "1");
-        env.put("GIT_CONFIG_GLOBAL", "/dev/null");
-        // No background gc/maintenance: a detached child would hold our output pipes open.
-        Map<String, String> gitConfig = new LinkedHashMap<>(Map.of("gc.auto", "0", "maintenance.auto", "false"));
-        // The header is scoped to the repository's URL (git matches scheme, host, port and path prefix), so another
-        // remote never gets it, and curl drops it on a redirect to another host.
-        repo.authIfSet().ifPresent(auth -> {
-            gitConfig.put("http." + repo.url() + ".extraHeader", "Authorization: Basic " + Base64.getEncoder()
-                    .encodeToString((auth.username() + ":" + auth.resolveToken(providerEnv)).getBytes(StandardCharsets.UTF_8)));
-        });
-        int i = 0;
-        for (Map.Entry<String, String> entry : gitConfig.entrySet()) {
-            env.put("GIT_CONFIG_KEY_" + i, entry.getKey());
-            env.put("GIT_CONFIG_VALUE_" + i, entry.getValue());
-            i++;
-        }
-        env.put("GIT_CONFIG_COUNT", String.valueOf(i));
-        return ProcessRunner.run(command, dir, env, defaultTimeout, OutputListener.NONE, p -> { });
-    }
-
-    private static boolean authenticationFailed(String gitStderr) {
-        return gitStderr.contains("Authentication failed") || gitStderr.contains("could not read Username")
-                || gitStderr.contains(" 401") || gitStderr.contains(" 403");
-    }
-
-    private Map<String, String> baseEnv() {
+    /** The environment of every command: a few of the provider's variables, HOME, then {@code extra}. */
+    static Map<String, String> env(Map<String, String> providerEnv, Path home, Map<String, String> extra) {
         Map<String, String> env = new LinkedHashMap<>();
         for (String name : INHERITED) {
             String value = providerEnv.get(name);
@@ -158,7 +103,8 @@ final class SandboxWorkspace implements Workspace {
             }
         }
         env.putIfAbsent("PATH", "/usr/local/bin:/usr/bin:/bin");
-        env.put("HOME", root.toString());
+        env.put("HOME", home.toString());
+        env.putAll(extra);
         return env;
     }
 
@@ -181,19 +127,37 @@ final class SandboxWorkspace implements Workspace {
         ensureOpen();
         List<RepositoryState> repos = new ArrayList<>();
         for (RepositoryConfig repo : config.repositories()) {
-            Path dir = root.resolve(repo.path());
-            String commit = quiet(repo, List.of("git", "rev-parse", "HEAD"), dir);
-            String branch = quiet(repo, List.of("git", "symbolic-ref", "--short", "-q", "HEAD"), dir);
-            repos.add(new RepositoryState(repo.path(), repo.url(), commit, branch));
+            Path dir = repositoryDirectory(repo);
+            String commit = quiet(List.of("git", "rev-parse", "HEAD"), dir);
+            String branch = quiet(List.of("git", "symbolic-ref", "--short", "-q", "HEAD"), dir);
+            RepositoryState cloned = built.get(repo.path());
+            String name = repo.name() != null ? repo.name() : cloned == null ? null : cloned.name();
+            RepositoryFetch fetch = fetches.get(repo.path());
+            RepositoryState state = new RepositoryState(repo.path(), repo.url(), commit, branch, name, null, false,
+                    cloned == null ? null : cloned.status());
+            if (unreachable.contains(repo.path())) {
+                state = state.unreachable();
+            } else if (fetch != null) {
+                state = new RepositoryState(repo.path(), repo.url(), commit, branch, name, fetch.remote(),
+                        fetch.behind(), fetch.status());
+            }
+            repos.add(state);
         }
-        return new WorkspaceInfo(id, SandboxProviderFactory.NAME, config.name(), root.toString(), created, repos, null);
+        return new WorkspaceInfo(id, SandboxProviderFactory.NAME, config.name(), root.toString(), created, repos,
+                snapshot == null ? null : snapshot.id());
     }
 
-    private String quiet(RepositoryConfig repo, List<String> command, Path dir) {
+    Path repositoryDirectory(RepositoryConfig repo) {
+        return root.resolve(repo.path());
+    }
+
+    /** A git command's trimmed stdout, or {@code null} when it fails or prints nothing. */
+    private String quiet(List<String> command, Path dir) {
         if (!Files.isDirectory(dir)) {
             return null;
         }
-        ExecResult r = ProcessRunner.run(command, dir, baseEnv(), Duration.ofSeconds(30), OutputListener.NONE, p -> { });
+        ExecResult r = CommandRunner.run(command, dir, env(providerEnv, root, Map.of()), Duration.ofSeconds(30),
+                OutputListener.NONE, p -> { });
         return r.succeeded() && !r.stdout().isBlank() ? r.stdout().strip() : null;
     }
 
@@ -206,13 +170,12 @@ final class SandboxWorkspace implements Workspace {
             if (!Files.isDirectory(dir)) {
                 throw new DerrickException("working directory '" + request.workingDir() + "' does not exist in workspace " + id);
             }
-            Map<String, String> env = baseEnv();
-            env.putAll(config.env());
+            Map<String, String> env = env(providerEnv, root, config.env());
             env.putAll(request.env());
             Duration timeout = request.timeout() == null ? defaultTimeout : request.timeout();
             List<Process> mine = new ArrayList<>();
             try {
-                return ProcessRunner.run(List.of("sh", "-c", request.command()), dir, env, timeout, listener, p -> {
+                return CommandRunner.run(List.of("sh", "-c", request.command()), dir, env, timeout, listener, p -> {
                     mine.add(p);
                     running.add(p);
                 });
@@ -424,7 +387,7 @@ final class SandboxWorkspace implements Workspace {
                     }
                     return;
                 }
-                deleteTree(p);
+                Trees.delete(p);
             } else {
                 Files.delete(p);
             }
@@ -489,6 +452,9 @@ final class SandboxWorkspace implements Workspace {
                 List.of(), false);
     }
 
+
+    // ---- fetch, reset, checkpoints: git commands and directory copies ------------------------------------------
+
     @Override
     public List<RepositoryFetch> fetch() {
         lock.readLock().lock();
@@ -496,7 +462,7 @@ final class SandboxWorkspace implements Workspace {
             ensureOpen();
             List<RepositoryFetch> results = new ArrayList<>();
             for (RepositoryConfig repo : config.repositories()) {
-                results.add(fetch(repo));
+                results.add(fetchOne(repo, null));
             }
             return results;
         } finally {
@@ -504,48 +470,187 @@ final class SandboxWorkspace implements Workspace {
         }
     }
 
-    private RepositoryFetch fetch(RepositoryConfig repo) {
-        Path dir = root.resolve(repo.path());
-        String before = quiet(repo, List.of("git", "rev-parse", "HEAD"), dir);
-        ExecResult fetched = git(repo, List.of("git", "fetch", "--quiet", "origin"), dir);
-        if (!fetched.succeeded()) {
-            throw new GitOperationException("fetching " + repo.url() + " failed: " + fetched.stderr().strip(),
-                    authenticationFailed(fetched.stderr()), null);
+    /**
+     * Fast-forwards one repository's checked-out branch to its upstream after {@code git fetch origin} — or, with a
+     * {@code target}, to exactly that commit (fetching only when it is not there): a reset's way back to what an
+     * earlier fetch brought. A tracked change or an untracked file in the incoming commits' way is "dirty", never
+     * overwritten. The engine calls this for the create-time fetch too.
+     *
+     * @throws GitOperationException when the remote cannot be reached
+     */
+    RepositoryFetch fetchOne(RepositoryConfig repo, String target) {
+        Path dir = repositoryDirectory(repo);
+        String before = quiet(List.of("git", "rev-parse", "HEAD"), dir);
+        if (target == null || !succeeds(dir, "git", "cat-file", "-e", target + "^{commit}")) {
+            ExecResult fetched = git(repo, List.of("git", "fetch", "--quiet", "origin"), dir);
+            if (!fetched.succeeded()) {
+                throw fetchFailed(repo, fetched.stderr());
+            }
         }
-        String branch = quiet(repo, List.of("git", "symbolic-ref", "--short", "-q", "HEAD"), dir);
-        if (branch == null) {
+        RepositoryFetch result = fastForward(repo, dir, before, target);
+        fetches.put(repo.path(), result);
+        unreachable.remove(repo.path());
+        if (result.updated()) {
+            fetchedSinceClean.put(repo.path(), result.after());
+        }
+        return result;
+    }
+
+    private RepositoryFetch fastForward(RepositoryConfig repo, Path dir, String before, String target) {
+        if (quiet(List.of("git", "symbolic-ref", "-q", "HEAD"), dir) == null) {
             return new RepositoryFetch(repo.path(), before, before, false, "detached");
         }
-        String upstream = quiet(repo, List.of("git", "rev-parse", "origin/" + branch), dir);
-        if (upstream == null || upstream.equals(before)) {
-            return new RepositoryFetch(repo.path(), before, before, false, "up-to-date");
+        String upstream = target != null ? target : quiet(List.of("git", "rev-parse", "-q", "--verify", "@{upstream}"), dir);
+        if (upstream == null || upstream.equals(before) || isAncestor(dir, upstream, before)) {
+            return new RepositoryFetch(repo.path(), before, before, false, "up-to-date", upstream);
         }
-        String status = quiet(repo, List.of("git", "status", "--porcelain"), dir);
-        if (status != null) {
-            return new RepositoryFetch(repo.path(), before, before, false, "dirty");
+        if (!isAncestor(dir, before, upstream)) {
+            return new RepositoryFetch(repo.path(), before, before, false, "diverged", upstream);
         }
-        ExecResult merge = git(repo, List.of("git", "merge", "--ff-only", "--quiet", "origin/" + branch), dir);
-        if (!merge.succeeded()) {
-            return new RepositoryFetch(repo.path(), before, before, false, "diverged");
+        // Untracked files (build output a setup script left) do not block; git merge refuses to overwrite one.
+        boolean tracked = quiet(List.of("git", "status", "--porcelain", "--untracked-files=no"), dir) != null;
+        if (tracked || !git(repo, List.of("git", "merge", "--ff-only", "--quiet", upstream), dir).succeeded()) {
+            return new RepositoryFetch(repo.path(), before, before, false, "dirty", upstream);
         }
-        String after = quiet(repo, List.of("git", "rev-parse", "HEAD"), dir);
-        return new RepositoryFetch(repo.path(), before, after, true, "fast-forwarded");
+        String after = quiet(List.of("git", "rev-parse", "HEAD"), dir);
+        return new RepositoryFetch(repo.path(), before, after, true, "fast-forwarded", upstream);
+    }
+
+    private boolean isAncestor(Path dir, String ancestor, String descendant) {
+        return succeeds(dir, "git", "merge-base", "--is-ancestor", ancestor, descendant);
+    }
+
+    private boolean succeeds(Path dir, String... command) {
+        return CommandRunner.run(List.of(command), dir, env(providerEnv, root, Map.of()), Duration.ofSeconds(30),
+                OutputListener.NONE, p -> { }).succeeded();
+    }
+
+    private static GitOperationException fetchFailed(RepositoryConfig repo, String stderr) {
+        boolean auth = stderr.contains("Authentication failed") || stderr.contains("could not read Username")
+                || stderr.contains(" 401") || stderr.contains(" 403");
+        boolean connect = stderr.contains("Failed to connect") || stderr.contains("Could not resolve host")
+                || stderr.contains("Connection refused");
+        return new GitOperationException("git fetch of " + repo.url() + " failed: "
+                + (connect ? "cannot connect (" : auth ? "authentication failed (" : "(") + stderr.strip() + ")", auth, null);
+    }
+
+    /** Runs git with the repository's token in the environment only (never on the command line or on disk). */
+    private ExecResult git(RepositoryConfig repo, List<String> command, Path dir) {
+        Map<String, String> env = env(providerEnv, root, Map.of("GIT_TERMINAL_PROMPT", "0",
+                "GIT_CONFIG_NOSYSTEM", "1", "GIT_CONFIG_GLOBAL", "/dev/null"));
+        // No background gc/maintenance: a detached child would hold our output pipes open.
+        Map<String, String> gitConfig = new LinkedHashMap<>(Map.of("gc.auto", "0", "maintenance.auto", "false"));
+        // The header is scoped to the repository's URL (git matches scheme, host, port and path prefix), so another
+        // remote never gets it, and curl drops it on a redirect to another host.
+        repo.authIfSet().ifPresent(auth -> gitConfig.put("http." + repo.url() + ".extraHeader", "Authorization: Basic "
+                + Base64.getEncoder().encodeToString((auth.username() + ":" + auth.resolveToken(providerEnv))
+                .getBytes(StandardCharsets.UTF_8))));
+        int i = 0;
+        for (Map.Entry<String, String> entry : gitConfig.entrySet()) {
+            env.put("GIT_CONFIG_KEY_" + i, entry.getKey());
+            env.put("GIT_CONFIG_VALUE_" + i, entry.getValue());
+            i++;
+        }
+        env.put("GIT_CONFIG_COUNT", String.valueOf(i));
+        return CommandRunner.run(command, dir, env, defaultTimeout, OutputListener.NONE, p -> { });
+    }
+
+    /** Called by the engine during the create: what its fetch found. */
+    void recordFetches(List<RepositoryFetch> fetched, Set<String> unreachablePaths) {
+        fetched.forEach(f -> fetches.put(f.path(), f));
+        unreachable.addAll(unreachablePaths);
+    }
+
+    /** The workspace as it is now becomes its clean state: a copy of its own, the cache entry's tree no longer. */
+    void markClean() {
+        Path next = home.resolve("clean.next");
+        Path own = home.resolve("clean");
+        try {
+            Trees.delete(next);
+            Trees.copy(root, next);
+            Trees.delete(own);
+            Files.move(next, own, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new DerrickException("recording the clean state of workspace " + id + " failed: " + e.getMessage(), e);
+        }
+        clean = own;
+        fetchedSinceClean.clear();
+    }
+
+    /**
+     * Copies the clean state back. When a {@link #fetch()} moved a repository since, the repository returns to the
+     * fetched commit, the update script runs, and that becomes the clean state (so the next reset needs no network).
+     */
+    @Override
+    public void reset() {
+        exclusively("reset", () -> {
+            Map<String, String> keep = Map.copyOf(fetchedSinceClean);
+            replaceRootWith(clean);
+            if (keep.isEmpty()) {
+                return;
+            }
+            for (RepositoryConfig repo : config.repositories()) {
+                if (keep.containsKey(repo.path())) {
+                    fetchOne(repo, keep.get(repo.path()));
+                }
+            }
+            if (config.updateScript() != null) {
+                ExecResult r = exec(ExecRequest.of(config.updateScript()), OutputListener.NONE);
+                if (!r.succeeded()) {
+                    throw new SetupFailedException("the update script after resetting workspace " + id + " to the"
+                            + " fetched commits " + (r.timedOut() ? "timed out" : "exited with code " + r.exitCode()),
+                            r.exitCode(), r.output());
+                }
+            }
+            markClean();
+        });
     }
 
     @Override
-    public void reset() {
+    public String checkpoint() {
+        String checkpointId = "checkpoint-" + checkpointCount.incrementAndGet();
+        exclusively("checkpoint", () -> {
+            Path copy = home.resolve("checkpoints").resolve(checkpointId);
+            Trees.copy(root, copy);
+            checkpoints.put(checkpointId, copy);
+        });
+        return checkpointId;
+    }
+
+    @Override
+    public void restore(String checkpointId) {
+        exclusively("restore", () -> {
+            Path copy = checkpoints.get(checkpointId);
+            if (copy == null) {
+                throw new CheckpointNotFoundException(checkpointId, "no checkpoint '" + checkpointId
+                        + "' in workspace " + id + " (checkpoints: " + new java.util.TreeSet<>(checkpoints.keySet()) + ")");
+            }
+            replaceRootWith(copy);
+        });
+    }
+
+    /** Runs {@code action} with the workspace to itself: refused while commands or file operations run. */
+    private void exclusively(String what, IoAction action) {
         if (!lock.writeLock().tryLock()) {
-            throw new WorkspaceBusyException("workspace " + id + " is running commands; reset when they are done");
+            throw new WorkspaceBusyException("workspace " + id + " is running commands; " + what + " when they are done");
         }
         try {
             ensureOpen();
-            deleteTree(root);
-            copyTree(clean, root);
+            action.run();
         } catch (IOException e) {
-            throw new DerrickException("resetting workspace " + id + " failed: " + e.getMessage(), e);
+            throw new DerrickException(what + " of workspace " + id + " failed: " + e.getMessage(), e);
         } finally {
             lock.writeLock().unlock();
         }
+    }
+
+    private interface IoAction {
+        void run() throws IOException;
+    }
+
+    private void replaceRootWith(Path copy) throws IOException {
+        Trees.delete(root);
+        Trees.copy(copy, root);
     }
 
     @Override
@@ -554,7 +659,7 @@ final class SandboxWorkspace implements Workspace {
             return;
         }
         closed = true;
-        running.forEach(ProcessRunner::kill);
+        running.forEach(CommandRunner::kill);
         lock.writeLock().lock();
         try {
             destroy();
@@ -564,39 +669,16 @@ final class SandboxWorkspace implements Workspace {
         }
     }
 
-    /** Removes everything this workspace created. */
+    /** Removes everything this workspace created and releases its cache entry. */
     void destroy() {
-        running.forEach(ProcessRunner::kill);
+        running.forEach(CommandRunner::kill);
         try {
-            deleteTree(home);
+            Trees.delete(home);
         } catch (IOException e) {
             throw new DerrickException("removing workspace " + id + " at " + home + " failed: " + e.getMessage(), e);
-        }
-    }
-
-    static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> paths = Files.walk(from)) {
-            for (Path p : (Iterable<Path>) paths::iterator) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isSymbolicLink(p)) {
-                    Files.createSymbolicLink(target, Files.readSymbolicLink(p));
-                } else if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target, StandardCopyOption.COPY_ATTRIBUTES);
-                }
-            }
-        }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-                p.toFile().setWritable(true);
-                Files.deleteIfExists(p);
+        } finally {
+            if (snapshot != null) {
+                snapshot.close();
             }
         }
     }

@@ -14,23 +14,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The sandbox backend passes derrick's provider TCK: what a third-party author writes to prove their backend
- * behaves like the built-in ones.
+ * behaves like the built-in ones. Reset, checkpoints and fetch are all implemented (no {@code supports…()} is
+ * overridden to {@code false}), so the contract runs their tests for real; {@link SandboxCachedWorkspaceIT} runs the
+ * cache's freshness contract.
  */
 class SandboxProviderIT extends WorkspaceProviderContract {
     private final Path root;
+    private final Path cache;
 
     SandboxProviderIT() throws IOException {
         root = Files.createTempDirectory("sandbox-tck-");
+        cache = Files.createTempDirectory("sandbox-tck-cache-");
     }
 
     @Override
     protected String providerName() {
         return SandboxProviderFactory.NAME;
-    }
-
-    @Override
-    protected boolean supportsCheckpoints() {
-        return false;   // the sandbox keeps one clean copy for reset, no checkpoints
     }
 
     /**
@@ -57,7 +56,8 @@ class SandboxProviderIT extends WorkspaceProviderContract {
 
     @Override
     protected Map<String, Object> providerOptions(Map<String, String> environment) {
-        return Map.of("environment", environment, "root", root.toString());
+        // The cache is on (the engine's default): most creates here are cache hits with a create-time fetch.
+        return Map.of("environment", environment, "root", root.toString(), "cache_dir", cache.toString());
     }
 
     @Override
@@ -76,5 +76,6 @@ class SandboxProviderIT extends WorkspaceProviderContract {
             assertThat(dirs).isEmpty();
         }
         Files.delete(root);
+        Trees.delete(cache);
     }
 }

@@ -41,6 +41,9 @@ class SandboxProviderTest {
 
     @TempDir
     Path root;
+    /** The engine's cache of clean states (on by default), kept out of {@code root} so that root ends empty. */
+    @TempDir
+    Path cache;
 
     @BeforeAll
     static void startGit() {
@@ -72,7 +75,7 @@ class SandboxProviderTest {
     @Test
     void createsExecsStreamsResetsFetchesAndCleansUp() {
         Path home;
-        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", root.toString()))) {
+        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", root.toString(), "cache_dir", cache.toString()))) {
             Workspace ws = sandbox.create(config());
             home = Path.of(ws.info().root());
             assertThat(ws.readString("code/app/README.md")).isEqualTo("hello\n");
@@ -114,7 +117,7 @@ class SandboxProviderTest {
 
     @Test
     void aFailingSetupLeavesNothingBehind() {
-        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", root.toString()))) {
+        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", root.toString(), "cache_dir", cache.toString()))) {
             WorkspaceConfig bad = WorkspaceConfig.builder("bad").setupScript("echo oops; exit 3").build();
             assertThatThrownBy(() -> sandbox.create(bad)).isInstanceOfSatisfying(SetupFailedException.class, e -> {
                 assertThat(e.exitCode()).isEqualTo(3);
@@ -126,7 +129,7 @@ class SandboxProviderTest {
 
     @Test
     void aWrongTokenFailsCloneWithoutLeakingIt() {
-        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", root.toString()))) {
+        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", root.toString(), "cache_dir", cache.toString()))) {
             WorkspaceConfig bad = WorkspaceConfig.builder("bad")
                     .repository(RepositoryConfig.of(git.url("app"), "code/app").withAuth(GitAuth.inline("wrong-token-123")))
                     .build();

@@ -7,27 +7,29 @@ import dev.derrick.api.StreamKind;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
+import java.io.InputStreamReader;
+import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
-/** Runs one process, capturing stdout and stderr separately and interleaved, with a byte cap and a timeout. */
-final class ProcessRunner {
+/**
+ * Runs one process to completion: stdout and stderr captured apart and interleaved (as {@link ExecResult} wants
+ * them), streamed to the listener as they arrive, capped at {@link #MAX_BYTES}, killed at the timeout (exit 124).
+ * This is the one piece of exec a backend writes itself; everything around creating a workspace is the engine's.
+ */
+final class CommandRunner {
     static final long MAX_BYTES = 4L * 1024 * 1024;
 
-    private ProcessRunner() {
+    private CommandRunner() {
     }
 
     static ExecResult run(List<String> command, Path dir, Map<String, String> env, Duration timeout,
-                          OutputListener listener, java.util.function.Consumer<Process> started) {
-        OutputListener out = listener == null ? OutputListener.NONE : listener;
+                          OutputListener listener, Consumer<Process> started) {
         ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile());
         builder.environment().clear();
         builder.environment().putAll(env);
@@ -35,18 +37,14 @@ final class ProcessRunner {
         Process process;
         try {
             process = builder.start();
+            process.getOutputStream().close(); // no stdin
         } catch (IOException e) {
             throw new DerrickException("cannot start " + command.get(0) + ": " + e.getMessage(), e);
         }
         started.accept(process);
-        try {
-            process.getOutputStream().close();
-        } catch (IOException ignored) {
-            // nothing to send
-        }
-        Capture capture = new Capture(out);
-        Thread stdout = pump(process.getInputStream(), StreamKind.STDOUT, capture);
-        Thread stderr = pump(process.getErrorStream(), StreamKind.STDERR, capture);
+        Capture capture = new Capture(listener == null ? OutputListener.NONE : listener);
+        Thread stdout = capture.pump(process.getInputStream(), StreamKind.STDOUT);
+        Thread stderr = capture.pump(process.getErrorStream(), StreamKind.STDERR);
         boolean timedOut = false;
         try {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -74,37 +72,7 @@ final class ProcessRunner {
         process.destroyForcibly();
     }
 
-    private static Thread pump(InputStream in, StreamKind kind, Capture capture) {
-        Thread t = new Thread(() -> {
-            CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
-            byte[] buffer = new byte[8192];
-            ByteBuffer pending = ByteBuffer.allocate(8192 + 8);
-            try (in) {
-                int n;
-                while ((n = in.read(buffer)) >= 0) {
-                    pending.put(buffer, 0, n).flip();
-                    CharBuffer chars = CharBuffer.allocate(pending.remaining() + 1);
-                    decoder.decode(pending, chars, false);
-                    pending.compact();
-                    chars.flip();
-                    capture.add(kind, chars.toString(), n);
-                }
-                pending.flip();
-                CharBuffer rest = CharBuffer.allocate(pending.remaining() + 2);
-                decoder.decode(pending, rest, true);
-                decoder.flush(rest);
-                rest.flip();
-                capture.add(kind, rest.toString(), 0);
-            } catch (IOException ignored) {
-                // the process ended or was killed
-            }
-        }, "sandbox-" + kind.name().toLowerCase(java.util.Locale.ROOT));
-        t.setDaemon(true);
-        t.start();
-        return t;
-    }
-
+    /** Both streams' text; the reader decodes UTF-8 across read boundaries (bad bytes become U+FFFD). */
     private static final class Capture {
         final StringBuilder stdout = new StringBuilder();
         final StringBuilder stderr = new StringBuilder();
@@ -117,11 +85,25 @@ final class ProcessRunner {
             this.listener = listener;
         }
 
-        void add(StreamKind kind, String chunk, int size) {
-            if (chunk.isEmpty()) {
-                return;
-            }
+        Thread pump(InputStream in, StreamKind kind) {
+            Thread t = new Thread(() -> {
+                char[] buffer = new char[8192];
+                try (Reader reader = new InputStreamReader(in, StandardCharsets.UTF_8)) {
+                    for (int n; (n = reader.read(buffer)) >= 0; ) {
+                        add(kind, new String(buffer, 0, n));
+                    }
+                } catch (IOException ignored) {
+                    // the process ended or was killed
+                }
+            }, "sandbox-" + kind.name().toLowerCase(java.util.Locale.ROOT));
+            t.setDaemon(true);
+            t.start();
+            return t;
+        }
+
+        private void add(StreamKind kind, String chunk) {
             synchronized (this) {
+                int size = chunk.getBytes(StandardCharsets.UTF_8).length;
                 if (bytes + size > MAX_BYTES) {
                     truncated = true;
                     return;
