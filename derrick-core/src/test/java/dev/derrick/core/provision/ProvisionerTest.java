@@ -142,12 +142,8 @@ class ProvisionerTest {
         DirBackend backend = backend();
         Provisioner<String, Path, DirBackend.Ws> engine = engine(backend, true);
         int[] asked = {0};
-        ProgressListener cancelAfterSetupStarts = new ProgressListener() {
-            @Override
-            public boolean isCancelled() {
-                return ++asked[0] > 2; // passes the first checks, stops before publishing
-            }
-        };
+        // passes the first checks, stops before publishing
+        ProgressListener cancelAfterSetupStarts = ProgressListener.NONE.cancelledWhen(() -> ++asked[0] > 2);
         assertThatThrownBy(() -> engine.create("c", config("cancel").build(), cancelAfterSetupStarts))
                 .isExactlyInstanceOf(WorkspaceCancelledException.class)
                 .hasMessage("creating a workspace for 'cancel' was cancelled");
@@ -155,12 +151,7 @@ class ProvisionerTest {
         assertThat(backend.basesMade.get()).isEqualTo(backend.basesDiscarded.get());
         assertThat(backend.liveBases).isEmpty();
 
-        ProgressListener cancelled = new ProgressListener() {
-            @Override
-            public boolean isCancelled() {
-                return true;
-            }
-        };
+        ProgressListener cancelled = ProgressListener.NONE.cancelledWhen(() -> true);
         assertThatThrownBy(() -> engine(backend, false).create("c", config("cancel").build(), cancelled))
                 .isExactlyInstanceOf(WorkspaceCancelledException.class);
     }
