@@ -117,4 +117,27 @@ class ApiValuesTest {
                 .isInstanceOf(InvalidPathException.class).isInstanceOf(InvalidConfigException.class)
                 .satisfies(e -> assertThat(((InvalidPathException) e).path()).isEqualTo(nul));
     }
+
+    @Test
+    void anArgvRequestIsAShellLineThatPassesEveryArgumentVerbatim() throws Exception {
+        String tricky = "it's \"q\" $HOME `id` $(id) * ~ \\ ; end\nline";
+        ExecRequest r = ExecRequest.argv("printf", "%s|", tricky, "");
+        assertThat(r.isArgv()).isTrue();
+        assertThat(r.argv()).containsExactly("printf", "%s|", tricky, "");
+        assertThat(r.command()).isEqualTo(ExecRequest.shellLine(r.argv())).startsWith("exec 'printf' ");
+        assertThat(ExecRequest.quote("it's")).isEqualTo("'it'\\''s'");
+        ExecRequest moved = r.withWorkingDir("d").withEnv("A", "b").withTimeout(java.time.Duration.ofSeconds(5));
+        assertThat(moved.argv()).isEqualTo(r.argv());
+        assertThat(moved.command()).isEqualTo(r.command());
+        assertThat(ExecRequest.of("echo hi").isArgv()).isFalse();
+
+        Process p = new ProcessBuilder("sh", "-c", r.command()).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).isZero();
+        assertThat(out).isEqualTo(tricky + "||");
+
+        assertThatThrownBy(() -> ExecRequest.argv("echo", "a" + (char) 0)).isInstanceOf(InvalidConfigException.class);
+        assertThatThrownBy(() -> new ExecRequest("rm -rf x", null, null, null, java.util.List.of("echo")))
+                .isInstanceOf(InvalidConfigException.class);
+    }
 }

@@ -571,6 +571,27 @@ public abstract class WorkspaceProviderContract {
     }
 
     @Test
+    void argvPassesEveryArgumentVerbatimWithoutAShell() {
+        String tricky = "a b  'single' \"double\" $HOME ${PATH} `id` $(id) ; | & * ~ \\ end";
+        ExecResult r = shared.exec(ExecRequest.argv("printf", "%s\\n", tricky, "", "second line\nhere", "-n"));
+        assertThat(r.exitCode()).as(r.output()).isZero();
+        assertThat(r.stdout()).isEqualTo(tricky + "\n\nsecond line\nhere\n-n\n");
+
+        ExecResult inDir = shared.exec(ExecRequest.argv("cat", "README.md").withWorkingDir(REPO_PATH)
+                .withEnv("TCK_ARGV", "x $HOME y"));
+        assertThat(inDir.stdout()).isEqualTo(README);
+        assertThat(shared.exec(ExecRequest.argv("printenv", "TCK_ARGV").withEnv("TCK_ARGV", "x $HOME y")).stdout())
+                .isEqualTo("x $HOME y\n");
+        shared.writeString("tck argv file.txt", "spaced\n");
+        assertThat(shared.exec(ExecRequest.argv("cat", "tck argv file.txt")).stdout()).isEqualTo("spaced\n");
+        assertThat(shared.exec(ExecRequest.argv("tck-no-such-program", "x")).exitCode())
+                .as("a program that is not there: 127, as a shell says").isEqualTo(127);
+        assertThat(shared.exec(ExecRequest.argv("sh", "-c", "exit 7")).exitCode()).isEqualTo(7);
+        assertThatThrownBy(() -> ExecRequest.argv()).isInstanceOf(InvalidConfigException.class);
+        assertThatThrownBy(() -> ExecRequest.argv("")).isInstanceOf(InvalidConfigException.class);
+    }
+
+    @Test
     void timeoutKillsTheCommandQuicklyAndMarksTheResult() throws InterruptedException {
         String marker = "tckmarker" + UUID.randomUUID().toString().replace("-", "");
         long start = System.nanoTime();
