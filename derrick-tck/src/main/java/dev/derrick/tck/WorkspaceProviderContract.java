@@ -587,7 +587,7 @@ public abstract class WorkspaceProviderContract {
         assertThat(shared.exec(ExecRequest.argv("tck-no-such-program", "x")).exitCode())
                 .as("a program that is not there: 127, as a shell says").isEqualTo(127);
         assertThat(shared.exec(ExecRequest.argv("sh", "-c", "exit 7")).exitCode()).isEqualTo(7);
-        assertThatThrownBy(() -> ExecRequest.argv()).isInstanceOf(InvalidConfigException.class);
+        assertThatThrownBy(() -> ExecRequest.argv(new String[0])).isInstanceOf(InvalidConfigException.class);
         assertThatThrownBy(() -> ExecRequest.argv("")).isInstanceOf(InvalidConfigException.class);
     }
 
