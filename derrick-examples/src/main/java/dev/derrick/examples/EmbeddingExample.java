@@ -1,9 +1,8 @@
 package dev.derrick.examples;
 
+import dev.derrick.api.Capability;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
-import dev.derrick.api.OperationNotSupportedException;
-import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryFetch;
 import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceConfig;
@@ -46,12 +45,7 @@ public final class EmbeddingExample {
     static void run(String providerName, Path configFile, PrintStream out) {
         WorkspaceConfig config = WorkspaceConfig.fromFile(configFile);
         try (WorkspaceProvider provider = WorkspaceProviders.open(providerName);
-             Workspace ws = provider.create(config, new ProgressListener() {
-                 @Override
-                 public void beginTask(String title, int totalWork) {
-                     out.println("[setup] " + title);
-                 }
-             })) {
+             Workspace ws = provider.create(config, (task, totalWork) -> out.println("[setup] " + task))) {
             out.println("workspace " + ws.id() + " at " + ws.info().root());
 
             // A build, its output streamed line by line while it runs; a failure is data, not an exception.
@@ -65,22 +59,22 @@ public final class EmbeddingExample {
             ws.writeString("code/demo/NOTES.md", "touched by the agent\n");
             out.println("git status: " + ws.exec("git -C code/demo status --short").stdout().strip());
 
-            // Pull upstream changes into the checkout (never over local edits).
-            try {
+            // Pull upstream changes into the checkout (never over local edits), where the workspace can.
+            if (ws.capabilities().contains(Capability.FETCH)) {
                 for (RepositoryFetch f : ws.fetch()) {
-                    out.println("fetch " + f.path() + ": " + f.status());
+                    out.println("fetch " + f.path() + ": " + f.fetchStatus());
                 }
-            } catch (OperationNotSupportedException e) {
-                out.println("fetch: not supported by " + providerName + " (" + e.getMessage() + ")");
+            } else {
+                out.println("fetch: not supported by " + providerName);
             }
 
             // Back to the clean post-setup state, same id.
-            try {
+            if (ws.capabilities().contains(Capability.RESET)) {
                 ws.reset();
                 out.println("reset: NOTES.md " + (ws.listFiles("code/demo").stream()
                         .anyMatch(e -> e.name().equals("NOTES.md")) ? "still there" : "gone"));
-            } catch (OperationNotSupportedException e) {
-                out.println("reset: not supported by " + providerName + " (" + e.getMessage() + ")");
+            } else {
+                out.println("reset: not supported by " + providerName);
             }
         } // closing the workspace and the provider removes everything they made
         out.println("closed");

@@ -113,12 +113,12 @@ final class SandboxWorkspace implements Workspace {
         return id;
     }
 
-    /** The file operations, diff, fetch and reset; no background processes, checkpoints or detach. */
+    /** The file operations, diff, fetch, reset and checkpoints; no background processes or detach. */
     @Override
     public java.util.Set<dev.derrick.api.Capability> capabilities() {
         java.util.Set<dev.derrick.api.Capability> c = java.util.EnumSet.copyOf(dev.derrick.api.Capability.FILE_OPERATIONS);
         c.addAll(java.util.EnumSet.of(dev.derrick.api.Capability.DIFF, dev.derrick.api.Capability.FETCH,
-                dev.derrick.api.Capability.RESET));
+                dev.derrick.api.Capability.RESET, dev.derrick.api.Capability.CHECKPOINT));
         return java.util.Collections.unmodifiableSet(c);
     }
 
