@@ -21,6 +21,13 @@ public final class NatsProtocol {
     public static final String DEFAULT_PREFIX = "derrick";
     public static final String AGENT_QUEUE = "derrick-agents";
     public static final String DEFAULT_BUCKET = "derrick_agents";
+    /**
+     * The {@code io.nats.service} name every agent registers (discovery: {@code $SRV.PING.derrick-agent}, …); one
+     * service instance per agent, its metadata naming the agent, prefix and provider.
+     */
+    public static final String SERVICE_NAME = "derrick-agent";
+    /** The version of this protocol, as the agents' service reports it. */
+    public static final String SERVICE_VERSION = "1.0.0";
 
     public static final String WORKSPACE = "Derrick-Workspace";
     /** Request header: the background process an operation addresses ({@code process_output}, …). */
