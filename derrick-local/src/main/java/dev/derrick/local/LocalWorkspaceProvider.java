@@ -4,8 +4,6 @@ import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryConfig;
-import dev.derrick.api.RepositoryState;
-import dev.derrick.api.SetupFailedException;
 import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceProvider;

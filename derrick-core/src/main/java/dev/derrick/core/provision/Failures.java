@@ -72,11 +72,11 @@ public final class Failures {
         return redactor.redact(text);
     }
 
-    /** The first line of the innermost message of a failure. */
+    /** The first line of a failure's message, looking through wrappers (a future's) and message-less exceptions. */
     static String reason(Throwable e) {
         Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t && (t.getMessage() == null || t instanceof RuntimeException
-                && t.getClass().getName().startsWith("java.util.concurrent"))) {
+        while (t.getCause() != null && t.getCause() != t && (t.getMessage() == null
+                || t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)) {
             t = t.getCause();
         }
         String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();

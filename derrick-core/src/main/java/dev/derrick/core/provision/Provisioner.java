@@ -7,40 +7,30 @@ import dev.derrick.api.OperationNotSupportedException;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.RepositoryFetch;
-import dev.derrick.api.RepositoryState;
 import dev.derrick.api.WorkspaceConfig;
-import dev.derrick.api.spi.BaseRequest;
 import dev.derrick.api.spi.CachedSnapshot;
 import dev.derrick.api.spi.ProvisioningBackend;
 import dev.derrick.api.spi.ProvisioningEngine;
-import dev.derrick.api.spi.Snapshot;
-import dev.derrick.api.spi.WorkspaceIds;
 import dev.derrick.core.Redactor;
 import dev.derrick.core.cache.CacheEntry;
 import dev.derrick.core.cache.CacheKey;
 import dev.derrick.core.cache.CacheKeyFiles;
 import dev.derrick.core.cache.CacheStore;
 import dev.derrick.core.cache.EvictionPolicy;
-import dev.derrick.core.cache.FileTrees;
 import dev.derrick.core.cache.Freshness;
 import dev.derrick.core.cache.SingleFlight;
 import dev.derrick.core.git.GitClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -91,9 +81,10 @@ public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
     private final Settings settings;
     private final CacheStore store;
     private final Failures failures;
-    private final SingleFlight<CacheKey, Build<B>> flights = new SingleFlight<>();
+    private final SingleFlight<CacheKey, Builds.Build<B>> flights = new SingleFlight<>();
     private final ExecutorService rebuilds;
     private final ExecutorService io;
+    private final Builds<C, B, W> builds;
 
     public Provisioner(ProvisioningBackend<C, B, W> backend, Settings settings) {
         this.backend = Objects.requireNonNull(backend, "backend");
@@ -102,6 +93,7 @@ public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
         this.failures = new Failures(settings.redactor());
         this.rebuilds = Executors.newSingleThreadExecutor(r -> daemon(r, "derrick-cache-rebuild-" + backend.name()));
         this.io = Executors.newCachedThreadPool(r -> daemon(r, "derrick-provision-" + backend.name()));
+        this.builds = new Builds<>(backend, settings, failures, io);
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -149,7 +141,7 @@ public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
     }
 
     private W createUncached(C context, WorkspaceConfig config, ProgressListener listener) {
-        Build<B> built = build(context, config, null, false, listener);
+        Builds.Build<B> built = builds.build(context, config, null, false, listener);
         try {
             return backend.adopt(context, built.base(), null, built.states(), listener)
                     .orElseThrow(() -> new DerrickException("backend " + backend.name()
@@ -169,9 +161,9 @@ public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
             if (attempt >= ATTEMPTS) {
                 throw new DerrickException("the cache entry of '" + config.name() + "' disappeared right after it was built");
             }
-            SingleFlight.Flight<Build<B>> flight = flights.join(key, () -> store.find(key).map(Build::<B>found)
-                    .orElseGet(() -> build(context, config, key, false, listener)));
-            Build<B> built = flight.value();
+            SingleFlight.Flight<Builds.Build<B>> flight = flights.join(key, () -> store.find(key).map(Builds.Build::<B>found)
+                    .orElseGet(() -> builds.build(context, config, key, false, listener)));
+            Builds.Build<B> built = flight.value();
             if (flight.led() && built.lease() != null) {
                 return fromOwnBuild(context, built, listener);
             }
@@ -194,7 +186,7 @@ public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
     }
 
     /** The leader of a build: its base becomes the workspace, or one is made from the entry it just published. */
-    private W fromOwnBuild(C context, Build<B> built, ProgressListener listener) {
+    private W fromOwnBuild(C context, Builds.Build<B> built, ProgressListener listener) {
         LeasedSnapshot snapshot = new LeasedSnapshot(built.lease());
         Optional<W> adopted;
         try {
@@ -296,117 +288,6 @@ public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
         }
     }
 
-    // ------------------------------------------------------------------ building
-
-    /**
-     * A base with the config's clean state: repositories cloned on this side (the base never sees a token), the
-     * setup script run, and with a {@code key} its snapshot published (the build then holds a lease on it).
-     */
-    private Build<B> build(C context, WorkspaceConfig config, CacheKey key, boolean background, ProgressListener listener) {
-        long start = System.nanoTime();
-        CacheStore.Pending pending = key == null ? null : store.begin(key);
-        BaseRequest request = new BaseRequest(WorkspaceIds.newId(backend.name()), config,
-                key == null ? null : key.hex(), pending == null ? null : pending.generation(),
-                pending == null ? null : pending.directory(), background);
-        B base = null;
-        Path checkouts = null;
-        try {
-            List<RepositoryState> states;
-            if (backend.startsBaseWhileCloning()) {
-                CompletableFuture<B> starting = CompletableFuture.supplyAsync(
-                        () -> backend.makeBase(context, request, listener), io);
-                checkouts = tempDir();
-                try {
-                    states = cloneAll(config, checkouts, false, listener);
-                } catch (RuntimeException e) {
-                    starting.handle((b, err) -> {
-                        if (b != null) {
-                            backend.discardBase(b);
-                        }
-                        return null;
-                    }).join();
-                    throw e;
-                }
-                base = join(starting);
-                copyIn(config, base, checkouts, listener);
-            } else {
-                base = backend.makeBase(context, request, listener);
-                Optional<Path> dir = backend.hostDirectory(base);
-                if (dir.isPresent()) {
-                    states = cloneAll(config, dir.get(), true, listener);
-                } else {
-                    checkouts = tempDir();
-                    states = cloneAll(config, checkouts, false, listener);
-                    copyIn(config, base, checkouts, listener);
-                }
-            }
-            backend.cloned(context, base, states);
-            if (!config.setupScript().isBlank()) {
-                failures.checkCancelled(listener, config);
-                listener.beginTask("setup script", ProgressListener.UNKNOWN);
-                ExecResult result = backend.runStep(context, base, config.setupScript(), config);
-                listener.endTask();
-                if (!result.succeeded()) {
-                    throw failures.script("setup script", config, result, backend.stepTimeout());
-                }
-            }
-            failures.checkCancelled(listener, config);
-            long setupMs = (System.nanoTime() - start) / 1_000_000;
-            CacheStore.Lease lease = null;
-            if (pending != null) {
-                listener.beginTask("snapshot for the cache", ProgressListener.UNKNOWN);
-                Snapshot snapshot = backend.snapshot(base, request);
-                listener.endTask();
-                Map<String, String> details = new LinkedHashMap<>(snapshot.details());
-                details.putIfAbsent("setup_ms", Long.toString(setupMs));
-                lease = pending.publish(new CacheEntry(null, null, null, config.name(), states, null, null,
-                        snapshot.sizeBytes(), snapshot.payload(), details));
-                if (settings.eviction().bounded()) {
-                    store.prune(settings.eviction());
-                }
-            }
-            LOG.info("built the clean state of '{}' in {} ms{}", config.name(), setupMs,
-                    lease == null ? "" : " (cache entry " + lease.entry().id() + ")");
-            return new Build<>(base, states, lease, null);
-        } catch (RuntimeException e) {
-            if (base != null) {
-                backend.discardBase(base);
-            }
-            throw e;
-        } finally {
-            if (pending != null) {
-                pending.close(); // nothing when published
-            }
-            if (checkouts != null) {
-                FileTrees.deleteQuietly(checkouts);
-            }
-        }
-    }
-
-    /** Clones every repository under {@code dir}: at its path (a host base), else in a numbered directory. */
-    private List<RepositoryState> cloneAll(WorkspaceConfig config, Path dir, boolean atPath, ProgressListener listener) {
-        List<RepositoryState> states = new ArrayList<>();
-        for (int i = 0; i < config.repositories().size(); i++) {
-            RepositoryConfig repo = config.repositories().get(i);
-            failures.checkCancelled(listener, config);
-            listener.beginTask("clone " + repo.path(), ProgressListener.UNKNOWN);
-            states.add(settings.git().cloneRepository(repo, atPath ? dir.resolve(repo.path()) : dir.resolve(Integer.toString(i)),
-                    listener));
-            listener.endTask();
-        }
-        return states;
-    }
-
-    private void copyIn(WorkspaceConfig config, B base, Path checkouts, ProgressListener listener) {
-        for (int i = 0; i < config.repositories().size(); i++) {
-            RepositoryConfig repo = config.repositories().get(i);
-            failures.checkCancelled(listener, config);
-            listener.beginTask("copy " + repo.path() + " into the workspace", ProgressListener.UNKNOWN);
-            backend.addRepository(base, repo, checkouts.resolve(Integer.toString(i)), listener);
-            listener.endTask();
-        }
-    }
-
     private void scheduleRebuild(C context, WorkspaceConfig config, CacheKey key, String staleGeneration) {
         LOG.info("{}: a cache key file changed upstream; rebuilding cache entry {} in the background", config.name(),
                 key.shortHex());
@@ -416,12 +297,12 @@ public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
                     flights.join(key, () -> {
                         CacheEntry newest = store.find(key).orElse(null);
                         if (newest != null && !newest.generation().equals(staleGeneration)) {
-                            return Build.found(newest); // somebody rebuilt it already
+                            return Builds.Build.found(newest); // somebody rebuilt it already
                         }
-                        Build<B> built = build(context, config, key, true, ProgressListener.NONE);
+                        Builds.Build<B> built = builds.build(context, config, key, true, ProgressListener.NONE);
                         backend.discardBase(built.base());
                         built.lease().close();
-                        return Build.found(built.lease().entry());
+                        return Builds.Build.found(built.lease().entry());
                     });
                 } catch (RuntimeException e) {
                     LOG.warn("background rebuild of {} failed: {}", config.name(),
@@ -455,36 +336,7 @@ public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
         }
     }
 
-    private static <T> T join(CompletableFuture<T> future) {
-        try {
-            return future.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw e;
-        }
-    }
-
-    private static Path tempDir() {
-        try {
-            return Files.createTempDirectory("derrick-clone-");
-        } catch (IOException e) {
-            throw new DerrickException("cannot create a temporary directory for cloning: " + e.getMessage(), e);
-        }
-    }
-
     private static String abbreviate(String commit) {
         return commit == null ? "(none)" : commit.substring(0, Math.min(12, commit.length()));
-    }
-
-    /**
-     * What a single flight hands its callers: for the leader that built, the base and a lease on the published
-     * entry; for everyone else (and a leader that found the entry) only the entry.
-     */
-    record Build<B>(B base, List<RepositoryState> states, CacheStore.Lease lease, CacheEntry entry) {
-        static <B> Build<B> found(CacheEntry entry) {
-            return new Build<>(null, List.of(), null, entry);
-        }
     }
 }

@@ -56,6 +56,41 @@ class SingleFlightTest {
     }
 
     @Test
+    void joinSaysWhoLedExactlyOnce() throws Exception {
+        int n = 8;
+        CyclicBarrier start = new CyclicBarrier(n);
+        CountDownLatch release = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        try {
+            List<Future<SingleFlight.Flight<String>>> results = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return flights.join("k", () -> {
+                        await(release);
+                        return "value";
+                    });
+                }));
+            }
+            while (!flights.isRunning("k")) {
+                Thread.sleep(5);
+            }
+            Thread.sleep(200);
+            release.countDown();
+            int led = 0;
+            for (Future<SingleFlight.Flight<String>> f : results) {
+                SingleFlight.Flight<String> flight = f.get(10, TimeUnit.SECONDS);
+                assertThat(flight.value()).isEqualTo("value");
+                led += flight.led() ? 1 : 0;
+            }
+            assertThat(led).isEqualTo(1);
+            assertThat(flights.join("k", () -> "again").led()).as("nothing is remembered: the next caller leads").isTrue();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void aFailureReachesEveryWaiterAndIsNotCached() throws Exception {
         int n = 8;
         AtomicInteger runs = new AtomicInteger();

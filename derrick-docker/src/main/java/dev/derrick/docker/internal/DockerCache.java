@@ -11,7 +11,6 @@ import dev.derrick.api.OperationNotSupportedException;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.RepositoryFetch;
-import dev.derrick.api.RepositoryState;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.core.Redactor;
 import dev.derrick.core.cache.BundleFetch;
@@ -24,7 +23,6 @@ import dev.derrick.core.git.GitClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
