@@ -1,9 +1,11 @@
 package org.example.derrick.sandbox;
 
+import dev.derrick.api.Capability;
 import dev.derrick.api.CheckpointNotFoundException;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
+import dev.derrick.api.FetchStatus;
 import dev.derrick.api.FileEntry;
 import dev.derrick.api.GitOperationException;
 import dev.derrick.api.InvalidConfigException;
@@ -32,7 +34,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +55,9 @@ import java.util.stream.Stream;
  */
 final class SandboxWorkspace implements Workspace {
     private static final Set<String> INHERITED = Set.of("PATH", "LANG", "LC_ALL", "TERM", "TZ");
+    private static final Set<Capability> CAPABILITIES = Collections.unmodifiableSet(EnumSet.of(
+            Capability.LIST_FILES_RECURSIVE, Capability.STAT, Capability.DELETE, Capability.MOVE, Capability.MKDIRS,
+            Capability.DIFF, Capability.FETCH, Capability.RESET, Capability.CHECKPOINT));
 
     private final SandboxProvider provider;
     private final String id;
@@ -113,13 +120,10 @@ final class SandboxWorkspace implements Workspace {
         return id;
     }
 
-    /** The file operations, diff, fetch and reset; no background processes, checkpoints or detach. */
+    /** The file operations, diff, fetch, reset and checkpoints; no background processes or detach. */
     @Override
-    public java.util.Set<dev.derrick.api.Capability> capabilities() {
-        java.util.Set<dev.derrick.api.Capability> c = java.util.EnumSet.copyOf(dev.derrick.api.Capability.FILE_OPERATIONS);
-        c.addAll(java.util.EnumSet.of(dev.derrick.api.Capability.DIFF, dev.derrick.api.Capability.FETCH,
-                dev.derrick.api.Capability.RESET));
-        return java.util.Collections.unmodifiableSet(c);
+    public Set<Capability> capabilities() {
+        return CAPABILITIES;
     }
 
     @Override
@@ -498,22 +502,22 @@ final class SandboxWorkspace implements Workspace {
 
     private RepositoryFetch fastForward(RepositoryConfig repo, Path dir, String before, String target) {
         if (quiet(List.of("git", "symbolic-ref", "-q", "HEAD"), dir) == null) {
-            return new RepositoryFetch(repo.path(), before, before, false, "detached");
+            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.DETACHED, null);
         }
         String upstream = target != null ? target : quiet(List.of("git", "rev-parse", "-q", "--verify", "@{upstream}"), dir);
         if (upstream == null || upstream.equals(before) || isAncestor(dir, upstream, before)) {
-            return new RepositoryFetch(repo.path(), before, before, false, "up-to-date", upstream);
+            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.UP_TO_DATE, upstream);
         }
         if (!isAncestor(dir, before, upstream)) {
-            return new RepositoryFetch(repo.path(), before, before, false, "diverged", upstream);
+            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.DIVERGED, upstream);
         }
         // Untracked files (build output a setup script left) do not block; git merge refuses to overwrite one.
         boolean tracked = quiet(List.of("git", "status", "--porcelain", "--untracked-files=no"), dir) != null;
         if (tracked || !git(repo, List.of("git", "merge", "--ff-only", "--quiet", upstream), dir).succeeded()) {
-            return new RepositoryFetch(repo.path(), before, before, false, "dirty", upstream);
+            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.DIRTY, upstream);
         }
         String after = quiet(List.of("git", "rev-parse", "HEAD"), dir);
-        return new RepositoryFetch(repo.path(), before, after, true, "fast-forwarded", upstream);
+        return new RepositoryFetch(repo.path(), before, after, true, FetchStatus.FAST_FORWARDED, upstream);
     }
 
     private boolean isAncestor(Path dir, String ancestor, String descendant) {
