@@ -1,6 +1,5 @@
 package org.example.derrick.sandbox;
 
-import dev.derrick.api.Capability;
 import dev.derrick.api.CheckpointNotFoundException;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecRequest;
@@ -34,9 +33,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Collections;
 import java.util.Comparator;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,9 +52,6 @@ import java.util.stream.Stream;
  */
 final class SandboxWorkspace implements Workspace {
     private static final Set<String> INHERITED = Set.of("PATH", "LANG", "LC_ALL", "TERM", "TZ");
-    private static final Set<Capability> CAPABILITIES = Collections.unmodifiableSet(EnumSet.of(
-            Capability.LIST_FILES_RECURSIVE, Capability.STAT, Capability.DELETE, Capability.MOVE, Capability.MKDIRS,
-            Capability.DIFF, Capability.FETCH, Capability.RESET, Capability.CHECKPOINT));
 
     private final SandboxProvider provider;
     private final String id;
@@ -122,8 +116,11 @@ final class SandboxWorkspace implements Workspace {
 
     /** The file operations, diff, fetch, reset and checkpoints; no background processes or detach. */
     @Override
-    public Set<Capability> capabilities() {
-        return CAPABILITIES;
+    public java.util.Set<dev.derrick.api.Capability> capabilities() {
+        java.util.Set<dev.derrick.api.Capability> c = java.util.EnumSet.copyOf(dev.derrick.api.Capability.FILE_OPERATIONS);
+        c.addAll(java.util.EnumSet.of(dev.derrick.api.Capability.DIFF, dev.derrick.api.Capability.FETCH,
+                dev.derrick.api.Capability.RESET, dev.derrick.api.Capability.CHECKPOINT));
+        return java.util.Collections.unmodifiableSet(c);
     }
 
     @Override
