@@ -4,6 +4,7 @@ import dev.derrick.api.CheckpointNotFoundException;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
+import dev.derrick.api.FetchStatus;
 import dev.derrick.api.FileEntry;
 import dev.derrick.api.GitOperationException;
 import dev.derrick.api.InvalidConfigException;
@@ -498,22 +499,22 @@ final class SandboxWorkspace implements Workspace {
 
     private RepositoryFetch fastForward(RepositoryConfig repo, Path dir, String before, String target) {
         if (quiet(List.of("git", "symbolic-ref", "-q", "HEAD"), dir) == null) {
-            return new RepositoryFetch(repo.path(), before, before, false, "detached");
+            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.DETACHED, null);
         }
         String upstream = target != null ? target : quiet(List.of("git", "rev-parse", "-q", "--verify", "@{upstream}"), dir);
         if (upstream == null || upstream.equals(before) || isAncestor(dir, upstream, before)) {
-            return new RepositoryFetch(repo.path(), before, before, false, "up-to-date", upstream);
+            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.UP_TO_DATE, upstream);
         }
         if (!isAncestor(dir, before, upstream)) {
-            return new RepositoryFetch(repo.path(), before, before, false, "diverged", upstream);
+            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.DIVERGED, upstream);
         }
         // Untracked files (build output a setup script left) do not block; git merge refuses to overwrite one.
         boolean tracked = quiet(List.of("git", "status", "--porcelain", "--untracked-files=no"), dir) != null;
         if (tracked || !git(repo, List.of("git", "merge", "--ff-only", "--quiet", upstream), dir).succeeded()) {
-            return new RepositoryFetch(repo.path(), before, before, false, "dirty", upstream);
+            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.DIRTY, upstream);
         }
         String after = quiet(List.of("git", "rev-parse", "HEAD"), dir);
-        return new RepositoryFetch(repo.path(), before, after, true, "fast-forwarded", upstream);
+        return new RepositoryFetch(repo.path(), before, after, true, FetchStatus.FAST_FORWARDED, upstream);
     }
 
     private boolean isAncestor(Path dir, String ancestor, String descendant) {

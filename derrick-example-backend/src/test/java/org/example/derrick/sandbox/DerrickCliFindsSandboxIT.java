@@ -71,7 +71,10 @@ class DerrickCliFindsSandboxIT {
             port = s.getLocalPort();
         }
         Path out = temp.resolve("server.txt");
-        Process server = start(out, "-p", "sandbox", "-s", "http", "-w", config.toString(), "--port", String.valueOf(port));
+        Path cache = temp.resolve("cache");
+        // --cache-dir reaches the engine the sandbox opened: a third-party backend gets the CLI's cache options too.
+        Process server = start(out, "-p", "sandbox", "-s", "http", "-w", config.toString(), "--port", String.valueOf(port),
+                "--cache-dir", cache.toString());
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         String base = "http://127.0.0.1:" + port;
         try {
@@ -86,6 +89,11 @@ class DerrickCliFindsSandboxIT {
                     "{\"cmd\": \"cat hello.txt; pwd\"}"), HttpResponse.BodyHandlers.ofString());
             assertThat(ran.statusCode()).as(ran.body()).isEqualTo(200);
             assertThat(ran.body()).contains("from-setup").contains(temp.resolve("derrick-sandbox").toString());
+            try (var entries = Files.list(cache.resolve("sandbox"))) {
+                assertThat(entries).as("the clean state, cached: an entry whose tree holds the setup's file")
+                        .anyMatch(entry -> Files.isRegularFile(entry.resolve("entry.json"))
+                                && Files.isRegularFile(entry.resolve(SandboxProvider.TREE).resolve("hello.txt")));
+            }
         } finally {
             server.destroy();   // SIGTERM: the CLI removes every workspace and exits 0
             assertThat(server.waitFor(60, TimeUnit.SECONDS)).isTrue();

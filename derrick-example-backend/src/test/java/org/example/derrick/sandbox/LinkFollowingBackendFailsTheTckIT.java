@@ -11,6 +11,7 @@ import dev.derrick.api.WorkspaceInfo;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.WorkspaceProviders;
 import dev.derrick.tck.WorkspaceProviderContract;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
@@ -82,6 +83,13 @@ class LinkFollowingBackendFailsTheTckIT {
         @Override
         protected WorkspaceProvider openProvider(Map<String, String> environment) {
             return new Following(WorkspaceProviders.open(providerName(), providerOptions(environment)));
+        }
+
+        @AfterAll
+        void removeDirectories() throws IOException {
+            provider.close();   // before the contract's own (idempotent) teardown
+            Trees.delete(root);
+            Trees.delete(cache);
         }
     }
 

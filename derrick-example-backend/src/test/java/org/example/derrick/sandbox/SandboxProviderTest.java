@@ -116,6 +116,49 @@ class SandboxProviderTest {
     }
 
     @Test
+    void withTheCacheOffEveryCreateBuildsAndResetAndCheckpointsStillWork() throws Exception {
+        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox",
+                Map.of("root", root.toString(), "cache_dir", cache.toString(), "cache", "false"))) {
+            Workspace ws = sandbox.create(config());
+            assertThat(ws.info().cacheEntry()).isNull();
+            ws.writeString("setup.txt", "overwritten");
+            String checkpoint = ws.checkpoint();
+            ws.writeString("code/app/README.md", "edited");
+
+            ws.restore(checkpoint);
+            assertThat(ws.readString("code/app/README.md")).isEqualTo("hello\n");
+            assertThat(ws.readString("setup.txt")).isEqualTo("overwritten");
+            ws.reset();
+            assertThat(ws.readString("setup.txt")).isEqualTo("ready\n");
+
+            Workspace second = sandbox.create(config());
+            assertThat(second.readString("setup.txt")).isEqualTo("ready\n");
+        }
+        try (Stream<Path> left = Files.list(cache)) {
+            assertThat(left).as("nothing cached with cache=false").isEmpty();
+        }
+        assertThat(root).isEmptyDirectory();
+    }
+
+    @Test
+    void withTheCacheOnTheSecondCreateIsMadeFromTheEntryTheFirstBuilt() throws Exception {
+        Path runs = Files.createTempFile("sandbox-setup-runs", ".txt");
+        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox",
+                Map.of("root", root.toString(), "cache_dir", cache.toString()))) {
+            WorkspaceConfig counting = WorkspaceConfig.builder("sandbox-count")
+                    .setupScript("echo run >> " + runs + "; echo ready > setup.txt").build();
+            Workspace first = sandbox.create(counting);
+            Workspace second = sandbox.create(counting);
+            assertThat(Files.readAllLines(runs)).as("the setup script ran once").containsExactly("run");
+            assertThat(first.info().cacheEntry()).isNotNull().isEqualTo(second.info().cacheEntry());
+            assertThat(second.readString("setup.txt")).isEqualTo("ready\n");
+            assertThat(second.id()).isNotEqualTo(first.id());
+        } finally {
+            Files.delete(runs);
+        }
+    }
+
+    @Test
     void aFailingSetupLeavesNothingBehind() {
         try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", root.toString(), "cache_dir", cache.toString()))) {
             WorkspaceConfig bad = WorkspaceConfig.builder("bad").setupScript("echo oops; exit 3").build();
