@@ -2,7 +2,6 @@ package dev.derrick.docker.internal;
 
 import com.github.dockerjava.api.exception.DockerException;
 import dev.derrick.api.DerrickException;
-import dev.derrick.api.ProviderUnavailableException;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.core.Redactor;
 
@@ -25,8 +24,8 @@ final class DockerFailures {
                     + redactor.redact(DockerWorkspace.firstLine(String.valueOf(e.getMessage()))), e);
         }
         if (isConnectionFailure(e)) {
-            return new ProviderUnavailableException("lost the Docker engine at " + engine.address() + ": "
-                    + DockerEngine.reason(e), e);
+            // The same words as every other operation that finds the engine gone (no exception class names).
+            return DockerEngine.unreachable(e);
         }
         return null;
     }
