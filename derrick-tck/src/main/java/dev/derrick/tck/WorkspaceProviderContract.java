@@ -580,8 +580,9 @@ public abstract class WorkspaceProviderContract {
         ExecResult inDir = shared.exec(ExecRequest.argv("cat", "README.md").withWorkingDir(REPO_PATH)
                 .withEnv("TCK_ARGV", "x $HOME y"));
         assertThat(inDir.stdout()).isEqualTo(README);
-        assertThat(shared.exec(ExecRequest.argv("printenv", "TCK_ARGV").withEnv("TCK_ARGV", "x $HOME y")).stdout())
-                .isEqualTo("x $HOME y\n");
+        // the script is one argument, passed to sh as written; the variable's value is not expanded again
+        assertThat(shared.exec(ExecRequest.argv("sh", "-c", "printf '%s|' \"$TCK_ARGV\" \"$0\" \"$1\"", "zero $HOME",
+                "one 'q'").withEnv("TCK_ARGV", "x $HOME y")).stdout()).isEqualTo("x $HOME y|zero $HOME|one 'q'|");
         shared.writeString("tck argv file.txt", "spaced\n");
         assertThat(shared.exec(ExecRequest.argv("cat", "tck argv file.txt")).stdout()).isEqualTo("spaced\n");
         assertThat(shared.exec(ExecRequest.argv("tck-no-such-program", "x")).exitCode())
