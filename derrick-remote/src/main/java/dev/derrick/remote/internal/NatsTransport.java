@@ -1,5 +1,6 @@
 package dev.derrick.remote.internal;
 
+import dev.derrick.remote.AgentGoneException;
 import dev.derrick.core.protocol.NatsProtocol;
 import dev.derrick.core.protocol.Operation;
 import com.fasterxml.jackson.databind.JsonNode;

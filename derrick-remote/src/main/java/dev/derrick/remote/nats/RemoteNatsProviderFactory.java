@@ -1,5 +1,6 @@
 package dev.derrick.remote.nats;
 
+import dev.derrick.remote.AgentGoneException;
 import dev.derrick.core.protocol.NatsProtocol;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.spi.Availability;

@@ -7,8 +7,8 @@ import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceNotFoundException;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.WorkspaceProviders;
-import dev.derrick.remote.internal.AgentGoneException;
-import dev.derrick.remote.internal.RemoteWorkspace;
+import dev.derrick.remote.AgentGoneException;
+import dev.derrick.remote.RemoteWorkspaces;
 import dev.derrick.tck.NatsTestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -37,7 +37,7 @@ class NatsFailoverIT {
     }
 
     static String agentOf(Workspace ws) {
-        return ((RemoteWorkspace) ws).ref().agent();
+        return RemoteWorkspaces.agent(ws).orElseThrow();
     }
 
     @Test

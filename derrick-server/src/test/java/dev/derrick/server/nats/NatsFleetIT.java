@@ -7,7 +7,7 @@ import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceNotFoundException;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.WorkspaceProviders;
-import dev.derrick.remote.internal.RemoteWorkspace;
+import dev.derrick.remote.RemoteWorkspaces;
 import dev.derrick.tck.NatsTestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -74,7 +74,7 @@ class NatsFleetIT {
                 all.add(f.get());
             }
             Map<String, Long> perAgent = all.stream().collect(Collectors.groupingBy(
-                    w -> ((RemoteWorkspace) w).ref().agent(), TreeMap::new, Collectors.counting()));
+                    w -> RemoteWorkspaces.agent(w).orElseThrow(), TreeMap::new, Collectors.counting()));
             System.out.println("[fleet] 30 creates per agent: " + perAgent);
             assertThat(perAgent).containsOnlyKeys("a1", "a2", "a3");
             assertThat(perAgent.values()).allSatisfy(n -> assertThat(n).isPositive());

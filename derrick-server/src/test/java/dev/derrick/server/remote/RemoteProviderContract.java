@@ -7,7 +7,7 @@ import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.WorkspaceProviders;
 import dev.derrick.core.Redactor;
 import dev.derrick.core.cache.FileTrees;
-import dev.derrick.remote.internal.RemoteWorkspace;
+import dev.derrick.remote.RemoteWorkspaces;
 import dev.derrick.core.git.TokenHosts;
 import dev.derrick.server.internal.ApiConfigPolicy;
 import dev.derrick.server.internal.Operations;
@@ -31,7 +31,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * agent) around {@link #agentOperations(Map)} and stop it in {@link #stopAgent()}.
  *
  * <p>Adds what only a remote provider shows: checkpoints travelling over the wire, and the agent's backend staying
- * visible through {@link RemoteWorkspace#agentInfo()} while {@code info().provider()} names the client provider.
+ * visible through {@link RemoteWorkspaces#agentInfo} while {@code info().provider()} names the client provider.
  */
 abstract class RemoteProviderContract extends WorkspaceProviderContract {
     private final Path root = tempDir("derrick-remote-tck-root-");
@@ -109,11 +109,12 @@ abstract class RemoteProviderContract extends WorkspaceProviderContract {
 
     @Test
     void infoNamesTheClientProviderAndAgentInfoTheAgentsBackend() {
-        RemoteWorkspace remote = (RemoteWorkspace) shared();
+        Workspace remote = shared();
+        assertThat(RemoteWorkspaces.isRemote(remote)).isTrue();
         assertThat(remote.info().provider()).isEqualTo(providerName());
-        assertThat(remote.agentInfo().provider()).isEqualTo("local");
-        assertThat(remote.agentInfo().id()).isEqualTo(remote.info().id());
-        assertThat(remote.agentInfo().repositories()).isEqualTo(remote.info().repositories());
+        assertThat(RemoteWorkspaces.agentInfo(remote).provider()).isEqualTo("local");
+        assertThat(RemoteWorkspaces.agentInfo(remote).id()).isEqualTo(remote.info().id());
+        assertThat(RemoteWorkspaces.agentInfo(remote).repositories()).isEqualTo(remote.info().repositories());
     }
 
     @Test

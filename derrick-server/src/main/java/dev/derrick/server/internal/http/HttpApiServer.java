@@ -20,7 +20,6 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
@@ -34,7 +33,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -95,7 +93,7 @@ public final class HttpApiServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("dev.derrick.server.http");
 
     private final Operations operations;
-    private final byte[] apiToken;
+    private final RequestChecks checks;
     private final long maxBodyBytes;
     private final Redactor redactor;
     private final Server server;
@@ -108,7 +106,7 @@ public final class HttpApiServer implements AutoCloseable {
 
     private HttpApiServer(Builder b) throws IOException {
         this.operations = b.operations;
-        this.apiToken = b.apiToken == null || b.apiToken.isEmpty() ? null : b.apiToken.getBytes(StandardCharsets.UTF_8);
+        this.checks = new RequestChecks(b.apiToken, b.maxBodyBytes);
         this.maxBodyBytes = b.maxBodyBytes;
         this.bind = b.bind;
         this.redactor = b.redactor == null ? new Redactor() : b.redactor;
@@ -155,7 +153,7 @@ public final class HttpApiServer implements AutoCloseable {
             holder.setAsyncSupported(true); // the MCP transport answers with server-sent events
             context.addServlet(holder, "/*");
             context.setErrorHandler(new JsonErrorHandler());
-            handlers.add(new Guard(context));
+            handlers.add(new GuardedContext(context, checks, redactor));
         }
         handlers.add(new ApiHandler());
         server.setHandler(new Handler.Sequence(handlers));
@@ -288,10 +286,10 @@ public final class HttpApiServer implements AutoCloseable {
                 }
                 return notFound(method, path);
             }
-            if (!"/health".equals(matched.template()) && !authorized(request)) {
-                return unauthorized(response);
+            if (!"/health".equals(matched.template()) && !checks.authorized(request)) {
+                return RequestChecks.unauthorized(response);
             }
-            Reply tooLarge = declaredTooLarge(request, response);
+            Reply tooLarge = checks.declaredTooLarge(request, response);
             if (tooLarge != null) {
                 return tooLarge;
             }
@@ -405,97 +403,9 @@ public final class HttpApiServer implements AutoCloseable {
         }
     }
 
-    /** A mounted servlet context behind the same bearer-token check and body limit as the API routes. */
-    private final class Guard extends Handler.Wrapper {
-        private final ServletContextHandler context;
-
-        Guard(ServletContextHandler context) {
-            super(context);
-            this.context = context;
-        }
-
-        @Override
-        public boolean handle(Request request, Response response, Callback callback) throws Exception {
-            String p = request.getHttpURI().getPath();
-            String base = context.getContextPath();
-            if (p == null || !(p.equals(base) || p.startsWith(base + "/"))) {
-                return false;
-            }
-            Reply refused = !authorized(request) ? unauthorized(response) : declaredTooLarge(request, response);
-            if (refused != null) {
-                response.setStatus(refused.status());
-                response.getHeaders().put(HttpHeader.CONTENT_TYPE, refused.contentType());
-                response.write(true, ByteBuffer.wrap(refused.body()), callback);
-                log.info("{} {} {} ({})", request.getMethod(), redactor.redact(p), refused.status(), refused.errorCode());
-                return true;
-            }
-            return super.handle(request, response, callback);
-        }
-    }
-
-    private boolean authorized(Request request) {
-        if (apiToken == null) {
-            return true;
-        }
-        String header = request.getHeaders().get(HttpHeader.AUTHORIZATION);
-        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return false;
-        }
-        byte[] given = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
-        return MessageDigest.isEqual(given, apiToken);
-    }
-
-    private static Reply unauthorized(Response response) {
-        response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer realm=\"derrick\"");
-        return Reply.error(WireError.of(401, WireError.UNAUTHORIZED,
-                "missing or wrong bearer token: send 'Authorization: Bearer <DERRICK_API_TOKEN>'"));
-    }
-
-    private Reply declaredTooLarge(Request request, Response response) {
-        long declared = request.getLength();
-        if (declared > maxBodyBytes) {
-            response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
-            return Reply.error(WireError.of(413, WireError.PAYLOAD_TOO_LARGE, "request body of " + declared
-                    + " bytes is larger than the limit of " + maxBodyBytes + " bytes"));
-        }
-        return null;
-    }
-
     private static Reply notFound(String method, String path) {
         return Reply.error(WireError.of(404, WireError.NOT_FOUND, "no route " + method + " " + path
                 + "; see GET /openapi.json"));
-    }
-
-    /** Jetty's own error replies (malformed request line or headers, headers too large, …) as derrick's JSON errors. */
-    private static final class JsonErrorHandler extends ErrorHandler {
-        /** Jetty writes error bodies only for GET, POST and HEAD by default; a DELETE or PUT gets the JSON too. */
-        @Override
-        public boolean errorPageForMethod(String method) {
-            return true;
-        }
-
-        @Override
-        protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
-                                        Callback callback) {
-            String code2 = switch (code) {
-                case 404 -> WireError.NOT_FOUND;
-                case 405 -> WireError.METHOD_NOT_ALLOWED;
-                case 413 -> WireError.PAYLOAD_TOO_LARGE;
-                case 401 -> WireError.UNAUTHORIZED;
-                case 503 -> WireError.PROVIDER_UNAVAILABLE;
-                default -> code >= 500 ? WireError.INTERNAL : WireError.INVALID_REQUEST;
-            };
-            String reason = org.eclipse.jetty.http.HttpStatus.getMessage(code);
-            String text = message == null || message.isBlank() || message.equals(reason)
-                    ? "the HTTP request is malformed or not allowed (" + code + " " + reason + ")"
-                    : "the HTTP request is malformed or not allowed: " + message + " (" + code + " " + reason + ")";
-            byte[] json = WireError.of(code, code2, text).toJson();
-            response.getHeaders().put(HttpHeader.CONTENT_TYPE, Reply.JSON);
-            response.getHeaders().put(HttpHeader.CONTENT_LENGTH, json.length);
-            // Jetty closes the connection after a request it rejected: say so, so no client reuses it
-            response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
-            response.write(true, ByteBuffer.wrap(json), callback);
-        }
     }
 
     private void stopQuietly() {

@@ -1,8 +1,11 @@
-package dev.derrick.remote.internal;
+package dev.derrick.remote;
 
 import dev.derrick.api.WorkspaceNotFoundException;
 
-/** The agent that owns a workspace stopped heartbeating or stopped answering: its workspaces are gone with it. */
+/**
+ * Thrown by {@code remote_nats} workspaces, a {@link WorkspaceNotFoundException}: the agent that owns the workspace
+ * stopped heartbeating or stopped answering, and its workspaces are gone with it.
+ */
 public final class AgentGoneException extends WorkspaceNotFoundException {
     private static final long serialVersionUID = 1L;
     private final String agent;
