@@ -124,8 +124,9 @@ final class SandboxProvider implements WorkspaceProvider,
         return Optional.of(base);
     }
 
+    /** The setup script, as a workspace command would run it (the context is the same config). */
     @Override
-    public ExecResult runStep(WorkspaceConfig config, Path base, String script, WorkspaceConfig same) {
+    public ExecResult runStep(WorkspaceConfig context, Path base, String script, WorkspaceConfig config) {
         return CommandRunner.run(List.of("sh", "-c", script), base, SandboxWorkspace.env(environment, base, config.env()),
                 defaultTimeout, OutputListener.NONE, p -> { });
     }
@@ -169,7 +170,12 @@ final class SandboxProvider implements WorkspaceProvider,
                                         ProgressListener progress) {
         String id = WorkspaceIds.newId(SandboxProviderFactory.NAME);
         Path home = root.resolve(id);
-        Trees.copy(snapshot.directory().resolve(snapshot.payload()), home.resolve("root"));
+        try {
+            Trees.copy(snapshot.directory().resolve(snapshot.payload()), home.resolve("root"));
+        } catch (RuntimeException e) {
+            Trees.deleteQuietly(home); // the engine releases the lease; the half-made copy is ours to remove
+            throw e;
+        }
         return new SandboxWorkspace(this, id, home, config, defaultTimeout, environment, snapshot,
                 snapshot.repositories());
     }

@@ -4,7 +4,6 @@ import dev.derrick.api.CheckpointNotFoundException;
 import dev.derrick.api.DerrickException;
 import dev.derrick.api.ExecRequest;
 import dev.derrick.api.ExecResult;
-import dev.derrick.api.FetchStatus;
 import dev.derrick.api.FileEntry;
 import dev.derrick.api.GitOperationException;
 import dev.derrick.api.InvalidConfigException;
@@ -23,7 +22,6 @@ import dev.derrick.api.WorkspacePaths;
 import dev.derrick.api.spi.CachedSnapshot;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -32,7 +30,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -68,6 +65,7 @@ final class SandboxWorkspace implements Workspace {
 
     /** The leased cache entry this workspace came from ({@code null} with the cache off); released on close. */
     private final CachedSnapshot snapshot;
+    private final GitCli git;
     /** The repositories as the engine cloned them (name, url, "cloned"), by path. */
     private final Map<String, RepositoryState> built = new LinkedHashMap<>();
     /** What {@link #reset()} copies back. */
@@ -90,6 +88,7 @@ final class SandboxWorkspace implements Workspace {
         this.defaultTimeout = defaultTimeout;
         this.providerEnv = providerEnv;
         this.snapshot = snapshot;
+        this.git = new GitCli(env(providerEnv, root, Map.of()), providerEnv, defaultTimeout);
         this.clean = snapshot == null ? null : snapshot.directory().resolve(snapshot.payload());
         states.forEach(s -> built.put(s.path(), s));
     }
@@ -129,8 +128,8 @@ final class SandboxWorkspace implements Workspace {
         List<RepositoryState> repos = new ArrayList<>();
         for (RepositoryConfig repo : config.repositories()) {
             Path dir = repositoryDirectory(repo);
-            String commit = quiet(List.of("git", "rev-parse", "HEAD"), dir);
-            String branch = quiet(List.of("git", "symbolic-ref", "--short", "-q", "HEAD"), dir);
+            String commit = Files.isDirectory(dir) ? git.commit(dir) : null;
+            String branch = Files.isDirectory(dir) ? git.branch(dir) : null;
             RepositoryState cloned = built.get(repo.path());
             String name = repo.name() != null ? repo.name() : cloned == null ? null : cloned.name();
             RepositoryFetch fetch = fetches.get(repo.path());
@@ -150,16 +149,6 @@ final class SandboxWorkspace implements Workspace {
 
     Path repositoryDirectory(RepositoryConfig repo) {
         return root.resolve(repo.path());
-    }
-
-    /** A git command's trimmed stdout, or {@code null} when it fails or prints nothing. */
-    private String quiet(List<String> command, Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return null;
-        }
-        ExecResult r = CommandRunner.run(command, dir, env(providerEnv, root, Map.of()), Duration.ofSeconds(30),
-                OutputListener.NONE, p -> { });
-        return r.succeeded() && !r.stdout().isBlank() ? r.stdout().strip() : null;
     }
 
     @Override
@@ -472,88 +461,20 @@ final class SandboxWorkspace implements Workspace {
     }
 
     /**
-     * Fast-forwards one repository's checked-out branch to its upstream after {@code git fetch origin} — or, with a
-     * {@code target}, to exactly that commit (fetching only when it is not there): a reset's way back to what an
-     * earlier fetch brought. A tracked change or an untracked file in the incoming commits' way is "dirty", never
-     * overwritten. The engine calls this for the create-time fetch too.
+     * Brings one repository up to date with its remote, or with a {@code target} to that commit (see
+     * {@link GitCli#update}), and remembers the outcome for {@code info()} and {@code reset()}. The engine calls this
+     * for the create-time fetch too.
      *
      * @throws GitOperationException when the remote cannot be reached
      */
     RepositoryFetch fetchOne(RepositoryConfig repo, String target) {
-        Path dir = repositoryDirectory(repo);
-        String before = quiet(List.of("git", "rev-parse", "HEAD"), dir);
-        if (target == null || !succeeds(dir, "git", "cat-file", "-e", target + "^{commit}")) {
-            ExecResult fetched = git(repo, List.of("git", "fetch", "--quiet", "origin"), dir);
-            if (!fetched.succeeded()) {
-                throw fetchFailed(repo, fetched.stderr());
-            }
-        }
-        RepositoryFetch result = fastForward(repo, dir, before, target);
+        RepositoryFetch result = git.update(repo, repositoryDirectory(repo), target);
         fetches.put(repo.path(), result);
         unreachable.remove(repo.path());
         if (result.updated()) {
             fetchedSinceClean.put(repo.path(), result.after());
         }
         return result;
-    }
-
-    private RepositoryFetch fastForward(RepositoryConfig repo, Path dir, String before, String target) {
-        if (quiet(List.of("git", "symbolic-ref", "-q", "HEAD"), dir) == null) {
-            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.DETACHED, null);
-        }
-        String upstream = target != null ? target : quiet(List.of("git", "rev-parse", "-q", "--verify", "@{upstream}"), dir);
-        if (upstream == null || upstream.equals(before) || isAncestor(dir, upstream, before)) {
-            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.UP_TO_DATE, upstream);
-        }
-        if (!isAncestor(dir, before, upstream)) {
-            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.DIVERGED, upstream);
-        }
-        // Untracked files (build output a setup script left) do not block; git merge refuses to overwrite one.
-        boolean tracked = quiet(List.of("git", "status", "--porcelain", "--untracked-files=no"), dir) != null;
-        if (tracked || !git(repo, List.of("git", "merge", "--ff-only", "--quiet", upstream), dir).succeeded()) {
-            return new RepositoryFetch(repo.path(), before, before, false, FetchStatus.DIRTY, upstream);
-        }
-        String after = quiet(List.of("git", "rev-parse", "HEAD"), dir);
-        return new RepositoryFetch(repo.path(), before, after, true, FetchStatus.FAST_FORWARDED, upstream);
-    }
-
-    private boolean isAncestor(Path dir, String ancestor, String descendant) {
-        return succeeds(dir, "git", "merge-base", "--is-ancestor", ancestor, descendant);
-    }
-
-    private boolean succeeds(Path dir, String... command) {
-        return CommandRunner.run(List.of(command), dir, env(providerEnv, root, Map.of()), Duration.ofSeconds(30),
-                OutputListener.NONE, p -> { }).succeeded();
-    }
-
-    private static GitOperationException fetchFailed(RepositoryConfig repo, String stderr) {
-        boolean auth = stderr.contains("Authentication failed") || stderr.contains("could not read Username")
-                || stderr.contains(" 401") || stderr.contains(" 403");
-        boolean connect = stderr.contains("Failed to connect") || stderr.contains("Could not resolve host")
-                || stderr.contains("Connection refused");
-        return new GitOperationException("git fetch of " + repo.url() + " failed: "
-                + (connect ? "cannot connect (" : auth ? "authentication failed (" : "(") + stderr.strip() + ")", auth, null);
-    }
-
-    /** Runs git with the repository's token in the environment only (never on the command line or on disk). */
-    private ExecResult git(RepositoryConfig repo, List<String> command, Path dir) {
-        Map<String, String> env = env(providerEnv, root, Map.of("GIT_TERMINAL_PROMPT", "0",
-                "GIT_CONFIG_NOSYSTEM", "1", "GIT_CONFIG_GLOBAL", "/dev/null"));
-        // No background gc/maintenance: a detached child would hold our output pipes open.
-        Map<String, String> gitConfig = new LinkedHashMap<>(Map.of("gc.auto", "0", "maintenance.auto", "false"));
-        // The header is scoped to the repository's URL (git matches scheme, host, port and path prefix), so another
-        // remote never gets it, and curl drops it on a redirect to another host.
-        repo.authIfSet().ifPresent(auth -> gitConfig.put("http." + repo.url() + ".extraHeader", "Authorization: Basic "
-                + Base64.getEncoder().encodeToString((auth.username() + ":" + auth.resolveToken(providerEnv))
-                .getBytes(StandardCharsets.UTF_8))));
-        int i = 0;
-        for (Map.Entry<String, String> entry : gitConfig.entrySet()) {
-            env.put("GIT_CONFIG_KEY_" + i, entry.getKey());
-            env.put("GIT_CONFIG_VALUE_" + i, entry.getValue());
-            i++;
-        }
-        env.put("GIT_CONFIG_COUNT", String.valueOf(i));
-        return CommandRunner.run(command, dir, env, defaultTimeout, OutputListener.NONE, p -> { });
     }
 
     /** Called by the engine during the create: what its fetch found. */

@@ -159,6 +159,47 @@ class SandboxProviderTest {
     }
 
     @Test
+    void aChangedCacheKeyFileRebuildsTheEntryInTheBackgroundAndLeavesNoBaseBehind() throws Exception {
+        git.createRepository("keyed", Map.of("deps.txt", "v1\n", "README.md", "readme\n"));
+        WorkspaceConfig keyed = WorkspaceConfig.builder("sandbox-keyed")
+                .repository(RepositoryConfig.of(git.url("keyed"), "code/keyed").withAuth(GitAuth.inline(TOKEN)))
+                .setupScript("cat code/keyed/deps.txt > built-from.txt").cacheKeyFile("deps.txt").build();
+        try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox",
+                Map.of("root", root.toString(), "cache_dir", cache.toString()))) {
+            try (Workspace first = sandbox.create(keyed)) {
+                assertThat(first.readString("built-from.txt")).isEqualTo("v1\n");
+            }
+            git.commit("keyed", Map.of("deps.txt", "v2\n"), "the dependencies move");
+            try (Workspace second = sandbox.create(keyed)) {
+                assertThat(second.readString("code/keyed/deps.txt")).as("fetched at create").isEqualTo("v2\n");
+                assertThat(second.readString("built-from.txt")).as("from the entry built on v1").isEqualTo("v1\n");
+            }
+            // The engine rebuilds the entry in the background (through makeBase/runStep/snapshot/discardBase).
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!entryBuiltFrom(cache.resolve("sandbox"), "v2\n")) {
+                assertThat(System.nanoTime()).as("a newer entry built from v2 within 60 s").isLessThan(deadline);
+                Thread.sleep(200);
+            }
+            try (Workspace third = sandbox.create(keyed)) {
+                assertThat(third.readString("built-from.txt")).isEqualTo("v2\n");
+            }
+        }
+        assertThat(root).as("the background build's base was discarded").isEmptyDirectory();
+    }
+
+    private static boolean entryBuiltFrom(Path cacheDir, String content) throws java.io.IOException {
+        try (Stream<Path> entries = Files.list(cacheDir)) {
+            return entries.filter(e -> Files.isRegularFile(e.resolve("entry.json"))).anyMatch(e -> {
+                try {
+                    return content.equals(Files.readString(e.resolve(SandboxProvider.TREE).resolve("built-from.txt")));
+                } catch (java.io.IOException missing) {
+                    return false;
+                }
+            });
+        }
+    }
+
+    @Test
     void aFailingSetupLeavesNothingBehind() {
         try (WorkspaceProvider sandbox = WorkspaceProviders.open("sandbox", Map.of("root", root.toString(), "cache_dir", cache.toString()))) {
             WorkspaceConfig bad = WorkspaceConfig.builder("bad").setupScript("echo oops; exit 3").build();
