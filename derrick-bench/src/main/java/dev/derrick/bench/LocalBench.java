@@ -1,5 +1,6 @@
 package dev.derrick.bench;
 
+import dev.derrick.core.cache.FileTrees;
 import dev.derrick.api.ExecResult;
 import dev.derrick.api.GitAuth;
 import dev.derrick.api.NetworkPolicy;
@@ -169,7 +170,7 @@ public final class LocalBench {
             System.out.println(Stats.ratio(createCached, createCachedOff));
             System.out.println(Stats.ratio(viaWorkspace, viaOff));
         } finally {
-            BenchFiles.deleteTree(root);
+            FileTrees.deleteQuietly(root);
         }
     }
 

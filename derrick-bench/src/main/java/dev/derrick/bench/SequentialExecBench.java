@@ -1,5 +1,6 @@
 package dev.derrick.bench;
 
+import dev.derrick.core.cache.FileTrees;
 import dev.derrick.api.Workspace;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceProvider;
@@ -42,7 +43,7 @@ public final class SequentialExecBench {
                 loop(raw, runs / 3, SequentialExecBench::raw);
             }
         } finally {
-            BenchFiles.deleteTree(root);
+            FileTrees.deleteQuietly(root);
         }
         System.out.printf(Locale.ROOT, "%nsequential exec, %d cores, java %s%n", Runtime.getRuntime().availableProcessors(),
                 System.getProperty("java.version"));

@@ -206,6 +206,7 @@ public final class FileTrees {
                 @Override
                 public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
                     dir.toFile().setWritable(true, true);
+                    dir.toFile().setExecutable(true, true);
                     return FileVisitResult.CONTINUE;
                 }
 
@@ -217,7 +218,9 @@ public final class FileTrees {
 
                 @Override
                 public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
-                    Files.deleteIfExists(file);
+                    if (!(exc instanceof java.nio.file.NoSuchFileException)) {
+                        Files.deleteIfExists(file);
+                    }
                     return FileVisitResult.CONTINUE;
                 }
 
