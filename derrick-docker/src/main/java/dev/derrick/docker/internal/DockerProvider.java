@@ -79,7 +79,7 @@ public final class DockerProvider implements WorkspaceProvider {
         this.containers = new Containers(client, settings, session, owner, this::networkMode, closed::get);
         this.reaper = new DockerReaper(client, session, owner, cache, containers.detachedIds());
         DockerBackend backend = new DockerBackend(settings, cache, new Images(engine, settings), containers,
-                new DockerFailures(redactor, engine), background, this::phasesDiffer);
+                new DockerFailures(redactor), background, this::phasesDiffer);
         this.provisioner = new Provisioner<>(backend, Provisioner.Settings.of(
                 cacheOptions.enabled() ? cache.store() : null, cacheOptions.eviction(), cacheOptions.requireFresh(), git));
         this.shutdownHook = new Thread(reaper::removeSessionContainers, "derrick-docker-reaper-" + session.substring(0, 8));
