@@ -53,7 +53,7 @@ public final class Failures {
 
     /**
      * What a create throws for a failure: a {@link DerrickException} as it is (its message is already the right
-     * one), else the backend's translation, else "creating a workspace for '<name>' failed: <reason>" — scrubbed.
+     * one), else the backend's translation, else "creating a workspace for '{name}' failed: {reason}" — scrubbed.
      */
     public RuntimeException translate(RuntimeException e, WorkspaceConfig config, ProvisioningBackend<?, ?, ?> backend) {
         if (e instanceof DerrickException) {
