@@ -34,6 +34,10 @@ import java.util.Set;
  *                cloned(ctx, b, states) ; runStep(ctx, b, setup_script)
  *                s = snapshot(b, request) ; publish ; adopt(ctx, b, snapshot, states) or discardBase(b) + instantiate(ctx, snapshot, true)
  *   cache off:   b = makeBase(…) as above, without an entry directory ; adopt(ctx, b, null, states)
+ *
+ *   reset (engine.reset, from the backend's workspace): restoreClean(ctx, w)
+ *                [a fetch moved repositories since] per repository fetchTo(w, repo, commit) ; fetched(w, …)
+ *                [one moved] runUpdate(w, update_script) ; markClean(w)
  * </pre>
  * On any failure the engine calls {@link #discardWorkspace} or {@link #discardBase} on what exists, then throws a
  * {@code DerrickException} whose message it wrote (scrubbed of tokens). Methods may throw unchecked exceptions; the
@@ -170,6 +174,27 @@ public interface ProvisioningBackend<C, B, W> {
 
     /** Records the workspace's current state as its clean state: what its reset returns to. */
     void markClean(W workspace);
+
+    /**
+     * Returns a workspace to its clean state: the one {@link #markClean} last recorded for it, else the snapshot it
+     * was made from — files, and whatever else the backend's payload holds (a container's processes). The first step
+     * of the engine's {@link ProvisioningEngine#reset}. The default: the backend cannot reset.
+     */
+    default void restoreClean(C context, W workspace) {
+        throw new OperationNotSupportedException("backend " + name() + " cannot reset a workspace");
+    }
+
+    /**
+     * Moves one repository of a workspace to exactly {@code commit}, a commit an earlier fetch of this workspace
+     * brought (a reset returning to the commits its fetches moved to): fast-forward only; the commit's objects may
+     * have to be fetched again when they went with the discarded state. Needed for
+     * {@link ProvisioningEngine#reset} with fetched commits; the default cannot.
+     *
+     * @return the outcome ({@code updated} when the repository moved)
+     */
+    default RepositoryFetch fetchTo(W workspace, RepositoryConfig repository, String commit, ProgressListener progress) {
+        throw new OperationNotSupportedException("backend " + name() + " cannot return a repository to a fetched commit");
+    }
 
     /** Throws a workspace away whose create failed, with its lease. Must not throw. */
     void discardWorkspace(W workspace);

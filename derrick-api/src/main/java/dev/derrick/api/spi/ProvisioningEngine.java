@@ -48,6 +48,22 @@ public interface ProvisioningEngine<C, W> extends AutoCloseable {
      */
     W create(C context, WorkspaceConfig config, ProgressListener progress);
 
+    /**
+     * Resets a workspace this engine created (a backend's {@code Workspace.reset()} calls this): the backend
+     * {@linkplain ProvisioningBackend#restoreClean restores the clean state}; when the workspace's own fetches moved
+     * repositories since, each returns to the commit it was moved to ({@link ProvisioningBackend#fetchTo}), the update
+     * script runs, and that becomes the clean state ({@link ProvisioningBackend#markClean}) — as after a create that
+     * fetched — so that later resets need no network. A repository that cannot return is a WARN and stays at the
+     * clean state's commit. The backend forgets {@code fetchedSinceClean} afterwards, whatever the outcome.
+     *
+     * @param fetchedSinceClean per repository path, the commit the workspace's fetches moved it to since its clean
+     *                          state (the backend keeps this: its {@code fetch()} records every move)
+     * @throws dev.derrick.api.SetupFailedException the update script failed (the repositories are at the fetched
+     *                                              commits; the clean state is the one before)
+     * @throws dev.derrick.api.OperationNotSupportedException the backend cannot reset
+     */
+    void reset(C context, W workspace, WorkspaceConfig config, Map<String, String> fetchedSinceClean);
+
     /** Whether creates go through the cache ({@code cache=true}). */
     boolean caching();
 

@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -312,6 +313,60 @@ public final class Provisioner<C, B, W> implements ProvisioningEngine<C, W> {
         } catch (RejectedExecutionException e) {
             LOG.debug("not rebuilding {}: closing", config.name());
         }
+    }
+
+    // ------------------------------------------------------------------ reset
+
+    @Override
+    public void reset(C context, W workspace, WorkspaceConfig config, Map<String, String> fetchedSinceClean) {
+        Objects.requireNonNull(workspace, "workspace");
+        Objects.requireNonNull(config, "config");
+        Map<String, String> targets = fetchedSinceClean == null ? Map.of() : Map.copyOf(fetchedSinceClean);
+        long start = System.nanoTime();
+        backend.restoreClean(context, workspace);
+        if (!targets.isEmpty()) {
+            returnToFetched(context, workspace, config, targets);
+        }
+        LOG.debug("{}: reset in {} ms", config.name(), (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /**
+     * After a reset: the repositories the workspace's fetches had moved go back to exactly those commits, the update
+     * script runs, and that becomes the clean state, as at a create that fetched.
+     */
+    private void returnToFetched(C context, W workspace, WorkspaceConfig config, Map<String, String> targets) {
+        List<RepositoryFetch> fetches = new ArrayList<>();
+        for (RepositoryConfig repo : config.repositories()) {
+            String target = targets.get(repo.path());
+            if (target == null) {
+                continue;
+            }
+            RepositoryFetch fetch;
+            try {
+                fetch = backend.fetchTo(workspace, repo, target, ProgressListener.NONE);
+            } catch (RuntimeException e) {
+                LOG.warn("{}: reset could not return {} to the fetched commit {}: {}; it is at the clean state's commit",
+                        config.name(), repo.displayName(), abbreviate(target), failures.redact(String.valueOf(e.getMessage())));
+                continue;
+            }
+            if (!fetch.updated() && !target.equals(fetch.after())) {
+                LOG.warn("{}: reset could not return {} to the fetched commit {} ({}); it stays at {}", config.name(),
+                        repo.displayName(), abbreviate(target), fetch.status(), abbreviate(fetch.after()));
+            }
+            fetches.add(fetch);
+        }
+        backend.fetched(workspace, List.copyOf(fetches), Set.of());
+        if (fetches.stream().noneMatch(RepositoryFetch::updated)) {
+            return;
+        }
+        if (config.updateScript() != null) {
+            ExecResult result = backend.runUpdate(context, workspace, config.updateScript());
+            if (!result.succeeded()) {
+                throw failures.script("update script (after a reset returned to the fetched commits)", config, result,
+                        backend.stepTimeout());
+            }
+        }
+        backend.markClean(workspace);
     }
 
     // ------------------------------------------------------------------ lifecycle

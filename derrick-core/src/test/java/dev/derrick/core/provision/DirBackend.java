@@ -39,6 +39,9 @@ final class DirBackend implements ProvisioningBackend<String, Path, DirBackend.W
         final CachedSnapshot snapshot;
         final boolean builtNow;
         volatile int cleanMarks;
+        /** What markClean recorded (null: the snapshot is the clean state). */
+        volatile Path clean;
+        volatile int restores;
         volatile List<RepositoryFetch> fetched = List.of();
         volatile boolean discarded;
 
@@ -167,6 +170,23 @@ final class DirBackend implements ProvisioningBackend<String, Path, DirBackend.W
     @Override
     public void markClean(Ws workspace) {
         workspace.cleanMarks++;
+        Path clean = workspace.dir.resolveSibling(workspace.dir.getFileName() + ".clean");
+        FileTrees.deleteQuietly(clean);
+        FileTrees.copy(workspace.dir, clean);
+        workspace.clean = clean;
+    }
+
+    @Override
+    public void restoreClean(String context, Ws workspace) {
+        workspace.restores++;
+        Path source = workspace.clean != null ? workspace.clean : workspace.snapshot.directory().resolve(workspace.snapshot.payload());
+        FileTrees.deleteQuietly(workspace.dir);
+        FileTrees.copy(source, workspace.dir);
+    }
+
+    @Override
+    public RepositoryFetch fetchTo(Ws workspace, RepositoryConfig repository, String commit, ProgressListener progress) {
+        return git.fastForwardTo(workspace.dir.resolve(repository.path()), repository, commit, progress);
     }
 
     @Override

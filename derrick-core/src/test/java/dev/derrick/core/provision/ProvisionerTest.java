@@ -4,6 +4,7 @@ import dev.derrick.api.DerrickException;
 import dev.derrick.api.GitAuth;
 import dev.derrick.api.ProgressListener;
 import dev.derrick.api.RepositoryConfig;
+import dev.derrick.api.RepositoryFetch;
 import dev.derrick.api.SetupFailedException;
 import dev.derrick.api.WorkspaceCancelledException;
 import dev.derrick.api.WorkspaceConfig;
@@ -258,6 +259,89 @@ class ProvisionerTest {
         assertThat(read(fourth.dir.resolve("installed.txt"))).isEqualTo("lib-2\n");
         assertThat(backend.contexts.get(1)).as("the rebuild reuses the triggering create's context").isEqualTo("c");
         assertThat(first.discarded).isFalse();
+    }
+
+    private WorkspaceConfig resetConfig(String name, String updateScript) {
+        server.createRepository(name, Map.of("README.md", "v1\n"));
+        return WorkspaceConfig.builder("reset-" + name)
+                .repository(RepositoryConfig.of(server.url(name), "code/app").withAuth(GitAuth.fromEnv("GIT_TOKEN")))
+                .setupScript("echo built > setup.txt")
+                .updateScript(updateScript)
+                .build();
+    }
+
+    @Test
+    void aResetRestoresTheCleanStateAndReturnsToTheCommitsTheWorkspacesFetchesMovedTo() throws Exception {
+        String name = "reset-" + UUID.randomUUID().toString().substring(0, 8);
+        WorkspaceConfig config = resetConfig(name, "cat code/app/README.md > updated.txt; echo u >> updates.log");
+        DirBackend backend = backend();
+        Provisioner<String, Path, DirBackend.Ws> engine = engine(backend, true);
+        DirBackend.Ws ws = engine.create("a", config, null);
+        Files.writeString(ws.dir.resolve("scratch.txt"), "agent's work");
+
+        engine.reset("a", ws, config, Map.of());
+        assertThat(ws.dir.resolve("scratch.txt")).doesNotExist();
+        assertThat(read(ws.dir.resolve("setup.txt"))).isEqualTo("built\n");
+        assertThat(ws.dir.resolve("updates.log")).as("nothing was fetched: no update script").doesNotExist();
+        assertThat(ws.cleanMarks).isZero();
+
+        server.commit(name, Map.of("README.md", "v2\n"), "upstream moved");
+        RepositoryFetch fetch = backend.git.fetch(ws.dir.resolve("code/app"), config.repositories().get(0), null);
+        assertThat(fetch.updated()).isTrue();
+        Files.writeString(ws.dir.resolve("scratch.txt"), "more work");
+
+        engine.reset("a", ws, config, Map.of("code/app", fetch.after()));
+        assertThat(ws.dir.resolve("scratch.txt")).doesNotExist();
+        assertThat(read(ws.dir.resolve("code/app/README.md"))).as("back at the fetched commit").isEqualTo("v2\n");
+        assertThat(read(ws.dir.resolve("updated.txt"))).isEqualTo("v2\n");
+        assertThat(ws.cleanMarks).as("that became the clean state").isEqualTo(1);
+        assertThat(ws.fetched).singleElement().satisfies(f -> {
+            assertThat(f.updated()).isTrue();
+            assertThat(f.after()).isEqualTo(fetch.after());
+        });
+
+        // the next reset needs no fetched commits: the clean state has them
+        Files.writeString(ws.dir.resolve("code/app/README.md"), "edited\n");
+        engine.reset("a", ws, config, Map.of());
+        assertThat(read(ws.dir.resolve("code/app/README.md"))).isEqualTo("v2\n");
+        assertThat(read(ws.dir.resolve("updates.log"))).as("the update script ran once").isEqualTo("u\n");
+        assertThat(ws.restores).isEqualTo(3);
+    }
+
+    @Test
+    void aFailedUpdateScriptAfterAResetIsASetupFailureScrubbedOfSecretsAndTheCleanStateStays() throws Exception {
+        String name = "resetfail-" + UUID.randomUUID().toString().substring(0, 8);
+        WorkspaceConfig config = resetConfig(name, "echo using " + SECRET + "; exit 3");
+        DirBackend backend = backend();
+        Provisioner<String, Path, DirBackend.Ws> engine = engine(backend, true);
+        DirBackend.Ws ws = engine.create("a", config, null);
+        server.commit(name, Map.of("README.md", "v2\n"), "upstream moved");
+        RepositoryFetch fetch = backend.git.fetch(ws.dir.resolve("code/app"), config.repositories().get(0), null);
+
+        assertThatThrownBy(() -> engine.reset("a", ws, config, Map.of("code/app", fetch.after())))
+                .isInstanceOfSatisfying(SetupFailedException.class, e -> {
+                    assertThat(e.getMessage()).startsWith("update script (after a reset returned to the fetched commits)"
+                            + " of workspace config '" + config.name() + "' exited with code 3")
+                            .contains("using " + Redactor.MASK).doesNotContain(SECRET);
+                    assertThat(e.exitCode()).isEqualTo(3);
+                });
+        assertThat(ws.cleanMarks).isZero();
+        engine.reset("a", ws, config, Map.of());
+        assertThat(read(ws.dir.resolve("code/app/README.md"))).as("the clean state is the one before").isEqualTo("v1\n");
+    }
+
+    @Test
+    void aFetchedCommitThatCannotBeReachedAgainLeavesTheRepositoryAtTheCleanState() throws Exception {
+        String name = "resetgone-" + UUID.randomUUID().toString().substring(0, 8);
+        WorkspaceConfig config = resetConfig(name, "echo u >> updates.log");
+        DirBackend backend = backend();
+        Provisioner<String, Path, DirBackend.Ws> engine = engine(backend, true);
+        DirBackend.Ws ws = engine.create("a", config, null);
+
+        engine.reset("a", ws, config, Map.of("code/app", "0123456789abcdef0123456789abcdef01234567"));
+        assertThat(read(ws.dir.resolve("code/app/README.md"))).isEqualTo("v1\n");
+        assertThat(ws.dir.resolve("updates.log")).doesNotExist();
+        assertThat(ws.cleanMarks).isZero();
     }
 
     @Test

@@ -30,19 +30,24 @@ final class CachedState {
         String start(DockerWorkspace workspace, String image);
     }
 
+    /** Runs the engine's reset of a workspace ({@code ProvisioningEngine.reset}). */
+    interface Resets {
+        void reset(DockerWorkspace workspace, Map<String, String> fetchedSinceClean);
+    }
+
     private final DockerCache cache;
     private final CacheStore.Lease lease;
     private final ContainerStarter starter;
+    private final Resets resets;
     private final Map<String, String> checkpoints = new LinkedHashMap<>();
     private volatile String cleanImage;
     private volatile boolean ownCleanImage;
-    private final java.time.Duration scriptTimeout;
     /** Per repository path, the commit a {@link #fetch} moved it to since the clean image: where reset returns. */
     private final Map<String, String> fetchedSinceClean = new LinkedHashMap<>();
 
-    /** @param scriptTimeout how long an update script may run after a reset returned to fetched commits */
-    CachedState(DockerCache cache, CacheStore.Lease lease, ContainerStarter starter, java.time.Duration scriptTimeout) {
-        this.scriptTimeout = scriptTimeout;
+    /** @param resets the engine's reset, which calls back {@link #restoreClean} and {@link #fetchTo} */
+    CachedState(DockerCache cache, CacheStore.Lease lease, ContainerStarter starter, Resets resets) {
+        this.resets = resets;
         this.cache = cache;
         this.lease = lease;
         this.starter = starter;
@@ -105,50 +110,36 @@ final class CachedState {
         return cleanImage != null;
     }
 
-    synchronized void reset(DockerWorkspace workspace) {
+    /**
+     * Back to the clean image; when a {@link #fetch} moved repositories since, the engine returns them to the
+     * fetched commits and runs the update script ({@link dev.derrick.api.spi.ProvisioningEngine#reset}).
+     */
+    void reset(DockerWorkspace workspace) {
+        Map<String, String> moved;
+        synchronized (this) {
+            moved = Map.copyOf(fetchedSinceClean);
+            fetchedSinceClean.clear();
+        }
+        resets.reset(workspace, moved);
+    }
+
+    /** The engine's first step of a reset: a container from the clean image under the same id. */
+    synchronized void restoreClean(DockerWorkspace workspace) {
         if (cleanImage == null) {
             throw new OperationNotSupportedException("reset needs the provisioning cache; it is off (option 'cache')");
         }
         List<RepositoryState> cleanStates = workspace.repositoriesAtClean();
         workspace.swapContainer(starter.start(workspace, cleanImage));
         workspace.repositories(cleanStates);
-        if (!fetchedSinceClean.isEmpty()) {
-            reapplyFetches(workspace);
-        }
     }
 
     /**
-     * After a reset: fast-forwards the repositories an earlier {@link #fetch} moved to exactly the commits it moved
-     * them to (bundles from the mirrors, which kept them: no network), runs the update script and commits that as the
-     * clean image, as a create that fetched does.
+     * Fast-forwards a repository to a commit an earlier {@link #fetch} moved it to (a bundle from the mirror, which
+     * kept it: no network).
      */
-    private void reapplyFetches(DockerWorkspace workspace) {
-        WorkspaceConfig config = workspace.config();
-        List<RepositoryFetch> results = new ArrayList<>();
-        for (Map.Entry<String, String> target : fetchedSinceClean.entrySet()) {
-            RepositoryConfig repo = config.repositories().stream().filter(r -> r.path().equals(target.getKey()))
-                    .findFirst().orElseThrow();
-            RepositoryFetch f = cache.fastForwardTo(workspace.containerExec(), tar -> workspace.upload(new ByteArrayInputStream(tar)),
-                    config, repo, workspace.resolve(repo.path(), "path"), target.getValue());
-            if (!f.updated() && !target.getValue().equals(f.after())) {
-                LOG.warn("{}: reset could not return {} to the fetched commit {} ({}); it stays at {}", config.name(),
-                        repo.displayName(), target.getValue(), f.status(), f.after());
-            }
-            results.add(f);
-        }
-        record(workspace, results, java.util.Set.of());
-        fetchedSinceClean.clear();
-        if (results.stream().noneMatch(RepositoryFetch::updated)) {
-            return;
-        }
-        if (config.updateScript() != null) {
-            ExecResult r = workspace.runScript(config.updateScript(), scriptTimeout);
-            if (!r.succeeded()) {
-                throw new DerrickException("reset of workspace '" + workspace.id() + "': the update script after returning"
-                        + " to the fetched commits " + (r.timedOut() ? "timed out" : "exited with " + r.exitCode()));
-            }
-        }
-        markClean(workspace);
+    RepositoryFetch fetchTo(DockerWorkspace workspace, RepositoryConfig repo, String commit) {
+        return cache.fastForwardTo(workspace.containerExec(), tar -> workspace.upload(new ByteArrayInputStream(tar)),
+                workspace.config(), repo, workspace.resolve(repo.path(), "path"), commit);
     }
 
     synchronized String checkpoint(DockerWorkspace workspace) {

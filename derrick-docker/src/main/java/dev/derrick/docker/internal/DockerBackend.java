@@ -10,6 +10,7 @@ import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.spi.BaseRequest;
 import dev.derrick.api.spi.CachedSnapshot;
 import dev.derrick.api.spi.ProvisioningBackend;
+import dev.derrick.api.spi.ProvisioningEngine;
 import dev.derrick.api.spi.Snapshot;
 import dev.derrick.api.spi.WorkspaceIds;
 import dev.derrick.core.provision.LeasedSnapshot;
@@ -36,6 +37,8 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
     private final Executor io;
     /** Whether a config's setup and commands phases get different networks (its setup container is not its own). */
     private final Predicate<WorkspaceConfig> phasesDiffer;
+    /** The engine running this backend: a workspace's reset goes through it. */
+    private volatile ProvisioningEngine<WorkspaceConfig, DockerWorkspace> engine;
 
     DockerBackend(DockerSettings settings, DockerCache cache, Images images, Containers containers,
                   DockerFailures failures, Executor io, Predicate<WorkspaceConfig> phasesDiffer) {
@@ -46,6 +49,16 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
         this.failures = failures;
         this.io = io;
         this.phasesDiffer = phasesDiffer;
+    }
+
+    /** Called once, by the provider, with the engine made for this backend. */
+    void engine(ProvisioningEngine<WorkspaceConfig, DockerWorkspace> engine) {
+        this.engine = engine;
+    }
+
+    private CachedState cachedState(CachedSnapshot snapshot) {
+        return new CachedState(cache, snapshot == null ? null : ((LeasedSnapshot) snapshot).lease(),
+                containers::replacement, (w, moved) -> engine.reset(w.config(), w, w.config(), moved));
     }
 
     @Override
@@ -104,8 +117,7 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
     @Override
     public Optional<DockerWorkspace> adopt(WorkspaceConfig context, DockerWorkspace base, CachedSnapshot snapshot,
                                            List<RepositoryState> states, ProgressListener progress) {
-        CachedState state = new CachedState(cache, snapshot == null ? null : ((LeasedSnapshot) snapshot).lease(),
-                containers::replacement, settings.setupTimeout());
+        CachedState state = cachedState(snapshot);
         base.cached(state);
         if (phasesDiffer.test(base.config())) {
             if (snapshot == null) {
@@ -132,8 +144,7 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
         DockerWorkspace workspace = containers.start(WorkspaceIds.newId(DockerCache.BACKEND), snapshot.payload(), config,
                 NetworkPolicy.Phase.COMMANDS);
         progress.endTask();
-        workspace.cached(new CachedState(cache, ((LeasedSnapshot) snapshot).lease(), containers::replacement,
-                settings.setupTimeout()));
+        workspace.cached(cachedState(snapshot));
         workspace.repositories(snapshot.repositories());
         return workspace;
     }
@@ -166,6 +177,17 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
     @Override
     public void markClean(DockerWorkspace workspace) {
         workspace.cached().markClean(workspace);
+    }
+
+    @Override
+    public void restoreClean(WorkspaceConfig context, DockerWorkspace workspace) {
+        workspace.cached().restoreClean(workspace);
+    }
+
+    @Override
+    public RepositoryFetch fetchTo(DockerWorkspace workspace, RepositoryConfig repository, String commit,
+                                   ProgressListener progress) {
+        return workspace.cached().fetchTo(workspace, repository, commit);
     }
 
     @Override

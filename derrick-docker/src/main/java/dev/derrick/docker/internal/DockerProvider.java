@@ -82,6 +82,7 @@ public final class DockerProvider implements WorkspaceProvider {
                 new DockerFailures(redactor), background, this::phasesDiffer);
         this.provisioner = new Provisioner<>(backend, Provisioner.Settings.of(
                 cacheOptions.enabled() ? cache.store() : null, cacheOptions.eviction(), cacheOptions.requireFresh(), git));
+        backend.engine(provisioner);
         this.shutdownHook = new Thread(reaper::removeSessionContainers, "derrick-docker-reaper-" + session.substring(0, 8));
     }
 

@@ -211,6 +211,22 @@ final class SandboxProvider implements WorkspaceProvider,
         workspace.markClean();
     }
 
+    /** A workspace's reset, run by the engine (which calls back restoreClean, fetchTo, runUpdate, markClean). */
+    void reset(SandboxWorkspace workspace, WorkspaceConfig config, Map<String, String> fetchedSinceClean) {
+        engine.reset(config, workspace, config, fetchedSinceClean);
+    }
+
+    @Override
+    public void restoreClean(WorkspaceConfig config, SandboxWorkspace workspace) {
+        workspace.restoreClean();
+    }
+
+    @Override
+    public RepositoryFetch fetchTo(SandboxWorkspace workspace, RepositoryConfig repository, String commit,
+                                   ProgressListener progress) {
+        return workspace.fetchOne(repository, commit);
+    }
+
     @Override
     public void discardWorkspace(SandboxWorkspace workspace) {
         try {

@@ -500,32 +500,26 @@ final class SandboxWorkspace implements Workspace {
     }
 
     /**
-     * Copies the clean state back. When a {@link #fetch()} moved a repository since, the repository returns to the
-     * fetched commit, the update script runs, and that becomes the clean state (so the next reset needs no network).
+     * Copies the clean state back. When a {@link #fetch()} moved a repository since, the engine returns it to the
+     * fetched commit, runs the update script, and makes that the clean state (so the next reset needs no network):
+     * {@link dev.derrick.api.spi.ProvisioningEngine#reset}, calling back {@link #restoreClean} and {@link #fetchOne}.
      */
     @Override
     public void reset() {
         exclusively("reset", () -> {
-            Map<String, String> keep = Map.copyOf(fetchedSinceClean);
-            replaceRootWith(clean);
-            if (keep.isEmpty()) {
-                return;
-            }
-            for (RepositoryConfig repo : config.repositories()) {
-                if (keep.containsKey(repo.path())) {
-                    fetchOne(repo, keep.get(repo.path()));
-                }
-            }
-            if (config.updateScript() != null) {
-                ExecResult r = exec(ExecRequest.of(config.updateScript()), OutputListener.NONE);
-                if (!r.succeeded()) {
-                    throw new SetupFailedException("the update script after resetting workspace " + id + " to the"
-                            + " fetched commits " + (r.timedOut() ? "timed out" : "exited with code " + r.exitCode()),
-                            r.exitCode(), r.output());
-                }
-            }
-            markClean();
+            Map<String, String> moved = Map.copyOf(fetchedSinceClean);
+            fetchedSinceClean.clear();
+            provider.reset(this, config, moved);
         });
+    }
+
+    /** The engine's first step of a reset (it holds the workspace already): the clean state's files back. */
+    void restoreClean() {
+        try {
+            replaceRootWith(clean);
+        } catch (IOException e) {
+            throw new DerrickException("resetting workspace " + id + " failed: " + e.getMessage(), e);
+        }
     }
 
     @Override

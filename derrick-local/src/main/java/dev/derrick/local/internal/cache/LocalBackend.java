@@ -193,6 +193,16 @@ public final class LocalBackend implements ProvisioningBackend<LocalBackend.Crea
     }
 
     @Override
+    public void restoreClean(Create context, Built workspace) {
+        workspace.instance().restoreClean();
+    }
+
+    @Override
+    public RepositoryFetch fetchTo(Built workspace, RepositoryConfig repository, String commit, ProgressListener progress) {
+        return workspace.instance().fetchTo(repository, commit);
+    }
+
+    @Override
     public void discardWorkspace(Built workspace) {
         if (workspace.instance() != null) {
             workspace.instance().close(); // unmounts, deletes the root and the bookkeeping, releases the lease

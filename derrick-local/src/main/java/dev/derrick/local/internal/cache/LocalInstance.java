@@ -241,65 +241,33 @@ public final class LocalInstance implements AutoCloseable {
 
     /**
      * Back to the clean state of the cache entry: every change, addition and deletion inside and outside the
-     * repositories is undone. Processes still running in the workspace keep the files they have open.
+     * repositories is undone. Processes still running in the workspace keep the files they have open. When a
+     * {@link #fetch} moved repositories since, the engine returns them to the fetched commits and runs the update
+     * script ({@link dev.derrick.api.spi.ProvisioningEngine#reset}).
      */
     public synchronized void reset() {
         checkOpen();
         long start = System.nanoTime();
-        Path snapshot = lease.directory().resolve(LocalCache.SNAPSHOT);
-        if (overlay) {
-            remount(clean);
-        } else {
-            TreeSync.sync(clean != null ? clean : snapshot, root);
-        }
-        if (!fetchedSinceClean.isEmpty()) {
-            reapplyFetches();
-        }
+        Map<String, String> moved = Map.copyOf(fetchedSinceClean);
+        fetchedSinceClean.clear();
+        cache.engine().reset(new LocalBackend.Create(root, null, runner, config), new LocalBackend.Built(this, null),
+                config, moved);
         LOG.info("reset {} ({}) in {} ms", root, mode(), (System.nanoTime() - start) / 1_000_000);
     }
 
-    /**
-     * After a reset: brings the repositories an earlier {@link #fetch} moved back to exactly the commits it moved
-     * them to, runs the update script, and makes that the clean state, as a create that fetched does. The objects of
-     * that fetch went with the discarded state, so this fetches once more (later resets need no network).
-     */
-    private void reapplyFetches() {
-        boolean moved = false;
-        for (Map.Entry<String, String> target : fetchedSinceClean.entrySet()) {
-            RepositoryConfig repo = config.repositories().stream().filter(r -> r.path().equals(target.getKey()))
-                    .findFirst().orElseThrow();
-            RepositoryFetch f;
-            try {
-                f = cache.git().fastForwardTo(root.resolve(repo.path()), repo, target.getValue(), ProgressListener.NONE);
-            } catch (RuntimeException e) {
-                LOG.warn("{}: reset could not return {} to the fetched commit {}: {}; it is at the clean state's commit",
-                        config.name(), repo.displayName(), abbreviate(target.getValue()), e.getMessage());
-                continue;
-            }
-            lastFetch.put(repo.path(), f);
-            if (f.updated()) {
-                moved = true;
-            } else if (!target.getValue().equals(f.after())) {
-                LOG.warn("{}: reset could not return {} to the fetched commit {} ({}); it stays at {}", config.name(),
-                        repo.displayName(), abbreviate(target.getValue()), f.status(), abbreviate(f.after()));
-            }
+    /** The engine's first step of a reset: the files as the clean state has them. */
+    synchronized void restoreClean() {
+        checkOpen();
+        if (overlay) {
+            remount(clean);
+        } else {
+            TreeSync.sync(clean != null ? clean : lease.directory().resolve(LocalCache.SNAPSHOT), root);
         }
-        if (moved && config.updateScript() != null && runner != null) {
-            var result = runner.run(root, config.updateScript(), config.env(), ProgressListener.NONE);
-            if (!result.succeeded()) {
-                throw new DerrickException("reset of " + root + ": the update script after returning to the fetched"
-                        + " commits " + (result.timedOut() ? "timed out" : "exited with " + result.exitCode()) + ": "
-                        + result.output().strip());
-            }
-        }
-        if (moved) {
-            markClean();
-        }
-        fetchedSinceClean.clear();
     }
 
-    private static String abbreviate(String commit) {
-        return commit == null ? "(none)" : commit.substring(0, Math.min(12, commit.length()));
+    /** Moves a repository to a commit an earlier fetch brought (a reset returning to it); see the engine. */
+    RepositoryFetch fetchTo(RepositoryConfig repo, String commit) {
+        return cache.git().fastForwardTo(root.resolve(repo.path()), repo, commit, ProgressListener.NONE);
     }
 
     /**
