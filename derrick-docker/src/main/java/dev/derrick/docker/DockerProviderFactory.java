@@ -48,6 +48,8 @@ public final class DockerProviderFactory implements WorkspaceProviderFactory {
 
     @Override
     public WorkspaceProvider open(Map<String, ?> options) {
-        return DockerWorkspaceProvider.open(options);
+        // a pool (option 'pool') goes in front of the provider: claims and refills are the pool's, creates the provider's
+        return dev.derrick.core.pool.WorkspacePool.wrapIfAsked(DockerWorkspaceProvider.open(options), options,
+                DockerSettings.environment(options, System.getenv()));
     }
 }

@@ -5,6 +5,7 @@ import dev.derrick.api.spi.Availability;
 import dev.derrick.api.spi.ProviderOptions;
 import dev.derrick.api.spi.WorkspaceProviderFactory;
 import dev.derrick.core.cache.CacheOptions;
+import dev.derrick.core.pool.WorkspacePool;
 import dev.derrick.core.exec.OutputCapture;
 import dev.derrick.core.limits.ResourceLimits;
 import dev.derrick.local.internal.cache.LocalCache;
@@ -50,6 +51,8 @@ import java.util.Set;
  *       8): limits of each sandboxed workspace, docker's names and notation; enforced by cgroups where usable, else
  *       per process by {@code prlimit} (memory, and pids for a root provider), else not — the start-up WARN and
  *       {@code info()} say how each is enforced. Refused with {@code isolation=none}</li>
+ *   <li>{@code pool}: workspaces kept ready per config ({@link WorkspacePool}; default 0, none): a create claims one
+ *       and a replacement is made in the background; a create's env then goes to its commands, not to the setup</li>
  * </ul>
  */
 public final class LocalProviderFactory implements WorkspaceProviderFactory {
@@ -68,7 +71,7 @@ public final class LocalProviderFactory implements WorkspaceProviderFactory {
     public static final String NETWORK_HOST_LOOPBACK = "network_host_loopback";
     private static final Set<String> OPTIONS = union(Set.of(ROOT, MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, SETUP_TIMEOUT,
             ENVIRONMENT, CACHE_MODE, ISOLATION, SANDBOX_UID, SANDBOX_RO_PATHS, BWRAP, NETWORK_HOST_LOOPBACK,
-            ResourceLimits.MEMORY, ResourceLimits.CPUS, ResourceLimits.PIDS), CacheOptions.KEYS);
+            ResourceLimits.MEMORY, ResourceLimits.CPUS, ResourceLimits.PIDS, WorkspacePool.OPTION), CacheOptions.KEYS);
 
     private static Set<String> union(Set<String> a, Set<String> b) {
         Set<String> all = new java.util.HashSet<>(a);
@@ -115,7 +118,9 @@ public final class LocalProviderFactory implements WorkspaceProviderFactory {
         ProviderOptions o = ProviderOptions.of(NAME, options, OPTIONS);
         CacheOptions cache = CacheOptions.parse(o, settings.environment());
         LocalCache.Mode mode = LocalCache.Mode.parse(o.string(CACHE_MODE, "auto"));
-        return new LocalWorkspaceProvider(settings, cache.enabled() ? cache : null, mode);
+        // a pool (option 'pool') goes in front of the provider: claims and refills are the pool's, creates the provider's
+        return WorkspacePool.wrapIfAsked(new LocalWorkspaceProvider(settings, cache.enabled() ? cache : null, mode),
+                options, settings.environment());
     }
 
     static LocalWorkspaceProvider.Settings settings(Map<String, ?> options) {

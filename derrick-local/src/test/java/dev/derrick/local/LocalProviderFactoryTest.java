@@ -18,7 +18,7 @@ class LocalProviderFactoryTest {
         assertThat(WorkspaceProviders.factory("local").supportedOptions())
                 .containsExactlyInAnyOrder("root", "max_output_bytes", "default_timeout", "setup_timeout", "environment",
                         "cache", "cache_dir", "cache_max_bytes", "cache_max_age", "cache_mode", "isolation", "sandbox_uid",
-                        "sandbox_ro_paths", "bwrap", "require_fresh", "network_host_loopback", "memory", "cpus", "pids");
+                        "sandbox_ro_paths", "bwrap", "require_fresh", "network_host_loopback", "memory", "cpus", "pids", "pool");
     }
 
     @Test

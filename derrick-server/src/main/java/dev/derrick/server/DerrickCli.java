@@ -86,6 +86,12 @@ public final class DerrickCli implements Callable<Integer> {
             description = "Where the provider keeps its setup cache (providers that have one).")
     Path cacheDir;
 
+    @Option(names = "--pool", paramLabel = "<N>",
+            description = "Keep N workspaces ready per config in use (providers local and docker): a create claims one"
+                    + " (checked against its remotes) and a replacement is made in the background. With a pool, a create"
+                    + " request's env goes to the workspace's commands, not to the setup script.")
+    Integer pool;
+
     @Option(names = "--token-host", paramLabel = "<VAR=host>",
             description = "Also let create requests send the token in $VAR to host (repeatable). By default a token"
                     + " variable goes only to the hosts of the -w config's repositories that use it; a create request"
@@ -316,6 +322,16 @@ public final class DerrickCli implements Callable<Integer> {
                 throw new UsageException("provider '" + factory.name() + "' has no setup cache; --require-fresh does not apply");
             }
             options.put("require_fresh", "true");
+        }
+        if (pool != null) {
+            if (!factory.supportedOptions().contains("pool")) {
+                throw new UsageException("provider '" + factory.name() + "' has no warm pool; --pool does not apply"
+                        + " (use it on the agents: derrick -p local|docker -s nats --pool N)");
+            }
+            if (pool < 0 || pool > 1000) {
+                throw new UsageException("--pool must be between 0 and 1000, got " + pool);
+            }
+            options.put("pool", pool);
         }
         for (String key : new String[] {"nats_url", "url"}) {
             if (factory.name().equals("remote_nats") && factory.supportedOptions().contains(key)) {

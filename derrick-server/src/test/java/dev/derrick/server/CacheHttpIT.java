@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.derrick.api.GitAuth;
 import dev.derrick.api.RepositoryConfig;
 import dev.derrick.api.WorkspaceConfig;
+import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.api.WorkspaceProviders;
+import dev.derrick.core.pool.WorkspacePool;
 import dev.derrick.core.Redactor;
 import dev.derrick.server.internal.Operations;
 import dev.derrick.server.internal.http.HttpApiServer;
@@ -72,5 +74,31 @@ class CacheHttpIT {
         assertThat(text).doesNotContain(TOKEN);
         assertThat(api.cmd(id, "cat code/app/NEW.md").get("output").asText()).isEqualTo("new\n");
         assertThat(api.ok("GET", "/workspaces/" + id, null).get("cache_entry").asText()).isNotBlank();
+    }
+
+    @Test
+    void withAPoolACreateClaimsAReadyWorkspaceAndItsEnvGoesToTheCommandsOnly() throws Exception {
+        git = GitTestServer.start(TOKEN);
+        git.createRepository("app", Map.of("README.md", "hello\n"));
+        WorkspaceConfig config = WorkspaceConfig.builder("http-pool")
+                .repository(RepositoryConfig.of(git.url("app"), "code/app").withAuth(GitAuth.fromEnv("GIT_TOKEN")))
+                .setupScript("echo \"[$MODEL]\" > setup-env.txt").build();
+        WorkspaceProvider provider = WorkspaceProviders.open("local", Map.of("root", tmp.resolve("ws").toString(),
+                "cache_dir", tmp.resolve("cache").toString(), "pool", 1,
+                "environment", Map.of("GIT_TOKEN", TOKEN, "PATH", System.getenv("PATH"))));
+        WorkspacePool pool = (WorkspacePool) provider;
+        operations = new Operations(provider, config, new Redactor());
+        server = HttpApiServer.builder(operations).port(0).start();
+        ApiClient api = new ApiClient(server.uri(), null);
+
+        String first = api.create("{\"env\": {\"MODEL\": \"a\"}}");
+        pool.awaitIdle(java.time.Duration.ofSeconds(60));
+        assertThat(api.ok("GET", "/workspaces", null).get("workspaces")).as("the ready one is not listed").hasSize(1);
+        String second = api.create("{\"env\": {\"MODEL\": \"b\"}}");
+        assertThat(pool.stats().hits()).as("one pool, whatever the env").isEqualTo(1);
+        assertThat(api.cmd(second, "cat setup-env.txt; echo \"$MODEL\"").get("output").asText()).isEqualTo("[]\nb\n");
+        assertThat(api.cmd(first, "echo \"$MODEL\"").get("output").asText()).isEqualTo("a\n");
+        assertThat(api.send("DELETE", "/workspaces/" + second, null).statusCode()).isEqualTo(200);
+        assertThat(api.send("GET", "/workspaces/" + second, null).statusCode()).isEqualTo(404);
     }
 }

@@ -104,6 +104,15 @@ class DerrickCliIT {
     }
 
     @Test
+    void aPoolSizeOutOfRangeOrForAProviderWithoutAPoolIsOneLine() throws Exception {
+        Path config = file("ok.json", "{\"name\": \"x\"}");
+        assertOneCleanLine(DerrickProcess.run(dir, Map.of(), "-p", "local", "--pool", "-3", "-w", config.toString()),
+                "--pool must be between 0 and 1000, got -3");
+        assertOneCleanLine(DerrickProcess.run(dir, Map.of(), "-p", "remote_nats", "--pool", "2", "-w", config.toString(),
+                "--nats-url", "nats://127.0.0.1:" + DerrickProcess.freePort()), "provider 'remote_nats' has no warm pool");
+    }
+
+    @Test
     void nonLoopbackBindWithoutTokenIsRefused() throws Exception {
         Path config = file("ok.json", "{\"name\": \"x\"}");
         DerrickProcess p = DerrickProcess.run(dir, Map.of(), "-p", "local", "--bind", "0.0.0.0", "-w", config.toString());
@@ -149,7 +158,7 @@ class DerrickCliIT {
         DerrickProcess p = DerrickProcess.run(dir, Map.of(), "--help");
         assertThat(p.exitCode()).isZero();
         assertThat(p.stdout()).contains("--provisioning-mode", "local", "--workspace-config-path", "--server-mode",
-                "--bind", "--port", "--nats-url", "--cache-dir", "--log-level");
+                "--bind", "--port", "--nats-url", "--cache-dir", "--pool", "--log-level");
         DerrickProcess v = DerrickProcess.run(dir, Map.of(), "-V");
         assertThat(v.exitCode()).isZero();
         assertThat(v.stdout()).startsWith("derrick ");

@@ -127,6 +127,33 @@ public final class GitClient {
     }
 
     /**
+     * The commit the remote's branch of {@code repo} is at now (its {@code reference}, else the remote's HEAD), read
+     * with one {@code ls-remote} and the provider's token for that host: a cheap "has it moved?" that transfers no
+     * objects. Empty for a repository pinned to a commit, or a reference that is not a branch (a tag).
+     *
+     * @throws GitOperationException when the remote cannot be reached
+     */
+    public java.util.Optional<String> remoteHead(RepositoryConfig repo) {
+        if (repo.reference() != null && ObjectId.isId(repo.reference())) {
+            return java.util.Optional.empty();
+        }
+        HostBoundCredentials credentials = credentials(repo);
+        org.eclipse.jgit.api.LsRemoteCommand ls = Git.lsRemoteRepository().setRemote(repo.url())
+                .setTimeout(timeoutSeconds).setHeads(repo.reference() != null);
+        if (credentials != null) {
+            credentials.applyTo(ls);
+        }
+        try {
+            Map<String, Ref> refs = ls.callAsMap();
+            Ref ref = refs.get(repo.reference() == null ? Constants.HEAD : Constants.R_HEADS + repo.reference());
+            return ref == null || ref.getObjectId() == null ? java.util.Optional.empty()
+                    : java.util.Optional.of(ref.getObjectId().name());
+        } catch (GitAPIException | RuntimeException e) {
+            throw translate("ls-remote", repo, e);
+        }
+    }
+
+    /**
      * Fetches {@code origin} and fast-forwards the checked-out branch unless that would lose work: a change to a
      * tracked file, or an untracked file (a build directory, a marker, an {@code *.egg-info} a setup script left)
      * where an incoming commit adds one, leaves the work tree alone and reports {@code dirty}; untracked files the

@@ -121,8 +121,13 @@ public final class Wire {
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record CreateBody(Map<String, String> env, JsonNode config) {
-        /** The config this request asks for, or {@code fallback} when it carries none. */
+        /** The config this request asks for, or {@code fallback} when it carries none, with the request's env. */
         public WorkspaceConfig configOr(WorkspaceConfig fallback) {
+            return baseConfigOr(fallback).withEnv(env);
+        }
+
+        /** The config this request asks for, or {@code fallback}, without the request's env (a pool's key). */
+        public WorkspaceConfig baseConfigOr(WorkspaceConfig fallback) {
             WorkspaceConfig base;
             if (config != null && !config.isNull()) {
                 if (!config.isObject()) {
@@ -135,7 +140,7 @@ public final class Wire {
                 throw new InvalidConfigException("this server was started without a workspace config (-w); "
                         + "the create request needs a 'config'");
             }
-            return base.withEnv(env);
+            return base;
         }
 
         /** The wire form of a config (with inline tokens, if it has any: prefer {@code token_env}). */

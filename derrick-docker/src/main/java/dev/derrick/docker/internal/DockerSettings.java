@@ -45,7 +45,8 @@ public record DockerSettings(String dockerHost, String apiVersion, Boolean tlsVe
     public static final Set<String> KEYS = Set.of("docker_host", "api_version", "tls_verify", "cert_path",
             "default_image", "root", "network_mode", "cpus", "memory", "pids", "labels", "exec_timeout", "setup_timeout",
             "max_output_bytes", "pull", "connect_timeout", "reap_orphans", "environment",
-            "cache", "cache_dir", "cache_max_bytes", "cache_max_age", "require_fresh"); // cache options: core's CacheOptions
+            "cache", "cache_dir", "cache_max_bytes", "cache_max_age", "require_fresh", // cache options: core's CacheOptions
+            dev.derrick.core.pool.WorkspacePool.OPTION);
 
     /**
      * The provider environment: the {@code environment} option (a map, for embedding and tests) when given, else

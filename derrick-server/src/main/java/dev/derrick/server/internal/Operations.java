@@ -10,6 +10,7 @@ import dev.derrick.api.WorkspaceBusyException;
 import dev.derrick.api.WorkspaceConfig;
 import dev.derrick.api.WorkspaceProvider;
 import dev.derrick.core.Redactor;
+import dev.derrick.core.pool.WorkspacePool;
 import dev.derrick.core.wire.Wire;
 import dev.derrick.core.wire.WireError;
 import org.slf4j.Logger;
@@ -424,8 +425,12 @@ public final class Operations implements AutoCloseable {
         long start = System.nanoTime();
         log.info("[{}] creating workspace ({} repositories, setup script: {})", config.name(),
                 config.repositories().size(), config.setupScript().isBlank() ? "none" : "yes");
-        Workspace ws = provider.create(config, new LoggingProgressListener(
-                LoggerFactory.getLogger("dev.derrick.server.progress"), config.name()));
+        LoggingProgressListener progress = new LoggingProgressListener(
+                LoggerFactory.getLogger("dev.derrick.server.progress"), config.name());
+        // with a warm pool the request's env is its commands' (not the setup's): configs with different env share it
+        Workspace ws = provider instanceof WorkspacePool pool
+                ? pool.create(body.baseConfigOr(defaultConfig), body.env(), progress)
+                : provider.create(config, progress);
         log.info("[{}] workspace {} ready in {} ms", config.name(), ws.id(), (System.nanoTime() - start) / 1_000_000);
         return Reply.json(new Wire.IdReply(ws.id()));
     }
