@@ -26,7 +26,7 @@ import java.util.UUID;
  * pool refills (not timed).
  *
  * <pre>
- * java -cp … dev.derrick.bench.PoolBench [runs] [poolSize]
+ * java -cp … dev.derrick.bench.PoolBench [runs] [poolSize] [local] [docker[:image=…]]
  * </pre>
  */
 public final class PoolBench {
@@ -36,28 +36,66 @@ public final class PoolBench {
     public static void main(String[] args) throws Exception {
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 21;
         int size = args.length > 1 ? Integer.parseInt(args[1]) : 8;
+        List<String> targets = new ArrayList<>();
+        for (int i = 2; i < args.length; i++) {
+            targets.add(args[i]);
+        }
+        if (targets.isEmpty()) {
+            targets = List.of("local");
+        }
         String token = "bench-" + UUID.randomUUID();
         Path root = Files.createTempDirectory("derrick-pool-bench");
         Map<String, String> environment = new HashMap<>(System.getenv());
         environment.put("BENCH_GIT_TOKEN", token);
-        try (GitTestServer git = GitTestServer.start(token);
-             WorkspaceProvider cached = WorkspaceProviders.open("local", Map.of("root", root.resolve("cached").toString(),
-                     "environment", environment, "cache_dir", root.resolve("cache").toString()));
-             WorkspacePool pool = (WorkspacePool) WorkspaceProviders.open("local", Map.of("root", root.resolve("pooled").toString(),
-                     "environment", environment, "cache_dir", root.resolve("cache-pool").toString(), "pool", size))) {
+        List<String> lines = new ArrayList<>();
+        try (GitTestServer git = GitTestServer.start(token)) {
             git.createRepository("small", Map.of("README.md", "small repository\n", "src/Main.java", "class Main {}\n"));
-            WorkspaceConfig config = WorkspaceConfig.builder("bench-pool")
-                    .repository(RepositoryConfig.of(git.url("small"), "code/small").withAuth(GitAuth.fromEnv("BENCH_GIT_TOKEN")))
-                    .setupScript("echo ready > setup-done.txt")
-                    .build();
+            dev.derrick.core.git.GitClient git1 = new dev.derrick.core.git.GitClient(environment, new dev.derrick.core.Redactor());
+            RepositoryConfig repo = RepositoryConfig.of(git.url("small"), "code/small").withAuth(GitAuth.fromEnv("BENCH_GIT_TOKEN"));
+            // where a claim's time goes: the ls-remote alone, with the same token
+            lines.add(Stats.measure("ls-remote of the repository (JGit, token)", 3, runs, () -> git1.remoteHead(repo)).line());
+            for (String target : targets) {
+                String provider = target.contains(":") ? target.substring(0, target.indexOf(':')) : target;
+                Map<String, Object> options = new HashMap<>();
+                options.put("environment", environment);
+                WorkspaceConfig.Builder builder = WorkspaceConfig.builder("bench-pool").repository(repo);
+                if (provider.equals("docker")) {
+                    options.put("root", "/workspace");
+                    builder.image(target.contains("image=") ? target.substring(target.indexOf("image=") + 6)
+                            : "derrick-test/debian:bookworm-git");
+                    builder.setupScript("echo ready > /workspace/setup-done.txt");
+                } else {
+                    options.put("root", root.resolve(provider + "-ws").toString());
+                    builder.setupScript("echo ready > setup-done.txt");
+                }
+                lines.addAll(bench(provider, options, root.resolve(provider + "-cache"), builder.build(), runs, size));
+            }
+        } finally {
+            dev.derrick.core.cache.FileTrees.deleteQuietly(root);
+        }
+        System.out.println();
+        System.out.println("=== PoolBench: medians of " + runs + " runs, pool of " + size + " ===");
+        lines.forEach(System.out::println);
+    }
+
+    private static List<String> bench(String provider, Map<String, Object> base, Path cacheDir, WorkspaceConfig config,
+                                      int runs, int size) throws Exception {
+        Map<String, Object> plain = new HashMap<>(base);
+        plain.put("cache_dir", cacheDir.resolve("plain").toString());
+        Map<String, Object> pooled = new HashMap<>(base);
+        pooled.put("cache_dir", cacheDir.resolve("pooled").toString());
+        pooled.put("pool", size);
+        List<String> lines = new ArrayList<>();
+        try (WorkspaceProvider cached = WorkspaceProviders.open(provider, plain);
+             WorkspacePool pool = (WorkspacePool) WorkspaceProviders.open(provider, pooled)) {
             cached.create(config).close(); // warm cache entries for both
             pool.create(config).close();
-            pool.awaitIdle(Duration.ofMinutes(2));
+            pool.awaitIdle(Duration.ofMinutes(5));
 
-            Stats fromCache = new Stats("local create from the cache, no pool (sandbox)");
-            Stats fromPool = new Stats("local create from the pool (claim + ls-remote)");
-            Stats cacheFirst = new Stats("local create + first exec(\"true\"), no pool");
-            Stats poolFirst = new Stats("local create + first exec(\"true\"), pool");
+            Stats fromCache = new Stats(provider + " create from the cache, no pool");
+            Stats fromPool = new Stats(provider + " create from the pool (claim + ls-remote)");
+            Stats cacheFirst = new Stats(provider + " create + first exec(\"true\"), no pool");
+            Stats poolFirst = new Stats(provider + " create + first exec(\"true\"), pool");
             for (int i = 0; i < runs; i++) {
                 long t0 = System.nanoTime();
                 Workspace a = cached.create(config);
@@ -72,18 +110,13 @@ public final class PoolBench {
                 b.exec("true");
                 poolFirst.add(System.nanoTime() - t1);
                 b.close();
-                pool.awaitIdle(Duration.ofMinutes(1));
+                pool.awaitIdle(Duration.ofMinutes(2));
             }
-
-            // where a claim's time goes: the ls-remote alone, with the same token
-            dev.derrick.core.git.GitClient git1 = new dev.derrick.core.git.GitClient(environment, new dev.derrick.core.Redactor());
-            Stats lsRemote = Stats.measure("ls-remote of the repository (JGit, token)", 3, runs,
-                    () -> git1.remoteHead(config.repositories().get(0)));
 
             // a burst of `size` creates back to back, the pool full before each burst
             List<Double> perSecond = new ArrayList<>();
             for (int r = 0; r < Math.max(3, runs / 4); r++) {
-                pool.awaitIdle(Duration.ofMinutes(2));
+                pool.awaitIdle(Duration.ofMinutes(5));
                 List<Workspace> made = new ArrayList<>();
                 long t0 = System.nanoTime();
                 for (int i = 0; i < size; i++) {
@@ -94,19 +127,16 @@ public final class PoolBench {
                 made.forEach(Workspace::close);
             }
             perSecond.sort(Double::compare);
-            double medianRate = perSecond.get(perSecond.size() / 2);
-
-            System.out.println(fromCache.line());
-            System.out.println(fromPool.line());
-            System.out.println(lsRemote.line());
-            System.out.println(cacheFirst.line());
-            System.out.println(poolFirst.line());
-            System.out.printf(Locale.ROOT, "pooled create vs cache create: %s%n", Stats.ratio(fromPool, fromCache));
-            System.out.printf(Locale.ROOT, "creates per second with a pool of %d (burst of %d, median of %d bursts): %.0f/s%n",
-                    size, size, perSecond.size(), medianRate);
-            System.out.println("pool stats: " + pool.stats());
-        } finally {
-            dev.derrick.core.cache.FileTrees.deleteQuietly(root);
+            lines.add(fromCache.line());
+            lines.add(fromPool.line());
+            lines.add(cacheFirst.line());
+            lines.add(poolFirst.line());
+            lines.add(String.format(Locale.ROOT, "%s pooled create / create from the cache: %s", provider,
+                    Stats.ratio(fromPool, fromCache)));
+            lines.add(String.format(Locale.ROOT, "%s creates per second from a full pool of %d (median of %d bursts): %.0f/s",
+                    provider, size, perSecond.size(), perSecond.get(perSecond.size() / 2)));
+            lines.add(provider + " pool stats: " + pool.stats());
         }
+        return lines;
     }
 }
