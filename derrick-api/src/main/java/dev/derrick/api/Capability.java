@@ -30,6 +30,8 @@ public enum Capability {
     RESET,
     /** {@link Workspace#checkpoint()} and {@link Workspace#restore(String)}. */
     CHECKPOINT,
+    /** {@link Workspace#fork(int)}. */
+    FORK,
     /** {@link Workspace#detach()}. */
     DETACH;
 

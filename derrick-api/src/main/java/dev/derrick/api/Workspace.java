@@ -217,6 +217,32 @@ public interface Workspace extends AutoCloseable {
         throw new OperationNotSupportedException("restore is not supported by this provider");
     }
 
+    /** The most workspaces one {@link #fork(int)} makes. */
+    int MAX_FORKS = 64;
+
+    /**
+     * Makes {@code count} new workspaces of the same provider with this one's current files — not its processes —
+     * each with an id of its own and this one's clean state to {@link #reset()} to: for best-of-n agents and
+     * rollouts. This workspace is unchanged (its processes are paused while its files are copied, where the provider
+     * can). The new workspaces are the caller's to close, like created ones.
+     *
+     * @param count how many, 1 to {@link #MAX_FORKS}
+     * @return the new workspaces, in order
+     * @throws InvalidConfigException          for a count out of range
+     * @throws OperationNotSupportedException  when the provider cannot fork (see {@link Capability#FORK})
+     */
+    default List<Workspace> fork(int count) {
+        throw new OperationNotSupportedException("fork is not supported by this provider");
+    }
+
+    /** Checks a {@link #fork(int)} count: 1 to {@link #MAX_FORKS}. */
+    static int checkForkCount(int count) {
+        if (count < 1 || count > MAX_FORKS) {
+            throw new InvalidConfigException("fork count must be between 1 and " + MAX_FORKS + ", got " + count);
+        }
+        return count;
+    }
+
     /**
      * Releases this workspace from its provider without tearing it down, so that it can be inspected after the
      * program ends (what {@code derrick-junit}'s {@code CleanupMode.ON_SUCCESS} does with a failed test's workspace).

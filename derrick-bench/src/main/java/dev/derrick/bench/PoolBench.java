@@ -127,6 +127,21 @@ public final class PoolBench {
                 made.forEach(Workspace::close);
             }
             perSecond.sort(Double::compare);
+
+            // fork ×8 of a workspace with changes (a 1 MB file and an edit in the repository), forks closed between runs
+            Stats fork8 = new Stats(provider + " fork x8 (1 MB of changes)");
+            Workspace source = cached.create(config);
+            if (source.capabilities().contains(dev.derrick.api.Capability.FORK)) {
+                source.writeFile("bench-changes.bin", new byte[1 << 20]);
+                source.writeString("code/small/README.md", "changed\n");
+                for (int i = 0; i < Math.max(5, runs / 2); i++) {
+                    long t0 = System.nanoTime();
+                    List<Workspace> forks = source.fork(8);
+                    fork8.add(System.nanoTime() - t0);
+                    forks.forEach(Workspace::close);
+                }
+            }
+            source.close();
             lines.add(fromCache.line());
             lines.add(fromPool.line());
             lines.add(cacheFirst.line());
@@ -136,6 +151,7 @@ public final class PoolBench {
             lines.add(String.format(Locale.ROOT, "%s creates per second from a full pool of %d (median of %d bursts): %.0f/s",
                     provider, size, perSecond.size(), perSecond.get(perSecond.size() / 2)));
             lines.add(provider + " pool stats: " + pool.stats());
+            lines.add(fork8.count() == 0 ? provider + " fork: not supported" : fork8.line());
         }
         return lines;
     }

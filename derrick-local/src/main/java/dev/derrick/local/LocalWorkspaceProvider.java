@@ -304,6 +304,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
             }
             ws.startSandbox();
             ws.ready(instance != null ? instance.repositories() : built.states());
+            ws.forkWith(this::fork);
             workspaces.put(id, ws);
             if (closed) {
                 ws.close();
@@ -318,6 +319,74 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
         } finally {
             creating.remove(ws);
         }
+    }
+
+    /**
+     * {@link Workspace#fork}: {@code count} new workspaces with the source's current files (its processes frozen while
+     * they are copied) and its clean state, each with a cache instance of its own on the same entry and a sandbox of
+     * its own. All or nothing: on a failure the ones made are closed.
+     */
+    private List<Workspace> fork(LocalWorkspace source, int count) {
+        ensureOpen();
+        long start = System.nanoTime();
+        WorkspaceConfig config = source.config();
+        List<String> ids = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
+        List<SetupRunner> runners = new ArrayList<>();
+        List<LocalWorkspace> made = new ArrayList<>();
+        long copied;
+        try {
+            for (int i = 0; i < count; i++) {
+                String id = dev.derrick.api.spi.WorkspaceIds.newId("local");
+                try {
+                    reaper.claim(id);
+                } catch (java.io.IOException e) {
+                    throw new DerrickException("cannot record the owner of workspace " + id + ": " + e.getMessage(), e);
+                }
+                ids.add(id);
+                dirs.add(root.resolve(id));
+                runners.add((d, script, env, p) -> runScript(id, config, d, script, env, Sandbox.Phase.COMMANDS));
+            }
+            List<LocalInstance> instances = source.forkInstances(dirs, runners);
+            copied = System.nanoTime();
+            for (int i = 0; i < count; i++) {
+                LocalWorkspace ws = new LocalWorkspace(ids.get(i), config, dirs.get(i), commandEnvironment,
+                        settings.maxOutputBytes(), settings.defaultTimeout(), redactor, this::forget, this::detached,
+                        sandbox, extensions);
+                ws.attachCache(instances.get(i));
+                made.add(ws);
+            }
+            List<java.util.concurrent.CompletableFuture<Void>> starts = new ArrayList<>();
+            for (LocalWorkspace ws : made) {
+                starts.add(java.util.concurrent.CompletableFuture.runAsync(ws::startSandbox, LocalWorkspace.FORKS));
+            }
+            RuntimeException failure = null;
+            for (var start1 : starts) {
+                try {
+                    start1.join();
+                } catch (java.util.concurrent.CompletionException e) {
+                    failure = e.getCause() instanceof RuntimeException r ? r
+                            : new DerrickException("starting a fork's sandbox failed: " + e.getCause().getMessage(), e.getCause());
+                }
+            }
+            if (failure != null) {
+                throw failure;
+            }
+            for (LocalWorkspace ws : made) {
+                ws.ready(ws.info().repositories());
+                ws.forkWith(this::fork);
+                workspaces.put(ws.id(), ws);
+            }
+        } catch (RuntimeException e) {
+            made.forEach(LocalWorkspace::close);
+            for (int i = made.size(); i < ids.size(); i++) {
+                reaper.release(ids.get(i));
+            }
+            throw e;
+        }
+        LOG.info("workspace {} forked into {} in {} ms ({} ms copying, {} ms starting sandboxes)", source.id(), ids,
+                millisSince(start), (copied - start) / 1_000_000, millisSince(copied));
+        return List.copyOf(made);
     }
 
     private ExecResult runScript(String id, WorkspaceConfig config, Path dir, String script, Map<String, String> env,

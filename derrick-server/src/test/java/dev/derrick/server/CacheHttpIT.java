@@ -77,6 +77,36 @@ class CacheHttpIT {
     }
 
     @Test
+    void forkOverHttpAnswersNewIdsWithTheSourcesFilesAndRefusesABadCount() throws Exception {
+        git = GitTestServer.start(TOKEN);
+        git.createRepository("app", Map.of("README.md", "hello\n"));
+        WorkspaceConfig config = WorkspaceConfig.builder("http-fork")
+                .repository(RepositoryConfig.of(git.url("app"), "code/app").withAuth(GitAuth.fromEnv("GIT_TOKEN")))
+                .setupScript("echo built > built.txt").build();
+        operations = new Operations(WorkspaceProviders.open("local", Map.of("root", tmp.resolve("ws").toString(),
+                "cache_dir", tmp.resolve("cache").toString(),
+                "environment", Map.of("GIT_TOKEN", TOKEN, "PATH", System.getenv("PATH")))), config, new Redactor());
+        server = HttpApiServer.builder(operations).port(0).start();
+        ApiClient api = new ApiClient(server.uri(), null);
+
+        String id = api.create("{}");
+        api.cmd(id, "echo forked-state > /tmp/state.txt");
+        JsonNode ids = api.ok("POST", "/workspaces/" + id + "/fork", "{\"count\": 2}").get("ids");
+        assertThat(ids).hasSize(2);
+        for (JsonNode fork : ids) {
+            assertThat(fork.asText()).isNotEqualTo(id);
+            assertThat(api.cmd(fork.asText(), "cat /tmp/state.txt built.txt").get("output").asText())
+                    .isEqualTo("forked-state\nbuilt\n");
+        }
+        assertThat(api.ok("GET", "/workspaces", null).get("workspaces")).hasSize(3);
+        var zero = api.send("POST", "/workspaces/" + id + "/fork", "{\"count\": 0}");
+        assertThat(zero.statusCode()).isEqualTo(400);
+        assertThat(new String(zero.body(), java.nio.charset.StandardCharsets.UTF_8)).contains("fork count must be between 1 and 64, got 0");
+        assertThat(api.send("POST", "/workspaces/" + id + "/fork", "{}").statusCode()).isEqualTo(400);
+        assertThat(api.send("POST", "/workspaces/nope/fork", "{\"count\": 1}").statusCode()).isEqualTo(404);
+    }
+
+    @Test
     void withAPoolACreateClaimsAReadyWorkspaceAndItsEnvGoesToTheCommandsOnly() throws Exception {
         git = GitTestServer.start(TOKEN);
         git.createRepository("app", Map.of("README.md", "hello\n"));

@@ -837,6 +837,7 @@ public abstract class WorkspaceProviderContract {
                 case FETCH -> shared::fetch;
                 case RESET -> shared::reset;
                 case CHECKPOINT -> shared::checkpoint;
+                case FORK -> () -> shared.fork(1);
                 case DETACH -> shared::detach;
             };
             assertThatThrownBy(op).as("%s is not in capabilities(): it must be refused", c)
@@ -908,6 +909,42 @@ public abstract class WorkspaceProviderContract {
             assertThatThrownBy(() -> ws.readFile(REPO_PATH + "/added.txt")).isInstanceOf(WorkspaceFileNotFoundException.class);
             assertThatThrownBy(() -> ws.listFiles("tck-task")).isInstanceOf(WorkspaceFileNotFoundException.class);
             assertThat(ws.exec("cat " + REPO_PATH + "/README.md").stdout()).isEqualTo(README);
+        }
+    }
+
+    @Test
+    void forksHaveTheCurrentFilesTheirOwnIdsAndTheSourcesCleanState() {
+        try (Workspace ws = provider.create(config("tck-fork").setupScript("echo built > tck-setup.txt").build())) {
+            if (!ws.capabilities().contains(Capability.FORK)) {
+                assertThatThrownBy(() -> ws.fork(1)).isInstanceOf(OperationNotSupportedException.class);
+                return;
+            }
+            ws.writeString(REPO_PATH + "/README.md", "edited before the fork");
+            ws.writeString("tck-task/out.txt", "outside the repository");
+            List<Workspace> forks = ws.fork(2);
+            try {
+                assertThat(forks).hasSize(2);
+                assertThat(forks).extracting(Workspace::id).doesNotHaveDuplicates().doesNotContain(ws.id());
+                for (Workspace f : forks) {
+                    assertThat(provider.find(f.id())).isPresent();
+                    assertThat(f.readString(REPO_PATH + "/README.md")).isEqualTo("edited before the fork");
+                    assertThat(f.exec("cat tck-task/out.txt").stdout()).isEqualTo("outside the repository");
+                }
+                forks.get(0).writeString("tck-task/only-0.txt", "0");
+                assertThat(forks.get(1).exists("tck-task/only-0.txt")).isFalse();
+                assertThat(ws.exists("tck-task/only-0.txt")).isFalse();
+                if (forks.get(1).capabilities().contains(Capability.RESET)) {
+                    forks.get(1).reset();
+                    assertThat(forks.get(1).readString(REPO_PATH + "/README.md")).isEqualTo(README);
+                    assertThat(forks.get(1).readString("tck-setup.txt")).isEqualTo("built\n");
+                }
+                assertThatThrownBy(() -> ws.fork(0)).isInstanceOf(dev.derrick.api.InvalidConfigException.class);
+            } finally {
+                forks.forEach(Workspace::close);
+            }
+            for (Workspace f : forks) {
+                assertThat(provider.find(f.id())).isEmpty();
+            }
         }
     }
 

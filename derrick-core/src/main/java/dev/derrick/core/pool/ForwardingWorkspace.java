@@ -145,6 +145,11 @@ public class ForwardingWorkspace implements Workspace {
     }
 
     @Override
+    public List<Workspace> fork(int count) {
+        return delegate.fork(count);
+    }
+
+    @Override
     public void detach() {
         delegate.detach();
     }

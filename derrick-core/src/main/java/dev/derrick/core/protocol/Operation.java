@@ -32,6 +32,7 @@ public enum Operation {
     RESET("POST", "/workspaces/{id}/reset", null, Wire.Success.class),
     CHECKPOINT("POST", "/workspaces/{id}/checkpoint", null, Wire.CheckpointReply.class),
     RESTORE("POST", "/workspaces/{id}/restore", Wire.RestoreBody.class, Wire.Success.class),
+    FORK("POST", "/workspaces/{id}/fork", Wire.ForkBody.class, Wire.ForkReply.class),
     STAT("POST", "/workspaces/{id}/stat", Wire.PathBody.class, Wire.FileStatBody.class),
     LIST_RECURSIVE("POST", "/workspaces/{id}/list_recursive", Wire.ListRecursiveBody.class, Wire.FileTree.class),
     DELETE_FILE("POST", "/workspaces/{id}/delete_file", Wire.DeleteBody.class, Wire.Success.class),

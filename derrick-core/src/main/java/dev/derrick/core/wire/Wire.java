@@ -593,6 +593,25 @@ public final class Wire {
     public record WaitReply(ProcessBody process, CmdResult result) {
     }
 
+    /**
+     * Body of {@code fork}: {@code {"count": n}} (1 to {@link dev.derrick.api.Workspace#MAX_FORKS}).
+     *
+     * @param count how many new workspaces
+     */
+    public record ForkBody(Integer count) {
+        /** The count; throws {@link InvalidConfigException} when it is missing or out of range. */
+        public int checkedCount() {
+            if (count == null) {
+                throw new InvalidConfigException("fork request: 'count' is missing");
+            }
+            return dev.derrick.api.Workspace.checkForkCount(count);
+        }
+    }
+
+    /** Reply of {@code fork}: {@code {"ids": [...]}}, the new workspaces in order. */
+    public record ForkReply(List<String> ids) {
+    }
+
     /** Reply of {@code checkpoint}: {@code {"checkpoint": id}}, the id {@code restore} takes. */
     public record CheckpointReply(String checkpoint) {
     }

@@ -164,6 +164,7 @@ public final class DockerWorkspace implements Workspace {
     @Override
     public java.util.Set<dev.derrick.api.Capability> capabilities() {
         java.util.Set<dev.derrick.api.Capability> c = java.util.EnumSet.allOf(dev.derrick.api.Capability.class);
+        c.remove(dev.derrick.api.Capability.FORK); // not yet: one commit, n containers (see the module README)
         CachedState state = cached;
         if (state == null || !state.canReset()) {
             c.remove(dev.derrick.api.Capability.RESET);

@@ -192,7 +192,7 @@ public final class LocalWorkspace implements Workspace {
         java.util.Set<dev.derrick.api.Capability> c = java.util.EnumSet.allOf(dev.derrick.api.Capability.class);
         if (cached == null) {
             c.removeAll(java.util.EnumSet.of(dev.derrick.api.Capability.FETCH, dev.derrick.api.Capability.RESET,
-                    dev.derrick.api.Capability.CHECKPOINT));
+                    dev.derrick.api.Capability.CHECKPOINT, dev.derrick.api.Capability.FORK));
         }
         return java.util.Collections.unmodifiableSet(c);
     }
@@ -319,6 +319,73 @@ public final class LocalWorkspace implements Workspace {
             return;
         }
         withSandboxStopped(c::reset);
+    }
+
+    /** The workspace config. */
+    public WorkspaceConfig config() {
+        return config;
+    }
+
+    /** Makes the new workspaces of a {@link #fork}: the provider's, which registers them. */
+    public interface Forker {
+        List<Workspace> fork(LocalWorkspace source, int count);
+    }
+
+    private volatile Forker forker;
+    /** Copies and sandbox starts of forks, a few at a time (each is a cp process and a mount, or a bwrap start). */
+    public static final java.util.concurrent.ExecutorService FORKS = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "derrick-local-fork");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** Called by the provider once the workspace is ready. */
+    public void forkWith(Forker forker) {
+        this.forker = forker;
+    }
+
+    @Override
+    public List<Workspace> fork(int count) {
+        Workspace.checkForkCount(count);
+        ensureOpen();
+        Forker f = forker;
+        if (cached == null || f == null) {
+            throw new dev.derrick.api.OperationNotSupportedException("fork needs the provisioning cache; it is off"
+                    + " (option 'cache')");
+        }
+        return f.fork(this, count);
+    }
+
+    /**
+     * The cache instances of a fork, one per root, copied with this workspace's processes frozen (where cgroups
+     * allow), so every copy is the same state. On failure the ones made are closed.
+     */
+    public List<LocalInstance> forkInstances(List<Path> roots, List<dev.derrick.local.internal.cache.SetupRunner> runners) {
+        ensureOpen();
+        LocalInstance c = cached;
+        return withSandboxFrozen(() -> {
+            List<java.util.concurrent.CompletableFuture<LocalInstance>> copies = new java.util.ArrayList<>();
+            for (int i = 0; i < roots.size(); i++) {
+                Path r = roots.get(i);
+                dev.derrick.local.internal.cache.SetupRunner runner = runners.get(i);
+                copies.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> c.fork(r, runner), FORKS));
+            }
+            List<LocalInstance> made = new java.util.ArrayList<>();
+            RuntimeException failure = null;
+            for (var copy : copies) {
+                try {
+                    made.add(copy.join());
+                } catch (java.util.concurrent.CompletionException e) {
+                    failure = e.getCause() instanceof RuntimeException r ? r : new DerrickException(
+                            "forking workspace " + id + " failed: " + e.getCause().getMessage(), e.getCause());
+                }
+            }
+            if (failure != null) {
+                made.forEach(LocalInstance::close);
+                throw failure;
+            }
+            return made;
+        });
     }
 
     @Override

@@ -80,6 +80,13 @@ public final class RemoteProvider implements WorkspaceProvider {
         return ws;
     }
 
+    /** A workspace the agent made for this client outside a create (a fork): tracked, closed with the provider. */
+    RemoteWorkspace adopt(RemoteRef ref) {
+        RemoteWorkspace ws = new RemoteWorkspace(this, ref);
+        created.put(ws.id(), ws);
+        return ws;
+    }
+
     @Override
     public List<Workspace> list() {
         return new ArrayList<>(created.values());

@@ -74,6 +74,18 @@ final class RemoteWire {
         return id;
     }
 
+    static byte[] forkBody(int count) {
+        return write(new dev.derrick.core.wire.Wire.ForkBody(count));
+    }
+
+    static List<String> forkedIds(RemoteReply reply) {
+        List<String> ids = read(reply.body(), dev.derrick.core.wire.Wire.ForkReply.class, "fork reply").ids();
+        if (ids == null || ids.isEmpty() || ids.stream().anyMatch(i -> i == null || i.isBlank())) {
+            throw new DerrickException("the agent's fork reply carries no workspace ids: " + reply.text());
+        }
+        return ids;
+    }
+
     static byte[] restoreBody(String checkpointId) {
         return write(new dev.derrick.core.wire.Wire.RestoreBody(checkpointId));
     }

@@ -76,7 +76,7 @@ public final class RemoteWorkspace implements Workspace {
                         dev.derrick.api.Capability.BACKGROUND_PROCESSES));
                 if (cached) {
                     c.addAll(java.util.EnumSet.of(dev.derrick.api.Capability.FETCH, dev.derrick.api.Capability.RESET,
-                            dev.derrick.api.Capability.CHECKPOINT));
+                            dev.derrick.api.Capability.CHECKPOINT, dev.derrick.api.Capability.FORK));
                 }
             }
             case "docker" -> {
@@ -245,6 +245,18 @@ public final class RemoteWorkspace implements Workspace {
                     + "' returned, got " + (checkpointId == null ? "null" : "'" + checkpointId + "'"));
         }
         call(Operation.RESTORE, RemoteWire.restoreBody(checkpointId), provider.createTimeout(), null);
+    }
+
+    /** Forks on the agent; the new workspaces live on the same agent and close with this client's provider. */
+    @Override
+    public List<Workspace> fork(int count) {
+        Workspace.checkForkCount(count);
+        List<String> ids = RemoteWire.forkedIds(call(Operation.FORK, RemoteWire.forkBody(count), provider.createTimeout(), null));
+        List<Workspace> out = new java.util.ArrayList<>();
+        for (String id : ids) {
+            out.add(provider.adopt(new RemoteRef(id, ref.agent())));
+        }
+        return List.copyOf(out);
     }
 
     @Override

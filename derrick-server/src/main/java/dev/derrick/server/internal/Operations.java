@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,7 +35,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Concurrency: each workspace has a read-write lock. Commands, file reads, writes and listings and info take it
  * shared (a {@link Workspace} is thread-safe, so they run side by side); {@code reset}, {@code fetch},
- * {@code checkpoint} and {@code restore} take it exclusive (a checkpoint records a state no command is changing),
+ * {@code checkpoint}, {@code restore} and {@code fork} take it exclusive (a checkpoint records a state no command is changing),
  * waiting at most {@link #EXCLUSIVE_WAIT} for running operations before answering 409. {@code delete} takes no lock:
  * it closes the workspace at once, which kills whatever runs in it. Nothing is shared between workspaces, so a slow
  * operation on one never delays another.
@@ -178,7 +179,7 @@ public final class Operations implements AutoCloseable {
         Workspace ws = provider.get(id);
         ReentrantReadWriteLock rw = locks.computeIfAbsent(id, k -> new ReentrantReadWriteLock(true));
         boolean exclusive = op == Operation.RESET || op == Operation.FETCH || op == Operation.CHECKPOINT
-                || op == Operation.RESTORE;
+                || op == Operation.RESTORE || op == Operation.FORK;
         // Parse the body before locking, so a slow upload never holds the workspace.
         Object request = switch (op) {
             case CMD, CMD_WITH_OUTPUT -> {
@@ -194,6 +195,7 @@ public final class Operations implements AutoCloseable {
             case READ_FILE -> Wire.read(body, Wire.ReadFileBody.class, "read_file request");
             case LIST_FILES -> Wire.read(body, Wire.ListFilesBody.class, "list_files request").resolvedPath();
             case RESTORE -> Wire.read(body, Wire.RestoreBody.class, "restore request").checkpointId();
+            case FORK -> Wire.read(body, Wire.ForkBody.class, "fork request").checkedCount();
             default -> {
                 drain(body);
                 yield null;
@@ -294,6 +296,12 @@ public final class Operations implements AutoCloseable {
                 log.info("workspace {} restored to {} in {} ms", ws.id(), request,
                         (System.nanoTime() - start) / 1_000_000);
                 return Reply.json(Wire.Success.TRUE);
+            }
+            case FORK: {
+                long start = System.nanoTime();
+                List<String> ids = ws.fork((Integer) request).stream().map(Workspace::id).toList();
+                log.info("workspace {} forked into {} in {} ms", ws.id(), ids, (System.nanoTime() - start) / 1_000_000);
+                return Reply.json(new Wire.ForkReply(ids));
             }
             case RESET: {
                 long start = System.nanoTime();

@@ -322,6 +322,68 @@ public final class LocalInstance implements AutoCloseable {
         }
     }
 
+    /**
+     * A new instance at {@code newRoot} (absent or empty) with this one's current files and clean state, and a lease
+     * of its own on the same cache entry: overlay mode copies the upper layer and mounts it over the same snapshot,
+     * copy mode copies the root. What the caller's processes might write meanwhile is its to stop (freeze).
+     *
+     * @param newRunner runs the new instance's update script (a reset that returns to fetched commits)
+     */
+    public LocalInstance fork(Path newRoot, SetupRunner newRunner) {
+        Path cleanNow;
+        Map<String, RepositoryFetch> lastFetchNow;
+        java.util.Set<String> unreachableNow;
+        Map<String, String> fetchedNow;
+        synchronized (this) { // what the copy needs; the copy itself runs unlocked, so forks copy side by side
+            checkOpen();
+            cleanNow = clean;
+            lastFetchNow = new LinkedHashMap<>(lastFetch);
+            unreachableNow = new java.util.HashSet<>(unreachable);
+            fetchedNow = new LinkedHashMap<>(fetchedSinceClean);
+        }
+        CacheStore.Lease newLease = cache.store().lease(lease.entry());
+        Path newState = cache.instancesDir().resolve(newRoot.getFileName() + "-" + UUID.randomUUID().toString().substring(0, 8));
+        boolean mounted = false;
+        try {
+            if (Files.exists(newRoot) && !isEmptyDir(newRoot)) {
+                throw new DerrickException("workspace root " + newRoot + " already exists and is not empty");
+            }
+            Files.createDirectories(newRoot);
+            Files.createDirectories(newState);
+            Files.writeString(newState.resolve(OWNER), OwnerId.current().text());
+            Files.writeString(newState.resolve(ROOT), newRoot.toString());
+            if (overlay) {
+                FileTrees.copy(state.resolve("upper"), newState.resolve("upper"));
+                Files.createDirectories(newState.resolve("work"));
+                Overlay.mount(lease.directory().resolve(LocalCache.SNAPSHOT), newState.resolve("upper"),
+                        newState.resolve("work"), newRoot);
+                mounted = true;
+            } else {
+                FileTrees.copy(root, newRoot);
+            }
+            LocalInstance fork = new LocalInstance(cache, config, newLease, newRoot, newState, overlay, newRunner);
+            if (cleanNow != null) {
+                FileTrees.copy(cleanNow, newState.resolve("clean"));
+                fork.clean = newState.resolve("clean");
+            }
+            fork.lastFetch.putAll(lastFetchNow);
+            fork.unreachable.addAll(unreachableNow);
+            fork.fetchedSinceClean.putAll(fetchedNow);
+            return fork;
+        } catch (IOException | RuntimeException e) {
+            if (mounted) {
+                Overlay.unmount(newRoot);
+            }
+            FileTrees.deleteQuietly(newState);
+            FileTrees.deleteQuietly(newRoot);
+            newLease.close();
+            if (e instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new UncheckedIOException((IOException) e);
+        }
+    }
+
     /** Unmounts or deletes the root and the bookkeeping, and releases the cache entry. Idempotent. */
     @Override
     public synchronized void close() {
