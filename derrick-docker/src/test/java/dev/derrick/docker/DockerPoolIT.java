@@ -75,6 +75,11 @@ class DockerPoolIT {
             assertThat(raw.client().listContainersCmd().withShowAll(true)
                     .withLabelFilter(Map.of("derrick.config", "docker-pool-it")).exec())
                     .as("closing the pool removes its ready containers").isEmpty();
+            String store = tmp.resolve("cache").toAbsolutePath().normalize().resolve("docker").toString();
+            for (var image : raw.client().listImagesCmd().withLabelFilter(
+                    Map.of(dev.derrick.docker.internal.DockerCache.LABEL_CACHE_DIR, store)).exec()) {
+                raw.client().removeImageCmd(image.getId()).withForce(true).exec(); // this test's cache goes with it
+            }
         }
     }
 }

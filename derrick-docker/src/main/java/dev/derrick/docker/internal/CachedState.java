@@ -42,6 +42,13 @@ final class CachedState {
     private final Map<String, String> checkpoints = new LinkedHashMap<>();
     private volatile String cleanImage;
     private volatile boolean ownCleanImage;
+    /**
+     * The name of this workspace's own clean image ({@code derrick-checkpoint/<id>:clean}): removed by name, so that
+     * a fork's tag of the same image keeps it.
+     */
+    private volatile String ownCleanTag;
+    /** More images (by name) that go with this workspace: a fork's base. */
+    private final List<String> alsoRemove = new ArrayList<>();
     /** Per repository path, the commit a {@link #fetch} moved it to since the clean image: where reset returns. */
     private final Map<String, String> fetchedSinceClean = new LinkedHashMap<>();
 
@@ -63,10 +70,37 @@ final class CachedState {
         workspace.markRepositoriesClean();
         String image = cache.commitCheckpoint(workspace.containerId(), workspace.id(), "clean");
         if (ownCleanImage && cleanImage != null && !cleanImage.equals(image)) {
-            cache.removeImageQuietly(cleanImage);
+            cache.removeImageIfUnused(cleanImage); // the tag moved to the new one; a fork's tag may still hold it
         }
         cleanImage = image;
         ownCleanImage = true;
+        ownCleanTag = "derrick-checkpoint/" + workspace.id() + ":clean";
+    }
+
+    /** Whether a fork can share this state: there is a cache entry to lease and a clean image. */
+    boolean canFork() {
+        return lease != null && cleanImage != null;
+    }
+
+    /**
+     * The clean state of a fork {@code forkId}: a lease of its own on the same entry, this clean image (tagged for
+     * the fork when it is this workspace's own, so that either can go first), the fetched commits a reset returns to.
+     */
+    synchronized CachedState forkFor(String forkId, CacheStore.Lease forkLease, String baseTag) {
+        CachedState fork = new CachedState(cache, forkLease, starter, resets);
+        if (ownCleanImage && cleanImage != null) {
+            fork.ownCleanTag = cache.tag(cleanImage, "derrick-checkpoint/" + forkId, "clean");
+            fork.cleanImage = cleanImage;
+            fork.ownCleanImage = true;
+        }
+        fork.fetchedSinceClean.putAll(fetchedSinceClean);
+        fork.alsoRemove.add(baseTag);
+        return fork;
+    }
+
+    /** A new lease on this state's cache entry (for a fork). */
+    CacheStore.Lease leaseAgain() {
+        return cache.store().lease(lease.entry());
     }
 
     /** A {@code fetch()}: moved repositories are where a later reset returns to. */
@@ -162,8 +196,10 @@ final class CachedState {
         checkpoints.values().forEach(cache::removeImageQuietly);
         checkpoints.clear();
         if (ownCleanImage && cleanImage != null) {
-            cache.removeImageQuietly(cleanImage);
+            cache.removeImageQuietly(ownCleanTag != null ? ownCleanTag : cleanImage);
         }
+        alsoRemove.forEach(cache::removeImageQuietly);
+        alsoRemove.clear();
         if (lease != null) {
             lease.close();
         }

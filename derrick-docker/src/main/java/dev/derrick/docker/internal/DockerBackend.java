@@ -29,6 +29,7 @@ import java.util.function.Predicate;
  * that image, brought up to date through provider-side mirrors. The context of a create is its config.
  */
 final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, DockerWorkspace, DockerWorkspace> {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DockerBackend.class);
     private final DockerSettings settings;
     private final DockerCache cache;
     private final Images images;
@@ -59,6 +60,43 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
     private CachedState cachedState(CachedSnapshot snapshot) {
         return new CachedState(cache, snapshot == null ? null : ((LeasedSnapshot) snapshot).lease(),
                 containers::replacement, (w, moved) -> engine.reset(w.config(), w, w.config(), moved));
+    }
+
+    /**
+     * {@link DockerWorkspace#fork}: one commit of the source (not paused: see {@link DockerCache#commit}; processes
+     * that write while it is taken may leave a torn file), then {@code count} containers of it, each tagged
+     * with the fork's own name for the commit and the clean image, so that any of them can go first. All or nothing.
+     */
+    List<dev.derrick.api.Workspace> fork(DockerWorkspace source, int count) {
+        long start = System.nanoTime();
+        CachedState state = source.cached();
+        String forkTag = "fork-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        String base = cache.commit(source.containerId(), source.id(), forkTag, false);
+        List<DockerWorkspace> made = new java.util.ArrayList<>();
+        List<String> strayTags = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                String id = WorkspaceIds.newId(DockerCache.BACKEND);
+                String baseTag = cache.tag(base, "derrick-checkpoint/" + id, "base");
+                strayTags.add(baseTag);
+                DockerWorkspace ws = containers.start(id, base, source.config(), NetworkPolicy.Phase.COMMANDS);
+                made.add(ws);
+                ws.cached(state.forkFor(id, state.leaseAgain(), baseTag));
+                strayTags.remove(baseTag); // the fork's now: removed when it closes
+                ws.repositories(source.repositoriesAtClean());
+                ws.repositories(source.repositories());
+                ws.forkWith(this::fork);
+            }
+        } catch (RuntimeException e) {
+            made.forEach(DockerWorkspace::close);
+            strayTags.forEach(cache::removeImageQuietly);
+            throw e;
+        } finally {
+            cache.removeImageQuietly("derrick-checkpoint/" + source.id() + ":" + forkTag); // untags: the forks' tags hold it
+        }
+        LOG.info("workspace {} forked into {} in {} ms", source.id(), made.stream().map(DockerWorkspace::id).toList(),
+                (System.nanoTime() - start) / 1_000_000);
+        return List.copyOf(made);
     }
 
     @Override
@@ -119,6 +157,7 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
                                            List<RepositoryState> states, ProgressListener progress) {
         CachedState state = cachedState(snapshot);
         base.cached(state);
+        base.forkWith(this::fork);
         if (phasesDiffer.test(base.config())) {
             if (snapshot == null) {
                 // the clean state becomes an image of the workspace's own; its container gets the commands' network
@@ -145,6 +184,7 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
                 NetworkPolicy.Phase.COMMANDS);
         progress.endTask();
         workspace.cached(cachedState(snapshot));
+        workspace.forkWith(this::fork);
         workspace.repositories(snapshot.repositories());
         return workspace;
     }

@@ -221,8 +221,40 @@ public final class DockerCache {
 
     /** Commits a workspace's container as a checkpoint image; returns the image id. */
     public String commitCheckpoint(String containerId, String workspaceId, String checkpointId) {
-        return client.commitCmd(containerId).withRepository("derrick-checkpoint/" + workspaceId).withTag(checkpointId)
-                .withLabels(Map.of(LABEL_CHECKPOINT, workspaceId)).withPause(true).exec();
+        return commit(containerId, workspaceId, checkpointId, true);
+    }
+
+    /**
+     * A commit of a container as {@code derrick-checkpoint/<workspace>:<tag>}; returns the image id.
+     *
+     * @param pause whether the container is frozen meanwhile (consistent files). Measured here: freezing while a
+     *              {@code docker exec} is still starting in the container (its {@code runc init} joining the cgroup)
+     *              can leave the container FROZEN and dockerd's commit waiting for good, so a fork, which typically
+     *              follows a command at once, does not pause
+     */
+    public String commit(String containerId, String workspaceId, String tag, boolean pause) {
+        return client.commitCmd(containerId).withRepository("derrick-checkpoint/" + workspaceId).withTag(tag)
+                .withLabels(Map.of(LABEL_CHECKPOINT, workspaceId)).withPause(pause).exec();
+    }
+
+    /** Tags an image (id or name) as {@code repository:tag}, moving the tag if it exists; returns the name. */
+    public String tag(String image, String repository, String tag) {
+        client.tagImageCmd(image, repository, tag).exec();
+        return repository + ":" + tag;
+    }
+
+    /**
+     * Removes an image only when nothing else refers to it — no other tag (a fork's), no container: given by id,
+     * without force. One still referred to stays, silently.
+     */
+    public void removeImageIfUnused(String imageId) {
+        try {
+            client.removeImageCmd(imageId).withForce(false).exec();
+        } catch (NotFoundException | ConflictException e) {
+            LOG.debug("image {} stays: {}", imageId, DockerWorkspace.firstLine(String.valueOf(e.getMessage())));
+        } catch (DockerException e) {
+            LOG.warn("cannot remove image {}: {}", imageId, DockerWorkspace.firstLine(String.valueOf(e.getMessage())));
+        }
     }
 
     /** Removes an image, ignoring one that is gone; a conflict (still used) is logged. */

@@ -129,6 +129,34 @@ public final class DockerWorkspace implements Workspace {
         return cached;
     }
 
+    /** Makes the new workspaces of a {@link #fork}: the backend's. */
+    interface Forker {
+        List<Workspace> fork(DockerWorkspace source, int count);
+    }
+
+    private volatile Forker forker;
+
+    void forkWith(Forker forker) {
+        this.forker = forker;
+    }
+
+    /** n containers of one commit of this one (not paused: see DockerCache#commit), each with this clean state. */
+    @Override
+    public List<Workspace> fork(int count) {
+        Workspace.checkForkCount(count);
+        ensureOpen();
+        CachedState state = cached;
+        Forker f = forker;
+        if (state == null || !state.canFork() || f == null) {
+            throw new dev.derrick.api.OperationNotSupportedException("fork needs the provisioning cache; it is off (option 'cache')");
+        }
+        try {
+            return f.fork(this, count);
+        } catch (RuntimeException e) {
+            throw lostOr(DockerEngine.unreachable(e));
+        }
+    }
+
     /** Points this workspace at a new container (same id and labels) and removes the old one. */
     void swapContainer(String newContainerId) {
         String old = containerId;
@@ -164,8 +192,10 @@ public final class DockerWorkspace implements Workspace {
     @Override
     public java.util.Set<dev.derrick.api.Capability> capabilities() {
         java.util.Set<dev.derrick.api.Capability> c = java.util.EnumSet.allOf(dev.derrick.api.Capability.class);
-        c.remove(dev.derrick.api.Capability.FORK); // not yet: one commit, n containers (see the module README)
         CachedState state = cached;
+        if (state == null || !state.canFork() || forker == null) {
+            c.remove(dev.derrick.api.Capability.FORK);
+        }
         if (state == null || !state.canReset()) {
             c.remove(dev.derrick.api.Capability.RESET);
         }

@@ -84,6 +84,7 @@ public final class RemoteWorkspace implements Workspace {
                         dev.derrick.api.Capability.BACKGROUND_PROCESSES, dev.derrick.api.Capability.CHECKPOINT));
                 if (cached) {
                     c.add(dev.derrick.api.Capability.RESET);
+                    c.add(dev.derrick.api.Capability.FORK);
                 }
             }
             default -> { } // a backend this client does not know: only what every backend of the TCK does
