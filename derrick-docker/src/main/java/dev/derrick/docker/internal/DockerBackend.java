@@ -38,6 +38,12 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
     private final Executor io;
     /** Whether a config's setup and commands phases get different networks (its setup container is not its own). */
     private final Predicate<WorkspaceConfig> phasesDiffer;
+    /** Container starts of forks, a few at a time. */
+    private static final java.util.concurrent.ExecutorService FORKS = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "derrick-docker-fork");
+        t.setDaemon(true);
+        return t;
+    });
     /** The engine running this backend: a workspace's reset goes through it. */
     private volatile ProvisioningEngine<WorkspaceConfig, DockerWorkspace> engine;
 
@@ -72,10 +78,12 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
         CachedState state = source.cached();
         String forkTag = "fork-" + java.util.UUID.randomUUID().toString().substring(0, 8);
         String base = cache.commit(source.containerId(), source.id(), forkTag, false);
-        List<DockerWorkspace> made = new java.util.ArrayList<>();
-        List<String> strayTags = new java.util.ArrayList<>();
-        try {
-            for (int i = 0; i < count; i++) {
+        List<DockerWorkspace> made = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        List<String> strayTags = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        List<java.util.concurrent.CompletableFuture<DockerWorkspace>> starts = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            // containers start side by side: each is a create, a start and a root probe on the engine
+            starts.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 String id = WorkspaceIds.newId(DockerCache.BACKEND);
                 String baseTag = cache.tag(base, "derrick-checkpoint/" + id, "base");
                 strayTags.add(baseTag);
@@ -86,17 +94,28 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
                 ws.repositories(source.repositoriesAtClean());
                 ws.repositories(source.repositories());
                 ws.forkWith(this::fork);
-            }
-        } catch (RuntimeException e) {
-            made.forEach(DockerWorkspace::close);
-            strayTags.forEach(cache::removeImageQuietly);
-            throw e;
-        } finally {
-            cache.removeImageQuietly("derrick-checkpoint/" + source.id() + ":" + forkTag); // untags: the forks' tags hold it
+                return ws;
+            }, FORKS));
         }
-        LOG.info("workspace {} forked into {} in {} ms", source.id(), made.stream().map(DockerWorkspace::id).toList(),
+        List<DockerWorkspace> ordered = new java.util.ArrayList<>();
+        RuntimeException failure = null;
+        for (var start1 : starts) {
+            try {
+                ordered.add(start1.join());
+            } catch (java.util.concurrent.CompletionException e) {
+                failure = e.getCause() instanceof RuntimeException r ? r
+                        : new dev.derrick.api.DerrickException("forking failed: " + e.getCause().getMessage(), e.getCause());
+            }
+        }
+        cache.removeImageQuietly("derrick-checkpoint/" + source.id() + ":" + forkTag); // untags: the forks' tags hold it
+        if (failure != null) {
+            new java.util.ArrayList<>(made).forEach(DockerWorkspace::close);
+            new java.util.ArrayList<>(strayTags).forEach(cache::removeImageQuietly);
+            throw failure;
+        }
+        LOG.info("workspace {} forked into {} in {} ms", source.id(), ordered.stream().map(DockerWorkspace::id).toList(),
                 (System.nanoTime() - start) / 1_000_000);
-        return List.copyOf(made);
+        return List.copyOf(ordered);
     }
 
     @Override
