@@ -129,24 +129,10 @@ public final class Bench {
                     execNone.line().split("\\s+n=")[0].strip(), execNone.medianMillis(), "<= 3 ms",
                     execSandbox.medianMillis() - execNone.medianMillis() <= 3);
 
-            Stats fromCache = new Stats("local create from the cache, no pool");
-            Stats fromPool = new Stats("local create from the pool");
-            Stats reset = new Stats("local reset");
-            for (int i = 0; i < runs; i++) {
-                long t0 = System.nanoTime();
-                Workspace a = sandboxed.create(config);
-                fromCache.add(System.nanoTime() - t0);
-                a.writeString("scratch.txt", "x");
-                long t1 = System.nanoTime();
-                a.reset();
-                reset.add(System.nanoTime() - t1);
-                a.close();
-                long t2 = System.nanoTime();
-                Workspace b = pool.create(config);
-                fromPool.add(System.nanoTime() - t2);
-                b.close();
-                pool.awaitIdle(Duration.ofMinutes(2));
-            }
+            Stats[] cr = createsAndResets("local", sandboxed, pool, config);
+            Stats fromCache = cr[0];
+            Stats fromPool = cr[1];
+            Stats reset = cr[2];
             absolute(fromCache, 20);
             absolute(fromPool, 10);
             absolute(reset, 20);
@@ -154,6 +140,33 @@ public final class Bench {
                     ">= 100/s", burst >= 100);
             fork(sandboxed, config, "local", 150);
         }
+    }
+
+    /**
+     * Creates from the cache (each then written to and reset) and from the pool (refilled between samples), taking
+     * turns: {create from the cache, create from the pool, reset}.
+     */
+    private Stats[] createsAndResets(String name, WorkspaceProvider cached, WorkspacePool pool, WorkspaceConfig config)
+            throws Exception {
+        Stats fromCache = new Stats(name + " create from the cache, no pool");
+        Stats fromPool = new Stats(name + " create from the pool");
+        Stats reset = new Stats(name + " reset");
+        for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            Workspace a = cached.create(config);
+            fromCache.add(System.nanoTime() - t0);
+            a.writeString("scratch.txt", "x");
+            long t1 = System.nanoTime();
+            a.reset();
+            reset.add(System.nanoTime() - t1);
+            a.close();
+            long t2 = System.nanoTime();
+            Workspace b = pool.create(config);
+            fromPool.add(System.nanoTime() - t2);
+            b.close();
+            pool.awaitIdle(Duration.ofMinutes(2));
+        }
+        return new Stats[] {fromCache, fromPool, reset};
     }
 
     private double burst;
@@ -217,24 +230,10 @@ public final class Bench {
                 runOnly.add(System.nanoTime() - t0);
                 cli("docker", "rm", "-f", name);
             }
-            Stats fromCache = new Stats("docker create from the cache, no pool");
-            Stats fromPool = new Stats("docker create from the pool");
-            Stats reset = new Stats("docker reset");
-            for (int i = 0; i < runs; i++) {
-                long t0 = System.nanoTime();
-                Workspace a = docker.create(config);
-                fromCache.add(System.nanoTime() - t0);
-                a.writeString("scratch.txt", "x");
-                long t1 = System.nanoTime();
-                a.reset();
-                reset.add(System.nanoTime() - t1);
-                a.close();
-                long t2 = System.nanoTime();
-                Workspace b = pool.create(config);
-                fromPool.add(System.nanoTime() - t2);
-                b.close();
-                pool.awaitIdle(Duration.ofMinutes(2));
-            }
+            Stats[] cr = createsAndResets("docker", docker, pool, config);
+            Stats fromCache = cr[0];
+            Stats fromPool = cr[1];
+            Stats reset = cr[2];
             ratio("docker create from the cache", fromCache, runOnly, 1.0);
             absolute(fromPool, 10);
             absolute(reset, 100);
