@@ -120,7 +120,7 @@ public abstract class McpAgentLoopContract {
         List<McpSchema.Tool> tools = client.listTools().tools();
         assertThat(tools).extracting(McpSchema.Tool::name).contains("create_workspace", "list_workspaces",
                 "delete_workspace", "exec", "read_file", "write_file", "list_files", "edit_file", "fetch", "reset",
-                "checkpoint", "restore", "diff");
+                "checkpoint", "restore", "fork", "diff");
         for (McpSchema.Tool t : tools) {
             assertThat(t.description()).as(t.name()).hasSizeGreaterThan(40);
             assertThat(t.inputSchema()).as(t.name()).containsEntry("type", "object").containsKey("properties");
@@ -172,6 +172,16 @@ public abstract class McpAgentLoopContract {
             ok(call("restore", Map.of("workspace_id", ws, "checkpoint", checkpoint)));
             assertThat(text(ok(call("read_file", Map.of("workspace_id", ws, "path", "code/app/README.md")))))
                     .isEqualTo("hello mcp\n");
+
+            JsonNode forked = structured(ok(call("fork", Map.of("workspace_id", ws, "count", 2)))).path("ids");
+            assertThat(forked).hasSize(2);
+            for (JsonNode f : forked) {
+                assertThat(text(ok(call("read_file", Map.of("workspace_id", f.asText(), "path", "code/app/README.md")))))
+                        .isEqualTo("hello mcp\n");
+                ok(call("delete_workspace", Map.of("workspace_id", f.asText())));
+            }
+            assertThat(text(failed(call("fork", Map.of("workspace_id", ws, "count", 0)))))
+                    .contains("fork count must be between 1 and 64, got 0");
 
             ok(call("reset", Map.of("workspace_id", ws)));
             assertThat(text(ok(call("read_file", Map.of("workspace_id", ws, "path", "code/app/src/main.py")))))

@@ -187,6 +187,22 @@ public final class McpTools {
                 false, true, (ex, a) -> done(operations.handle(Operation.RESTORE, ws(a),
                         body(Map.of("checkpoint", requireString(a, "checkpoint", false))), OutputListener.NONE),
                         "workspace " + ws(a) + " restored to " + a.get("checkpoint"))));
+        tools.add(tool("fork", "Fork workspace",
+                "Makes count new workspaces with this one's current files (not its running processes), each with its"
+                        + " own workspace_id and this one's clean state to reset to: try several approaches side by side"
+                        + " and keep the best. Delete the ones you do not keep.",
+                schema(Map.of(WS, wsProp(), "count", Map.of("type", "integer", "minimum", 1, "maximum", 64,
+                        "description", "How many new workspaces (1 to 64).")), List.of(WS, "count")), false, false,
+                (ex, a) -> {
+                    Reply r = operations.handle(Operation.FORK, ws(a), body(Map.of("count", a.get("count"))),
+                            OutputListener.NONE);
+                    if (r.isError()) {
+                        return error(r);
+                    }
+                    List<String> ids = new java.util.ArrayList<>();
+                    JSON.readTree(r.body()).path("ids").forEach(n -> ids.add(n.asText()));
+                    return text("forked workspace " + ws(a) + " into " + String.join(", ", ids), Map.of("ids", ids));
+                }));
         tools.add(tool("process_output", "Background process output",
                 "Reads a background process's output (from exec with background: true) from offset on, waiting up"
                         + " to wait_seconds for new output, and says whether it still runs and its exit code.",
