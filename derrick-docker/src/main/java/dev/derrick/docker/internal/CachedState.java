@@ -75,6 +75,8 @@ final class CachedState {
         cleanImage = image;
         ownCleanImage = true;
         ownCleanTag = "derrick-checkpoint/" + workspace.id() + ":clean";
+        discard(spare); // of the former clean image
+        spare = null;
     }
 
     /** Whether a fork can share this state: there is a cache entry to lease and a clean image. */
@@ -157,14 +159,76 @@ final class CachedState {
         resets.reset(workspace, moved);
     }
 
-    /** The engine's first step of a reset: a container from the clean image under the same id. */
+    /**
+     * The engine's first step of a reset: a container from the clean image under the same id — the spare one started
+     * after the previous reset when there is one (a reset then costs a swap, not a container start), else a new one.
+     * Either way a spare for the next reset starts in the background, and the old container is removed there too.
+     */
     synchronized void restoreClean(DockerWorkspace workspace) {
         if (cleanImage == null) {
             throw new OperationNotSupportedException("reset needs the provisioning cache; it is off (option 'cache')");
         }
         List<RepositoryState> cleanStates = workspace.repositoriesAtClean();
-        workspace.swapContainer(starter.start(workspace, cleanImage));
+        String next = takeSpare(cleanImage);
+        if (next == null) {
+            next = starter.start(workspace, cleanImage);
+        }
+        String old = workspace.swapContainer(next, false);
+        if (old != null) {
+            SPARES.execute(() -> cache.removeContainerQuietly(old));
+        }
         workspace.repositories(cleanStates);
+        prepareSpare(workspace);
+    }
+
+    /** A container of a clean image started ahead of the next reset. */
+    private record Spare(String image, java.util.concurrent.CompletableFuture<String> container) {
+    }
+
+    /** Starts spares and removes replaced containers, off the caller's thread. */
+    private static final java.util.concurrent.ExecutorService SPARES = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "derrick-docker-spare");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private Spare spare;
+
+    /** The spare's container when it is of {@code image} and starts (waiting for it is still the quicker way). */
+    private String takeSpare(String image) {
+        Spare s = spare;
+        spare = null;
+        if (s == null) {
+            return null;
+        }
+        if (!s.image().equals(image)) {
+            discard(s);
+            return null;
+        }
+        try {
+            return s.container().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.debug("the spare container did not start ({}); starting one now", e.getMessage());
+            discard(s);
+            return null;
+        }
+    }
+
+    private void prepareSpare(DockerWorkspace workspace) {
+        String image = cleanImage;
+        discard(spare);
+        spare = new Spare(image, java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> starter.start(workspace, image), SPARES));
+    }
+
+    private void discard(Spare s) {
+        if (s != null) {
+            s.container().whenComplete((id, e) -> {
+                if (id != null) {
+                    cache.removeContainerQuietly(id);
+                }
+            });
+        }
     }
 
     /**
@@ -193,6 +257,8 @@ final class CachedState {
 
     /** Removes checkpoint images and the workspace's own clean image, and releases the cache entry. */
     synchronized void close() {
+        discard(spare);
+        spare = null;
         checkpoints.values().forEach(cache::removeImageQuietly);
         checkpoints.clear();
         if (ownCleanImage && cleanImage != null) {

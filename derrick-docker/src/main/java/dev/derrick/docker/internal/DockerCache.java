@@ -237,6 +237,11 @@ public final class DockerCache {
                 .withLabels(Map.of(LABEL_CHECKPOINT, workspaceId)).withPause(pause).exec();
     }
 
+    /** Removes a container (force), ignoring one that is gone. */
+    public void removeContainerQuietly(String containerId) {
+        DockerWorkspace.removeContainer(client, containerId);
+    }
+
     /** Tags an image (id or name) as {@code repository:tag}, moving the tag if it exists; returns the name. */
     public String tag(String image, String repository, String tag) {
         client.tagImageCmd(image, repository, tag).exec();

@@ -159,15 +159,30 @@ public final class DockerWorkspace implements Workspace {
 
     /** Points this workspace at a new container (same id and labels) and removes the old one. */
     void swapContainer(String newContainerId) {
+        String old = swapContainer(newContainerId, true);
+        assert old == null;
+    }
+
+    /**
+     * Points this workspace at a new container; the old one is removed here ({@code removeOld}) or returned for the
+     * caller to remove (in the background: a reset).
+     */
+    String swapContainer(String newContainerId, boolean removeOld) {
         String old = containerId;
         this.containerId = newContainerId;
         this.exec = new ContainerExec(client, newContainerId);
+        String leftover = null;
         if (!old.equals(newContainerId)) {
-            removeContainer(client, old);
+            if (removeOld) {
+                removeContainer(client, old);
+            } else {
+                leftover = old;
+            }
         }
         if (closed.get()) {
             removeContainer(client, newContainerId);
         }
+        return leftover;
     }
 
     @Override
