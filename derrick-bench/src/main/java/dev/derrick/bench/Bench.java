@@ -138,6 +138,10 @@ public final class Bench {
             absolute(reset, 20);
             add("local creates per second from a full pool of " + poolSize, burst(pool, config), "/s", null, null,
                     ">= 100/s", burst >= 100);
+            Stats overHttp = httpPoolCreate(root, environment, config);
+            add("local create from the pool over HTTP: what HTTP adds", overHttp.medianMillis() - fromPool.medianMillis(),
+                    "ms", label(fromPool), fromPool.medianMillis(), "<= 2 ms",
+                    overHttp.medianMillis() - fromPool.medianMillis() <= 2);
             fork(sandboxed, config, "local", 150);
         }
     }
@@ -174,6 +178,41 @@ public final class Bench {
         }
         add(label(firstReset), firstReset.medianMillis(), "ms", null, null, "-", null);
         return new Stats[] {fromCache, fromPool, reset};
+    }
+
+    /**
+     * {@code POST /workspaces {}} against an embedded HTTP server in front of a local pool (the server's own config),
+     * each workspace deleted over HTTP and the pool refilled between samples.
+     */
+    private Stats httpPoolCreate(Path root, Map<String, String> environment, WorkspaceConfig config) throws Exception {
+        WorkspacePool pool = (WorkspacePool) WorkspaceProviders.open("local", Map.of("root", root.resolve("h-ws").toString(),
+                "environment", environment, "cache_dir", root.resolve("h-cache").toString(), "pool", poolSize));
+        Stats stats = new Stats("local create from the pool over HTTP (POST /workspaces)");
+        try (dev.derrick.server.EmbeddedHttpServer server = dev.derrick.server.EmbeddedHttpServer.start(pool, config,
+                java.net.InetAddress.getLoopbackAddress(), 0)) { // closes the pool with it
+            java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+                    .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+            java.net.http.HttpRequest create = java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(server.uri() + "/workspaces"))
+                    .header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build();
+            for (int i = 0; i < runs + 2; i++) {
+                long t0 = System.nanoTime();
+                var reply = http.send(create, java.net.http.HttpResponse.BodyHandlers.ofString());
+                long took = System.nanoTime() - t0;
+                if (reply.statusCode() != 200) {
+                    throw new IllegalStateException("POST /workspaces answered " + reply.statusCode() + ": " + reply.body());
+                }
+                if (i >= 2) { // the first builds the entry, the second warms the connection
+                    stats.add(took);
+                }
+                String id = new ObjectMapper().readTree(reply.body()).path("id").asText();
+                http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.uri() + "/workspaces/" + id))
+                        .DELETE().build(), java.net.http.HttpResponse.BodyHandlers.discarding());
+                pool.awaitIdle(Duration.ofMinutes(2));
+            }
+        }
+        return stats;
     }
 
     private double burst;
