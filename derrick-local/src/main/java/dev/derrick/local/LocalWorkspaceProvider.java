@@ -360,18 +360,7 @@ public final class LocalWorkspaceProvider implements WorkspaceProvider {
             for (LocalWorkspace ws : made) {
                 starts.add(java.util.concurrent.CompletableFuture.runAsync(ws::startSandbox, LocalWorkspace.FORKS));
             }
-            RuntimeException failure = null;
-            for (var start1 : starts) {
-                try {
-                    start1.join();
-                } catch (java.util.concurrent.CompletionException e) {
-                    failure = e.getCause() instanceof RuntimeException r ? r
-                            : new DerrickException("starting a fork's sandbox failed: " + e.getCause().getMessage(), e.getCause());
-                }
-            }
-            if (failure != null) {
-                throw failure;
-            }
+            dev.derrick.core.Futures.joinAll(starts); // a failure: the catch below closes what was made
             for (LocalWorkspace ws : made) {
                 ws.ready(ws.info().repositories());
                 ws.forkWith(this::fork);

@@ -77,7 +77,6 @@ public final class WorkspacePool implements WorkspaceProvider {
 
     private final WorkspaceProvider delegate;
     private final int size;
-    private final Map<String, String> environment;
     private final Redactor redactor = new Redactor();
     private final GitClient git;
     private final Map<WorkspaceConfig, ConcurrentLinkedDeque<Member>> ready = new ConcurrentHashMap<>();
@@ -104,8 +103,7 @@ public final class WorkspacePool implements WorkspaceProvider {
             throw new IllegalArgumentException("pool size must be at least 1, got " + size);
         }
         this.size = size;
-        this.environment = Map.copyOf(environment == null ? Map.of() : environment);
-        this.git = new GitClient(this.environment, redactor);
+        this.git = new GitClient(Map.copyOf(environment == null ? Map.of() : environment), redactor);
         this.refills = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "derrick-pool-" + delegate.name());
             t.setDaemon(true);
@@ -215,7 +213,7 @@ public final class WorkspacePool implements WorkspaceProvider {
         Map<String, String> heads = new HashMap<>();
         for (RepositoryConfig repo : config.repositories()) {
             try {
-                repo.authIfSet().ifPresent(a -> redactor.add(a.resolveToken(environment)));
+                // the client's credentials for the repository add its token to this pool's redactor
                 git.remoteHead(repo).ifPresent(commit -> heads.put(repo.path(), commit));
             } catch (RuntimeException e) {
                 LOG.warn("pool of '{}': cannot ask {} where it is: {}", config.name(), repo.displayName(),

@@ -10,6 +10,7 @@ import dev.derrick.api.spi.BaseRequest;
 import dev.derrick.api.spi.ProvisioningBackend;
 import dev.derrick.api.spi.Snapshot;
 import dev.derrick.api.spi.WorkspaceIds;
+import dev.derrick.core.Futures;
 import dev.derrick.core.cache.CacheEntry;
 import dev.derrick.core.cache.CacheKey;
 import dev.derrick.core.cache.CacheStore;
@@ -26,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 
 /**
@@ -78,7 +78,7 @@ final class Builds<C, B, W> {
                     }).join();
                     throw e;
                 }
-                base = join(starting);
+                base = Futures.join(starting);
                 copyIn(config, base, checkouts, listener);
             } else {
                 base = backend.makeBase(context, request, listener);
@@ -155,17 +155,6 @@ final class Builds<C, B, W> {
             listener.beginTask("copy " + repo.path() + " into the workspace", ProgressListener.UNKNOWN);
             backend.addRepository(base, repo, checkouts.resolve(Integer.toString(i)), listener);
             listener.endTask();
-        }
-    }
-
-    private static <T> T join(CompletableFuture<T> future) {
-        try {
-            return future.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw e;
         }
     }
 

@@ -97,21 +97,15 @@ final class DockerBackend implements ProvisioningBackend<WorkspaceConfig, Docker
                 return ws;
             }, FORKS));
         }
-        List<DockerWorkspace> ordered = new java.util.ArrayList<>();
-        RuntimeException failure = null;
-        for (var start1 : starts) {
-            try {
-                ordered.add(start1.join());
-            } catch (java.util.concurrent.CompletionException e) {
-                failure = e.getCause() instanceof RuntimeException r ? r
-                        : new dev.derrick.api.DerrickException("forking failed: " + e.getCause().getMessage(), e.getCause());
-            }
-        }
-        cache.removeImageQuietly("derrick-checkpoint/" + source.id() + ":" + forkTag); // untags: the forks' tags hold it
-        if (failure != null) {
+        List<DockerWorkspace> ordered;
+        try {
+            ordered = dev.derrick.core.Futures.joinAll(starts);
+        } catch (RuntimeException e) {
             new java.util.ArrayList<>(made).forEach(DockerWorkspace::close);
             new java.util.ArrayList<>(strayTags).forEach(cache::removeImageQuietly);
-            throw failure;
+            throw e;
+        } finally {
+            cache.removeImageQuietly("derrick-checkpoint/" + source.id() + ":" + forkTag); // untags: the forks' tags hold it
         }
         LOG.info("workspace {} forked into {} in {} ms", source.id(), ordered.stream().map(DockerWorkspace::id).toList(),
                 (System.nanoTime() - start) / 1_000_000);

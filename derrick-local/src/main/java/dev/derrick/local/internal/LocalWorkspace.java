@@ -364,27 +364,23 @@ public final class LocalWorkspace implements Workspace {
         ensureOpen();
         LocalInstance c = cached;
         return withSandboxFrozen(() -> {
+            List<LocalInstance> made = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
             List<java.util.concurrent.CompletableFuture<LocalInstance>> copies = new java.util.ArrayList<>();
             for (int i = 0; i < roots.size(); i++) {
                 Path r = roots.get(i);
                 dev.derrick.local.internal.cache.SetupRunner runner = runners.get(i);
-                copies.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> c.fork(r, runner), FORKS));
+                copies.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    LocalInstance copy = c.fork(r, runner);
+                    made.add(copy);
+                    return copy;
+                }, FORKS));
             }
-            List<LocalInstance> made = new java.util.ArrayList<>();
-            RuntimeException failure = null;
-            for (var copy : copies) {
-                try {
-                    made.add(copy.join());
-                } catch (java.util.concurrent.CompletionException e) {
-                    failure = e.getCause() instanceof RuntimeException r ? r : new DerrickException(
-                            "forking workspace " + id + " failed: " + e.getCause().getMessage(), e.getCause());
-                }
+            try {
+                return dev.derrick.core.Futures.joinAll(copies);
+            } catch (RuntimeException e) {
+                new java.util.ArrayList<>(made).forEach(LocalInstance::close);
+                throw e;
             }
-            if (failure != null) {
-                made.forEach(LocalInstance::close);
-                throw failure;
-            }
-            return made;
         });
     }
 
